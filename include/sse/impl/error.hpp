@@ -1,0 +1,127 @@
+// sse/impl/error.hpp - bodies of the error categories.
+#ifndef SSE_IMPL_ERROR_HPP
+#define SSE_IMPL_ERROR_HPP
+
+#include <sse/error.hpp>
+#include <string>
+
+SSE_NAMESPACE_BEGIN
+namespace detail {
+
+class error_category_impl final : public std::error_category
+{
+public:
+    char const* name() const noexcept override { return "sse"; }
+
+    std::string message(int value) const override
+    {
+        switch (static_cast<error>(value)) {
+        case error::id_has_newline:
+            return "event id contains CR or LF; remove line breaks from the id";
+        case error::id_has_nul:
+            return "event id contains NUL, which clients ignore; remove it from the id";
+        case error::type_has_newline:
+            return "event type contains CR or LF; remove line breaks from the type";
+        case error::negative_retry:
+            return "retry delay is negative; use zero or a positive number of milliseconds";
+        case error::line_too_long:
+            return "stream line exceeds the parser's max_line limit; raise parser_limits::max_line "
+                   "if the peer is trusted";
+        case error::event_too_long:
+            return "event data exceeds the parser's max_event limit; raise parser_limits::max_event "
+                   "if the peer is trusted";
+        case error::bad_method:
+            return "request method is not a valid HTTP token";
+        case error::bad_target:
+            return "request target is malformed or has bad percent-encoding";
+        case error::bad_version:
+            return "HTTP version is not HTTP/1.0 or HTTP/1.1";
+        case error::bad_request_line:
+            return "request line is malformed";
+        case error::bad_header:
+            return "header field is malformed";
+        case error::target_too_long:
+            return "request target exceeds the configured limit";
+        case error::head_too_large:
+            return "HTTP head exceeds the configured size limit";
+        case error::too_many_headers:
+            return "HTTP head has more header fields than the configured limit";
+        case error::bad_status_line:
+            return "response status line is malformed";
+        case error::bad_chunk:
+            return "chunked body is malformed";
+        case error::chunk_too_large:
+            return "chunk size overflows or exceeds the configured limit";
+        case error::bad_content_length:
+            return "Content-Length is malformed, conflicting or too large";
+        case error::bad_status:
+            return "server answered with a status other than 200; the stream was not opened";
+        case error::bad_content_type:
+            return "server answered with a Content-Type other than text/event-stream";
+        case error::no_content:
+            return "server answered 204 No Content: it asks the client not to reconnect";
+        }
+        return "unknown sse error";
+    }
+
+    bool equivalent(int value, std::error_condition const& cond) const noexcept override
+    {
+        if (cond.category() != condition_category())
+            return false;
+        bool const recoverable = is_recoverable(static_cast<error>(value));
+        return cond.value() ==
+               static_cast<int>(recoverable ? condition::recoverable : condition::fatal);
+    }
+
+private:
+    static bool is_recoverable(error e) noexcept
+    {
+        switch (e) {
+        // A broken stream from a peer may be a transient fault: a reconnect may succeed.
+        case error::line_too_long:
+        case error::event_too_long:
+        case error::bad_status_line:
+        case error::bad_chunk:
+        case error::chunk_too_large:
+        case error::bad_content_length:
+            return true;
+        default:
+            return false;
+        }
+    }
+};
+
+class condition_category_impl final : public std::error_category
+{
+public:
+    char const* name() const noexcept override { return "sse.condition"; }
+
+    std::string message(int value) const override
+    {
+        switch (static_cast<condition>(value)) {
+        case condition::recoverable:
+            return "recoverable: a retry may succeed";
+        case condition::fatal:
+            return "fatal: retrying gives the same failure";
+        }
+        return "unknown sse condition";
+    }
+};
+
+} // namespace detail
+
+SSE_DECL std::error_category const& error_category() noexcept
+{
+    static detail::error_category_impl const category;
+    return category;
+}
+
+SSE_DECL std::error_category const& condition_category() noexcept
+{
+    static detail::condition_category_impl const category;
+    return category;
+}
+
+SSE_NAMESPACE_END
+
+#endif
