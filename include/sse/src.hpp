@@ -1,0 +1,26 @@
+// sse/src.hpp - the bodies of every SSE_DECL function, for separate compilation.
+//
+// Define SSE_SEPARATE_COMPILATION in every translation unit (for example with
+// target_compile_definitions), and include this header in exactly one source
+// file. The library's non-template code is then compiled once instead of in
+// every file that includes it.
+#ifndef SSE_SRC_HPP
+#define SSE_SRC_HPP
+
+#if !defined(SSE_SEPARATE_COMPILATION)
+#error "<sse/src.hpp> is for SSE_SEPARATE_COMPILATION builds; header-only builds need no source file"
+#endif
+
+#define SSE_SOURCE
+
+#include <sse/impl/error.hpp>
+#include <sse/impl/event.hpp>
+#include <sse/impl/parser.hpp>
+#include <sse/http/impl/fields.hpp>
+#include <sse/http/impl/request_head.hpp>
+#include <sse/http/impl/request_parser.hpp>
+#include <sse/http/impl/response_head.hpp>
+#include <sse/http/impl/response_parser.hpp>
+#include <sse/http/impl/chunked_decoder.hpp>
+
+#endif

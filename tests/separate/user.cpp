@@ -1,0 +1,32 @@
+// A program built with SSE_SEPARATE_COMPILATION: it links only if src.cpp
+// provides every non-template body exactly once.
+#include <sse/http/chunked_decoder.hpp>
+#include <sse/http/request_parser.hpp>
+#include <sse/http/response_parser.hpp>
+#include <sse/sse.hpp>
+
+#include <cstdio>
+
+int main()
+{
+    sse::event e;
+    e.data = "separate";
+    std::string const wire = sse::to_string(e);
+    sse::parser p;
+    std::string got;
+    p.feed(wire, [&](sse::event_view const& ev) { got.assign(ev.data); });
+
+    sse::http::request_parser request;
+    sse::error_code ec;
+    request.feed("GET /events?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", ec);
+
+    sse::http::response_parser response;
+    response.feed("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n", ec);
+
+    if (got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
+        !response.get().is_event_stream()) {
+        std::fprintf(stderr, "separate compilation build misbehaves\n");
+        return 1;
+    }
+    return 0;
+}
