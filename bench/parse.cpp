@@ -15,11 +15,19 @@ namespace {
 
 // A stream of about 1 MiB of events, each `data_lines` data lines of `line_bytes` bytes of
 // text, so that one event is about `data_lines * (line_bytes + 7) + 1` bytes on the wire.
-std::string make_stream(std::size_t line_bytes, std::size_t data_lines, std::size_t& events)
+// With `utf8`, the text mixes two-, three- and four-byte sequences with ASCII, as
+// JSON in many languages does, so the decoder leaves its ASCII fast path.
+std::string make_stream(std::size_t line_bytes, std::size_t data_lines, std::size_t& events, bool utf8 = false)
 {
     std::string event;
-    for (std::size_t i = 0; i < data_lines; ++i)
-        event += "data: " + std::string(line_bytes, static_cast<char>('a' + i % 26)) + "\n";
+    for (std::size_t i = 0; i < data_lines; ++i) {
+        std::string text;
+        while (utf8 && text.size() + 11 <= line_bytes)
+            text += "ab\xC3\xA9\xE2\x82\xAC\xF0\x9F"
+                    "\x98\x80";   // "abé€😀": 11 bytes
+        text.resize(line_bytes, static_cast<char>('a' + i % 26));
+        event += "data: " + text + "\n";
+    }
     event += "\n";
     std::string stream;
     events = 0;
@@ -32,10 +40,11 @@ std::string make_stream(std::size_t line_bytes, std::size_t data_lines, std::siz
 
 // Parses the stream in chunks of `chunk` bytes, over and over with one parser: the steady
 // state of a long-lived connection.
-void parse(benchmark::State& state, std::size_t line_bytes, std::size_t data_lines, std::size_t chunk)
+void parse(benchmark::State& state, std::size_t line_bytes, std::size_t data_lines, std::size_t chunk,
+           bool utf8 = false)
 {
     std::size_t events_per_stream = 0;
-    std::string const stream = make_stream(line_bytes, data_lines, events_per_stream);
+    std::string const stream = make_stream(line_bytes, data_lines, events_per_stream, utf8);
     std::vector<std::string_view> chunks;
     for (std::size_t i = 0; i < stream.size(); i += chunk)
         chunks.push_back(std::string_view(stream).substr(i, chunk));
@@ -68,6 +77,7 @@ void parse(benchmark::State& state, std::size_t line_bytes, std::size_t data_lin
 
 // 100-byte events: `data: ` + 92 bytes + LF LF.
 void parse_100B_events_64KiB_chunks(benchmark::State& state) { parse(state, 92, 1, 64 * 1024); }
+void parse_100B_utf8_events_64KiB_chunks(benchmark::State& state) { parse(state, 92, 1, 64 * 1024, true); }
 void parse_1KiB_events_64KiB_chunks(benchmark::State& state) { parse(state, 1016, 1, 64 * 1024); }
 // Eight data lines of 40 bytes per event.
 void parse_multiline_events_64KiB_chunks(benchmark::State& state) { parse(state, 40, 8, 64 * 1024); }
@@ -76,6 +86,7 @@ void parse_100B_events_1B_chunks(benchmark::State& state) { parse(state, 92, 1, 
 void parse_multiline_events_1B_chunks(benchmark::State& state) { parse(state, 40, 8, 1); }
 
 BENCHMARK(parse_100B_events_64KiB_chunks);
+BENCHMARK(parse_100B_utf8_events_64KiB_chunks);
 BENCHMARK(parse_1KiB_events_64KiB_chunks);
 BENCHMARK(parse_multiline_events_64KiB_chunks);
 BENCHMARK(parse_100B_events_1B_chunks);

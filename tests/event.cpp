@@ -190,3 +190,26 @@ TEST_CASE("event: an event buffer is serialised once and shared")
     CHECK(copy.get() == buffer.get());
     CHECK(buffer.use_count() == 2);
 }
+
+TEST_CASE("event: the docs/event.md example works as written")
+{
+    sse::event e;
+    e.id = "42";
+    e.type = "update";
+    e.retry = 5s;
+    e.data = "line one\nline two";
+
+    std::string wire = sse::to_string(e);
+    CHECK(wire == "id: 42\nevent: update\nretry: 5000\ndata: line one\ndata: line two\n\n");
+
+    sse::event_buffer shared = sse::make_event_buffer(e);
+    CHECK(*shared == wire);
+
+    sse::error_code ec;
+    std::string out;
+    sse::event bad = e;
+    bad.id = "4\n2";
+    sse::serialize(bad, out, ec);
+    CHECK(out.empty());
+    CHECK(ec.message() == "event id contains CR or LF; remove line breaks from the id");
+}
