@@ -46,6 +46,20 @@ enum class error
     bad_status,           ///< the response status is not 200
     bad_content_type,     ///< the response is not text/event-stream
     no_content,           ///< the server answered 204: do not reconnect
+
+    // sse::stream and sse::listener (server transport).
+    peer_closed,          ///< the client closed the connection or vanished
+    write_timeout,        ///< the client accepted no bytes within the write timeout
+    send_queue_full,      ///< the stream's queue outgrew stream_options::max_queue_bytes
+    source_closed,        ///< the pull source attached to the stream ended it
+    stream_closed,        ///< the server closed the stream (close() or a send after the end)
+    head_timeout,         ///< the request head did not arrive within the listener's deadline (408)
+
+    // sse::replay_buffer and sse::hub (fan-out core).
+    unknown_event_id,     ///< Last-Event-ID names no event this server knows (or one from the future)
+    foreign_event_id,     ///< Last-Event-ID comes from another epoch: a restart or another server
+    event_id_too_old,     ///< the events after Last-Event-ID were evicted from the replay buffer
+    hub_shut_down,        ///< the hub was shut down: it takes no more subscribers or events
 };
 
 /** The broad question a caller asks of an error: try again, or give up? */

@@ -16,6 +16,8 @@
 #include <sse/impl/error.hpp>
 #include <sse/impl/event.hpp>
 #include <sse/impl/parser.hpp>
+#include <sse/impl/replay_buffer.hpp>
+#include <sse/impl/hub.hpp>
 #include <sse/http/impl/fields.hpp>
 #include <sse/http/impl/request_head.hpp>
 #include <sse/http/impl/request_parser.hpp>

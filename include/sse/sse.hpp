@@ -1,4 +1,4 @@
-// sse/sse.hpp - the whole standard-library-only core in one include.
+// sse/sse.hpp - the protocol and fan-out core in one include.
 //
 // The transport (<sse/asio/...>) and the optional integrations are included
 // separately, so that this header never pulls in Asio.
@@ -9,5 +9,7 @@
 #include <sse/error.hpp>
 #include <sse/event.hpp>
 #include <sse/parser.hpp>
+#include <sse/replay_buffer.hpp>
+#include <sse/hub.hpp>
 
 #endif

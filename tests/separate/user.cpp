@@ -23,7 +23,10 @@ int main()
     sse::http::response_parser response;
     response.feed("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n", ec);
 
-    if (got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
+    sse::hub hub;
+    hub.publish(e);
+
+    if (hub.stats().published != 1 || got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
         !response.get().is_event_stream()) {
         std::fprintf(stderr, "separate compilation build misbehaves\n");
         return 1;

@@ -60,6 +60,33 @@ public:
             return "server answered with a Content-Type other than text/event-stream";
         case error::no_content:
             return "server answered 204 No Content: it asks the client not to reconnect";
+        case error::peer_closed:
+            return "client closed the connection or vanished; it may reconnect with Last-Event-ID";
+        case error::write_timeout:
+            return "client accepted no bytes within the write timeout; the connection was closed "
+                   "(raise stream_options::write_timeout for slow links)";
+        case error::send_queue_full:
+            return "stream's send queue exceeded stream_options::max_queue_bytes because the client "
+                   "reads too slowly; the connection was closed";
+        case error::source_closed:
+            return "the event source attached to the stream ended it (for example the hub "
+                   "disconnected a slow subscriber)";
+        case error::stream_closed:
+            return "stream was closed by the server; nothing more can be sent on it";
+        case error::head_timeout:
+            return "request head did not arrive within the listener's head timeout (408); "
+                   "raise listener_options::head_timeout for slow clients";
+        case error::unknown_event_id:
+            return "Last-Event-ID names no event in the replay buffer; the client must resynchronise "
+                   "(it was sent an `event: reset`)";
+        case error::foreign_event_id:
+            return "Last-Event-ID was issued by another epoch (a restart or another server); the "
+                   "client must resynchronise (it was sent an `event: reset`)";
+        case error::event_id_too_old:
+            return "events after Last-Event-ID were already evicted from the replay buffer; raise "
+                   "replay_limits or let the client resynchronise (it was sent an `event: reset`)";
+        case error::hub_shut_down:
+            return "hub was shut down; it accepts no more subscribers or events";
         }
         return "unknown sse error";
     }
@@ -84,6 +111,9 @@ private:
         case error::bad_chunk:
         case error::chunk_too_large:
         case error::bad_content_length:
+        // The connection broke; the client reconnects and resumes.
+        case error::peer_closed:
+        case error::write_timeout:
             return true;
         default:
             return false;

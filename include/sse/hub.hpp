@@ -1,0 +1,420 @@
+// sse/hub.hpp - fan-out of serialised events to many subscribers, with replay.
+#ifndef SSE_HUB_HPP
+#define SSE_HUB_HPP
+
+#include <sse/config.hpp>
+#include <sse/detail/ring.hpp>
+#include <sse/error.hpp>
+#include <sse/event.hpp>
+#include <sse/replay_buffer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+
+/// Why a subscription ended.
+enum class close_reason
+{
+    slow_consumer,   ///< the queue passed its budget under slow_consumer_policy::disconnect
+    shutdown,        ///< hub::shutdown() (or the hub's destruction)
+    kicked,          ///< hub::kick()
+    token_expired,   ///< hub::kick() with this reason, for credentials that ran out
+    unsubscribed,    ///< hub::unsubscribe(): the transport ended it
+    sink_expired,    ///< the delivery_sink was destroyed without unsubscribing
+};
+inline constexpr std::size_t close_reason_count = 6;
+
+/// What a subscriber's queue does when it passes its budget (queue_limits).
+enum class slow_consumer_policy
+{
+    /// Ends the subscription (close_reason::slow_consumer). The queued events are
+    /// discarded and replaced by one `retry:` message (queue_limits::retry_hint), so
+    /// the client reconnects later and catches up through Last-Event-ID.
+    disconnect,
+    /// Discards the oldest queued events until the queue fits again.
+    drop_oldest,
+    /// First discards the queued event with the new event's key (last value
+    /// wins); then, if the queue still does not fit, the oldest, as drop_oldest.
+    coalesce,
+};
+
+/// Why a queued event was discarded before it was pulled.
+enum class drop_reason
+{
+    queue_bytes,   ///< the queue passed queue_limits::max_bytes
+    queue_age,     ///< the oldest event passed queue_limits::max_age
+    coalesced,     ///< a newer event with the same key replaced it
+};
+inline constexpr std::size_t drop_reason_count = 3;
+
+/** The transport's side of a subscription, implemented by the transport.
+
+    The hub holds it weakly: the transport owns both its connection (which
+    implements this) and the subscriber, so there is no cycle. If the sink dies
+    without hub::unsubscribe(), the hub ends the subscription at the next event
+    (close_reason::sink_expired).
+*/
+class delivery_sink
+{
+public:
+    virtual ~delivery_sink() = default;
+
+    /** The subscriber has something to pull.
+
+        Called from the publishing thread, never with a hub or subscriber lock held,
+        so it may call subscriber::pull() inline. Must not block or throw; typically
+        it posts to the connection's executor. May be spurious: after a wake the hub
+        sends no other until pull() has been called.
+    */
+    virtual void wake() noexcept = 0;
+
+    /** The hub ended the subscription (not called for hub::unsubscribe()).
+
+        Called once, with no lock held. pull() then returns what is still to be
+        written (after shutdown the queued events; after slow_consumer a `retry:`
+        message), and finally reports `closed`.
+    */
+    virtual void closed(close_reason why) noexcept = 0;
+};
+
+/// What subscriber::pull() produced.
+struct pull_result
+{
+    /// Buffers appended to `out`.
+    std::size_t count = 0;
+    /// Throttled events wait until then: call pull() again at that time.
+    std::optional<std::chrono::steady_clock::time_point> next_due;
+    /// The subscription has ended and its queue is empty: nothing more will come.
+    bool closed = false;
+};
+
+/// The outbound budget of one subscriber, and what happens when it is passed.
+struct queue_limits
+{
+    /// Most bytes queued (serialised sizes), replay included.
+    std::size_t max_bytes = 2 * 1024 * 1024;
+    /// Oldest queued event, checked when an event is queued. Zero: no limit.
+    std::chrono::steady_clock::duration max_age = std::chrono::seconds(30);
+    slow_consumer_policy policy = slow_consumer_policy::disconnect;
+    /// slow_consumer_policy::disconnect: the `retry:` written before closing. Zero: none.
+    std::chrono::milliseconds retry_hint = std::chrono::seconds(5);
+};
+
+/// What a subscriber receives, and how fast.
+struct subscriber_options
+{
+    /// Receives events published to any of these topics.
+    std::vector<std::string> topics;
+
+    /// Receives events published to this user. Empty: anonymous.
+    std::string user;
+
+    /** Receives only events for which `filter(published_event const&)` returns true;
+        called with the hub lock held, for live and replayed events alike. It must
+        not throw nor call into the hub.
+    */
+    std::function<bool(published_event const&)> filter;
+
+    /// The client's Last-Event-ID: the events after it are queued first (see hub::subscribe).
+    /// Absent or empty: live events only.
+    std::optional<std::string> last_event_id;
+
+    /// Throttling: most events released per second by pull(). Zero: no throttling.
+    /// Excess events wait in the queue (and count against its budget).
+    double max_per_second = 0;
+
+    /// Throttling: events that may be released at once after a quiet period (at least 1).
+    std::size_t burst = 1;
+
+    /// A queued event is replaced by a newer one with the same non-empty key:
+    /// the new one goes to the back of the queue, so ids stay in order.
+    bool coalesce = false;
+
+    /// The subscriber's budget and slow-consumer policy. Absent: hub_options::queue.
+    std::optional<queue_limits> limits;
+};
+
+class hub;
+
+namespace detail {
+// Lets only the hub construct subscribers, through make_shared.
+class subscriber_access
+{
+    subscriber_access() = default;
+    friend class sse::hub;
+};
+struct fanout_tally;
+struct after_unlock;
+} // namespace detail
+
+/** One subscription: a queue of shared event buffers, filled by the hub and
+    drained by the transport through pull().
+
+    Obtained from hub::subscribe() and owned by `shared_ptr`. It does not refer to
+    its hub; it outlives it safely.
+
+    @par Thread safety
+    Safe: pull() and the accessors may be called from any thread while the hub
+    publishes.
+*/
+class subscriber
+{
+public:
+    using clock = std::chrono::steady_clock;
+
+    /** Moves queued buffers into `out`, in order: at least one if any is ready, then
+        more while their total stays within `max_bytes`.
+
+        Throttled events stay queued; the result's `next_due` then says when to call
+        again. Call pull() once after subscribe() (replayed events are queued without
+        a wake), after each wake(), and again once written until it returns nothing.
+        Never blocks on the hub: it takes only this subscriber's lock.
+    */
+    SSE_DECL pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes, clock::time_point now);
+
+    /// Unique within its hub, from 1.
+    std::uint64_t id() const noexcept { return id_; }
+    std::string const& user() const noexcept { return user_; }
+    /// The topics, sorted and without duplicates.
+    std::vector<std::string> const& topics() const noexcept { return topics_; }
+    clock::time_point connected_since() const noexcept { return connected_since_; }
+
+    /// Events waiting in the queue.
+    SSE_DECL std::size_t queue_size() const;
+    /// Serialised bytes waiting in the queue.
+    SSE_DECL std::size_t queue_bytes() const;
+    /// Slots the queue holds without allocating: 0 until the first event.
+    SSE_DECL std::size_t queue_capacity() const;
+    /// Why the subscription ended; empty while it runs.
+    SSE_DECL std::optional<close_reason> ended() const;
+
+    /// Constructed by hub::subscribe() only.
+    SSE_DECL subscriber(detail::subscriber_access, subscriber_options&& o, queue_limits const& defaults,
+        std::weak_ptr<delivery_sink> sink, bool has_sink, clock::time_point now);
+
+    subscriber(subscriber const&) = delete;
+    subscriber& operator=(subscriber const&) = delete;
+
+private:
+    friend class hub;
+
+    struct queued
+    {
+        event_buffer buffer;
+        published_event const* event;   // null: a control message (reset, retry hint)
+        clock::time_point at;
+    };
+
+    // Queue operations, with mutex_ held. push_locked returns true if it closed.
+    SSE_DECL bool push_locked(event_buffer const& b, published_event const& e, clock::time_point now,
+        detail::fanout_tally& tally);
+    SSE_DECL void close_locked(close_reason why);
+    SSE_DECL void erase_locked(std::size_t i);
+    SSE_DECL std::size_t first_event_locked() const noexcept;
+
+    // Immutable after subscribe().
+    std::uint64_t id_ = 0;
+    std::string user_;
+    std::vector<std::string> topics_;
+    std::function<bool(published_event const&)> filter_;
+    std::weak_ptr<delivery_sink> sink_;
+    clock::time_point connected_since_;
+    queue_limits limits_;
+    clock::duration interval_{};    // throttling: 1 / max_per_second
+    clock::duration tolerance_{};   // throttling: (burst - 1) * interval_
+    bool coalesce_ = false;
+    bool has_sink_ = false;
+
+    // Guarded by the hub's mutex: positions in the hub's indexes.
+    std::unique_ptr<std::uint32_t[]> topic_pos_;
+    std::uint32_t all_pos_ = ~std::uint32_t(0);   // ~0: not registered
+    std::uint32_t user_pos_ = 0;
+
+    // Guarded by mutex_.
+    mutable std::mutex mutex_;
+    detail::ring<queued> queue_;
+    std::size_t queued_bytes_ = 0;
+    clock::time_point tat_{};   // throttling: theoretical arrival time (GCRA)
+    bool armed_ = true;         // the next push wakes the sink
+    bool closed_ = false;
+    close_reason reason_ = close_reason::unsubscribed;
+};
+
+/// Options of a hub.
+struct hub_options
+{
+    /// Bounds of the history kept for Last-Event-ID.
+    replay_limits replay;
+    /// Epoch of assigned ids: empty for a random one (see replay_buffer).
+    std::string epoch;
+    /// Default budget and slow-consumer policy of each subscriber.
+    queue_limits queue;
+    /// The time source for publish times and queue ages. Empty: steady_clock::now.
+    std::function<std::chrono::steady_clock::time_point()> clock;
+    /// Called after a subscriber is registered, with no lock held.
+    std::function<void(subscriber const&)> on_subscribe;
+    /// Called once when a subscription ends, whatever the reason, with no lock held.
+    std::function<void(subscriber const&, close_reason)> on_unsubscribe;
+};
+
+/// What hub::publish() did.
+struct publish_result
+{
+    std::string id;                  ///< the event's id: assigned, or the publisher's
+    std::size_t deliveries = 0;      ///< subscribers whose queue took the event
+    std::size_t drops = 0;           ///< queued events discarded to make room (or coalesced)
+    std::size_t disconnects = 0;     ///< subscribers ended as slow consumers
+};
+
+/// A snapshot of a hub's counters, from hub::stats().
+struct hub_stats
+{
+    std::size_t subscribers = 0;
+    std::map<std::string, std::size_t, std::less<>> by_topic;
+    std::map<std::string, std::size_t, std::less<>> by_user;
+    std::uint64_t subscribes = 0;    ///< subscribe() calls that succeeded
+    std::uint64_t published = 0;     ///< events published
+    std::uint64_t deliveries = 0;    ///< events queued to subscribers, replay excluded
+    std::uint64_t replayed = 0;      ///< events queued by replay
+    std::uint64_t resets = 0;        ///< reset events sent instead of a replay
+    std::array<std::uint64_t, drop_reason_count> drops{};          ///< by drop_reason
+    std::array<std::uint64_t, close_reason_count> disconnects{};   ///< by close_reason
+    std::size_t queued_events = 0;   ///< over all subscribers
+    std::size_t queued_bytes = 0;
+    std::size_t max_queue_events = 0;   ///< the deepest queue
+    std::size_t max_queue_bytes = 0;
+    std::size_t replay_events = 0;
+    std::size_t replay_bytes = 0;
+
+    std::uint64_t dropped(drop_reason r) const noexcept { return drops[static_cast<std::size_t>(r)]; }
+    std::uint64_t disconnected(close_reason r) const noexcept
+    {
+        return disconnects[static_cast<std::size_t>(r)];
+    }
+};
+
+/** Routes published events to subscribers' queues, serialising each event once
+    and keeping a replay_buffer for reconnecting clients.
+
+    A publish takes the hub's one mutex for the id assignment, the history append
+    and the fan-out, so that every subscriber sees events in id order; the event is
+    validated and serialised before, outside the lock. Each matching subscriber's
+    queue gets the same `event_buffer` (a reference-count increment, no copy, no
+    allocation once its ring has grown). wake() and closed() are called after the
+    lock is released, so a sink may pull inline.
+
+    @par Thread safety
+    Safe: every member may be called from any thread.
+*/
+class hub
+{
+public:
+    using clock = std::chrono::steady_clock;
+
+    SSE_DECL explicit hub(hub_options options = {});
+
+    /// Shuts down (see shutdown()).
+    SSE_DECL ~hub();
+
+    hub(hub const&) = delete;
+    hub& operator=(hub const&) = delete;
+
+    /** Registers a subscriber and, if `o.last_event_id` is set, queues the events
+        after it, in the same critical section as publishes: every later event goes
+        to the live queue, none is lost or doubled between replay and live.
+
+        Replay uses the same routing and filter as live delivery. If the history
+        cannot answer, the queue starts instead with one reset event, and nothing is
+        replayed:
+        @code
+        id: <newest id>
+        event: reset
+        data: {"reason":"too_old","lastEventId":"<the id the client sent>"}
+        @endcode
+        `reason` is `too_old`, `unknown` or `foreign`; the id lets the client resume
+        from here. Call pull() once after this returns.
+
+        `sink` may be null for a subscriber that is only polled. It is held weakly.
+        After shutdown(), fails with error::hub_shut_down and returns null.
+    */
+    SSE_DECL std::shared_ptr<subscriber> subscribe(
+        subscriber_options o, std::shared_ptr<delivery_sink> const& sink, error_code& ec);
+
+    /// As above; throws `std::system_error` after shutdown().
+    SSE_DECL std::shared_ptr<subscriber> subscribe(
+        subscriber_options o, std::shared_ptr<delivery_sink> const& sink = nullptr);
+
+    /// Ends a subscription (close_reason::unsubscribed): drops its queue; no closed() call.
+    /// Does nothing if it already ended.
+    SSE_DECL void unsubscribe(subscriber const& s);
+
+    /** Publishes `e` to `to`: appends it to the history, then queues it for each
+        matching subscriber that its filter accepts.
+
+        `key` is the publisher's label of the event: filters see it, and queues that
+        coalesce replace an older event with the same key. If `e` has no id, one is
+        assigned. Sets `ec` if `e` cannot be sent (nothing is published) or the hub
+        was shut down.
+    */
+    SSE_DECL publish_result publish(event e, audience to, std::string_view key, error_code& ec);
+
+    /// As above; throws `std::system_error` on failure.
+    SSE_DECL publish_result publish(event e, audience to = {}, std::string_view key = {});
+
+    /// Ends one subscription with `why` (kicked or token_expired). Returns false if
+    /// no such subscriber is registered.
+    SSE_DECL bool kick(std::uint64_t subscriber_id, close_reason why = close_reason::kicked);
+
+    /** Ends every subscription with close_reason::shutdown; their queued events stay
+        pullable, so transports can flush them. Later subscribe() and publish() fail
+        with error::hub_shut_down. Idempotent.
+    */
+    SSE_DECL void shutdown();
+
+    /// A consistent snapshot of the counters; walks every subscriber.
+    SSE_DECL hub_stats stats() const;
+
+    /// The id meaning "up to date now" (replay_buffer::newest_id()).
+    SSE_DECL std::string newest_id() const;
+
+    /// The epoch of assigned ids.
+    std::string const& epoch() const noexcept { return replay_.epoch(); }
+
+private:
+    SSE_DECL clock::time_point now() const;
+    SSE_DECL void register_locked(std::shared_ptr<subscriber> const& s);
+    SSE_DECL std::shared_ptr<subscriber> unregister_locked(subscriber& s);
+    SSE_DECL void deliver_locked(subscriber& s, event_buffer const& b, published_event const& e,
+        clock::time_point now, detail::fanout_tally& tally, detail::after_unlock& after);
+    SSE_DECL void notify(detail::after_unlock& after);
+
+    hub_options options_;
+
+    mutable std::mutex mutex_;
+    replay_buffer replay_;
+    std::vector<std::shared_ptr<subscriber>> all_;
+    std::unordered_map<std::string, std::vector<subscriber*>> topics_;
+    std::unordered_map<std::string, std::vector<subscriber*>> users_;
+    std::uint64_t next_id_ = 0;
+    bool shut_down_ = false;
+    hub_stats counters_;   // only the counters are kept up to date
+};
+
+SSE_NAMESPACE_END
+
+#if !defined(SSE_SEPARATE_COMPILATION) || defined(SSE_SOURCE)
+#include <sse/impl/hub.hpp>
+#endif
+#endif

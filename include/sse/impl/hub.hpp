@@ -1,0 +1,654 @@
+// sse/impl/hub.hpp - bodies of the hub and its subscribers.
+#ifndef SSE_IMPL_HUB_HPP
+#define SSE_IMPL_HUB_HPP
+
+#include <sse/hub.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <system_error>
+#include <utility>
+
+SSE_NAMESPACE_BEGIN
+namespace detail {
+
+struct fanout_tally
+{
+    std::size_t deliveries = 0;
+    std::size_t drops = 0;
+    std::array<std::uint64_t, drop_reason_count> drops_by{};
+
+    void drop(drop_reason r) noexcept
+    {
+        ++drops;
+        ++drops_by[static_cast<std::size_t>(r)];
+    }
+};
+
+// What a publish, kick or shutdown does once the hub lock is released: sinks are
+// called without locks, so that they may pull inline.
+struct after_unlock
+{
+    std::vector<std::shared_ptr<delivery_sink>> wakes;
+    std::vector<std::shared_ptr<subscriber>> closed;
+};
+
+// One reusable pair of vectors per thread: a warm publisher allocates nothing here.
+// A publish made from inside a sink callback finds the pool taken and uses fresh ones.
+inline after_unlock& after_unlock_pool() noexcept
+{
+    thread_local after_unlock pool;
+    return pool;
+}
+
+class scoped_after_unlock
+{
+public:
+    scoped_after_unlock() noexcept : lists_(std::move(after_unlock_pool())) {}
+    ~scoped_after_unlock()
+    {
+        lists_.wakes.clear();
+        lists_.closed.clear();
+        after_unlock_pool() = std::move(lists_);
+    }
+    scoped_after_unlock(scoped_after_unlock const&) = delete;
+    scoped_after_unlock& operator=(scoped_after_unlock const&) = delete;
+    after_unlock& get() noexcept { return lists_; }
+
+private:
+    after_unlock lists_;
+};
+
+inline bool includes(audience const& a, subscriber const& s)
+{
+    switch (a.kind()) {
+    case audience_kind::all:
+        return true;
+    case audience_kind::topics:
+        for (auto const& t : a.topic_names())
+            if (std::binary_search(s.topics().begin(), s.topics().end(), t))
+                return true;
+        return false;
+    case audience_kind::user:
+        return !s.user().empty() && s.user() == a.user_id();
+    case audience_kind::matching:
+        return a.matcher() && a.matcher()(s);
+    }
+    return false;
+}
+
+inline void append_json_string(std::string& out, std::string_view s)
+{
+    out.push_back('"');
+    for (char c : s) {
+        auto const u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (u < 0x20) {
+            char const* hex = "0123456789abcdef";
+            out.append("\\u00");
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xF]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+}
+
+inline std::string_view reset_reason(error_code const& ec) noexcept
+{
+    if (ec == error::event_id_too_old)
+        return "too_old";
+    if (ec == error::foreign_event_id)
+        return "foreign";
+    return "unknown";
+}
+
+inline event_buffer make_reset_event(std::string newest_id, std::string_view reason, std::string_view last_id)
+{
+    event e;
+    e.id = std::move(newest_id);
+    e.type = "reset";
+    std::string data = "{\"reason\":\"";
+    data.append(reason.data(), reason.size());
+    data.append("\",\"lastEventId\":");
+    append_json_string(data, last_id);
+    data.push_back('}');
+    e.data = std::move(data);
+    return make_event_buffer(e);
+}
+
+inline event_buffer make_retry_hint(std::chrono::milliseconds retry)
+{
+    event e;
+    e.retry = retry;
+    return make_event_buffer(e);
+}
+
+} // namespace detail
+
+// subscriber -----------------------------------------------------------------
+
+SSE_DECL subscriber::subscriber(detail::subscriber_access, subscriber_options&& o, queue_limits const& defaults,
+    std::weak_ptr<delivery_sink> sink, bool has_sink, clock::time_point now)
+    : user_(std::move(o.user)), topics_(std::move(o.topics)), filter_(std::move(o.filter)),
+      sink_(std::move(sink)), connected_since_(now), limits_(o.limits ? *o.limits : defaults),
+      coalesce_(o.coalesce), has_sink_(has_sink)
+{
+    std::sort(topics_.begin(), topics_.end());
+    topics_.erase(std::unique(topics_.begin(), topics_.end()), topics_.end());
+    if (!topics_.empty())
+        topic_pos_.reset(new std::uint32_t[topics_.size()]);
+    if (o.max_per_second > 0) {
+        interval_ = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / o.max_per_second));
+        if (interval_ <= clock::duration::zero())
+            interval_ = clock::duration(1);
+        std::size_t const burst = o.burst == 0 ? 1 : o.burst;
+        tolerance_ = interval_ * static_cast<clock::rep>(burst - 1);
+    }
+}
+
+SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_t max_bytes, clock::time_point now)
+{
+    pull_result r;
+    std::lock_guard<std::mutex> lock(mutex_);
+    armed_ = true;
+    std::size_t bytes = 0;
+    while (!queue_.empty()) {
+        queued& q = queue_.front();
+        std::size_t const size = q.buffer->size();
+        if (r.count != 0 && bytes + size > max_bytes)
+            break;
+        // Throttling is a GCRA: an event may leave at tat_ - tolerance_, and each one
+        // that leaves moves tat_ one interval on; a quiet period lets `burst` through.
+        if (interval_ != clock::duration::zero() && q.event != nullptr) {
+            auto const allowed_at = tat_ - tolerance_;
+            if (now < allowed_at) {
+                r.next_due = allowed_at;
+                break;
+            }
+            tat_ = std::max(tat_, now) + interval_;
+        }
+        out.push_back(std::move(q.buffer));
+        bytes += size;
+        queued_bytes_ -= size;
+        queue_.pop_front();
+        ++r.count;
+    }
+    if (queue_.empty()) {
+        if (closed_)
+            r.closed = true;
+        else if (queue_.capacity() > 64)
+            queue_.release();   // a burst is over: give back its memory
+    }
+    return r;
+}
+
+SSE_DECL std::size_t subscriber::queue_size() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return queue_.size();
+}
+
+SSE_DECL std::size_t subscriber::queue_bytes() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return queued_bytes_;
+}
+
+SSE_DECL std::size_t subscriber::queue_capacity() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return queue_.capacity();
+}
+
+SSE_DECL std::optional<close_reason> subscriber::ended() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!closed_)
+        return std::nullopt;
+    return reason_;
+}
+
+SSE_DECL void subscriber::erase_locked(std::size_t i)
+{
+    queued_bytes_ -= queue_[i].buffer->size();
+    queue_.erase(i);
+}
+
+SSE_DECL std::size_t subscriber::first_event_locked() const noexcept
+{
+    for (std::size_t i = 0; i < queue_.size(); ++i)
+        if (queue_[i].event != nullptr)
+            return i;
+    return queue_.size();
+}
+
+SSE_DECL bool subscriber::push_locked(
+    event_buffer const& b, published_event const& e, clock::time_point now, detail::fanout_tally& tally)
+{
+    auto const drop_same_key = [&] {
+        if (e.key.empty())
+            return false;
+        for (std::size_t i = 0; i < queue_.size(); ++i) {
+            if (queue_[i].event != nullptr && queue_[i].event->key == e.key) {
+                erase_locked(i);
+                tally.drop(drop_reason::coalesced);
+                return true;
+            }
+        }
+        return false;
+    };
+
+    bool const coalesced = coalesce_ && drop_same_key();
+    queue_.emplace_back(queued{b, &e, now});
+    queued_bytes_ += b->size();
+    ++tally.deliveries;
+
+    auto const too_old = [&] {
+        if (limits_.max_age == clock::duration::zero())
+            return false;
+        std::size_t const i = first_event_locked();
+        return i < queue_.size() && now - queue_[i].at > limits_.max_age;
+    };
+    auto const too_big = [&] { return queued_bytes_ > limits_.max_bytes; };
+    if (!too_big() && !too_old())
+        return false;
+
+    switch (limits_.policy) {
+    case slow_consumer_policy::disconnect:
+        close_locked(close_reason::slow_consumer);
+        return true;
+    case slow_consumer_policy::coalesce:
+        if (!coalesced && too_big()) {
+            // The new event is last: look for an older one with its key.
+            std::size_t const n = queue_.size() - 1;
+            for (std::size_t i = 0; i < n && !e.key.empty(); ++i) {
+                if (queue_[i].event != nullptr && queue_[i].event->key == e.key) {
+                    erase_locked(i);
+                    tally.drop(drop_reason::coalesced);
+                    break;
+                }
+            }
+        }
+        [[fallthrough]];
+    case slow_consumer_policy::drop_oldest:
+        for (;;) {
+            bool const age = too_old();
+            if (!age && !too_big())
+                break;
+            std::size_t const i = first_event_locked();
+            if (i == queue_.size())
+                break;
+            erase_locked(i);
+            tally.drop(age ? drop_reason::queue_age : drop_reason::queue_bytes);
+        }
+        return false;
+    }
+    return false;
+}
+
+SSE_DECL void subscriber::close_locked(close_reason why)
+{
+    closed_ = true;
+    reason_ = why;
+    if (why == close_reason::shutdown)
+        return;   // queued events stay pullable so that the transport can flush them
+    queue_.release();
+    queued_bytes_ = 0;
+    if (why == close_reason::slow_consumer && limits_.retry_hint > std::chrono::milliseconds::zero()) {
+        event_buffer hint = detail::make_retry_hint(limits_.retry_hint);
+        queued_bytes_ = hint->size();
+        queue_.emplace_back(queued{std::move(hint), nullptr, clock::time_point{}});
+    }
+}
+
+// hub ------------------------------------------------------------------------
+
+SSE_DECL hub::hub(hub_options options)
+    : options_(std::move(options)), replay_(options_.replay, options_.epoch)
+{
+}
+
+SSE_DECL hub::~hub() { shutdown(); }
+
+SSE_DECL hub::clock::time_point hub::now() const
+{
+    return options_.clock ? options_.clock() : clock::now();
+}
+
+SSE_DECL void hub::register_locked(std::shared_ptr<subscriber> const& s)
+{
+    s->all_pos_ = static_cast<std::uint32_t>(all_.size());
+    all_.push_back(s);
+    for (std::size_t i = 0; i < s->topics_.size(); ++i) {
+        auto& list = topics_[s->topics_[i]];
+        s->topic_pos_[i] = static_cast<std::uint32_t>(list.size());
+        list.push_back(s.get());
+    }
+    if (!s->user_.empty()) {
+        auto& list = users_[s->user_];
+        s->user_pos_ = static_cast<std::uint32_t>(list.size());
+        list.push_back(s.get());
+    }
+}
+
+SSE_DECL std::shared_ptr<subscriber> hub::unregister_locked(subscriber& s)
+{
+    // Each index is a vector: removal swaps the last element into the hole and
+    // updates the position that element keeps of itself.
+    std::uint32_t const pos = s.all_pos_;
+    std::shared_ptr<subscriber> keep = std::move(all_[pos]);
+    if (pos + 1 != all_.size()) {
+        all_[pos] = std::move(all_.back());
+        all_[pos]->all_pos_ = pos;
+    }
+    all_.pop_back();
+    s.all_pos_ = ~std::uint32_t(0);
+
+    for (std::size_t i = 0; i < s.topics_.size(); ++i) {
+        auto const it = topics_.find(s.topics_[i]);
+        auto& list = it->second;
+        std::uint32_t const at = s.topic_pos_[i];
+        subscriber* moved = list.back();
+        list[at] = moved;
+        list.pop_back();
+        if (moved != &s) {
+            auto const j = std::lower_bound(moved->topics_.begin(), moved->topics_.end(), s.topics_[i]) -
+                           moved->topics_.begin();
+            moved->topic_pos_[static_cast<std::size_t>(j)] = at;
+        }
+        if (list.empty())
+            topics_.erase(it);
+    }
+    if (!s.user_.empty()) {
+        auto const it = users_.find(s.user_);
+        auto& list = it->second;
+        subscriber* moved = list.back();
+        list[s.user_pos_] = moved;
+        list.pop_back();
+        if (moved != &s)
+            moved->user_pos_ = s.user_pos_;
+        if (list.empty())
+            users_.erase(it);
+    }
+    return keep;
+}
+
+SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
+    subscriber_options o, std::shared_ptr<delivery_sink> const& sink, error_code& ec)
+{
+    ec = {};
+    std::optional<std::string> last_id = std::move(o.last_event_id);
+    auto const start = now();
+    auto s = std::make_shared<subscriber>(
+        detail::subscriber_access{}, std::move(o), options_.queue, sink, sink != nullptr, start);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (shut_down_) {
+            ec = error::hub_shut_down;
+            return nullptr;
+        }
+        s->id_ = ++next_id_;
+        register_locked(s);
+        ++counters_.subscribes;
+        if (last_id && !last_id->empty()) {
+            error_code replay_ec;
+            std::size_t replayed = 0;
+            replay_.since(
+                *last_id,
+                [&](event_buffer const& b, published_event const& e) {
+                    if (!detail::includes(e.audience, *s) || (s->filter_ && !s->filter_(e)))
+                        return;
+                    std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                    s->queue_.emplace_back(subscriber::queued{b, &e, start});
+                    s->queued_bytes_ += b->size();
+                    ++replayed;
+                },
+                replay_ec, start);
+            counters_.replayed += replayed;
+            if (replay_ec) {
+                auto reset = detail::make_reset_event(replay_.newest_id(), detail::reset_reason(replay_ec), *last_id);
+                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                s->queued_bytes_ += reset->size();
+                s->queue_.emplace_back(subscriber::queued{std::move(reset), nullptr, start});
+                ++counters_.resets;
+            }
+        }
+    }
+    if (options_.on_subscribe)
+        options_.on_subscribe(*s);
+    return s;
+}
+
+SSE_DECL std::shared_ptr<subscriber> hub::subscribe(subscriber_options o, std::shared_ptr<delivery_sink> const& sink)
+{
+    error_code ec;
+    auto s = subscribe(std::move(o), sink, ec);
+    if (ec)
+        SSE_THROW(std::system_error(ec, "sse::hub::subscribe"));
+    return s;
+}
+
+SSE_DECL void hub::unsubscribe(subscriber const& cs)
+{
+    // The hub created every subscriber non-const; the const in the signature only
+    // says that the caller's view of it does not change.
+    auto& s = const_cast<subscriber&>(cs);
+    std::shared_ptr<subscriber> keep;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (s.all_pos_ >= all_.size() || all_[s.all_pos_].get() != &s)
+            return;
+        keep = unregister_locked(s);
+        {
+            std::lock_guard<std::mutex> sub_lock(s.mutex_);
+            s.close_locked(close_reason::unsubscribed);
+        }
+        ++counters_.disconnects[static_cast<std::size_t>(close_reason::unsubscribed)];
+    }
+    if (options_.on_unsubscribe)
+        options_.on_unsubscribe(s, close_reason::unsubscribed);
+}
+
+SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, published_event const& e,
+    clock::time_point at, detail::fanout_tally& tally, detail::after_unlock& after)
+{
+    if (s.filter_ && !s.filter_(e))
+        return;
+    std::shared_ptr<delivery_sink> sink;
+    bool closed = false;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex_);
+        if (s.closed_)
+            return;
+        closed = s.push_locked(b, e, at, tally);
+        if (!closed && s.has_sink_) {
+            // A sink destroyed without unsubscribe() ends the subscription here.
+            if (s.armed_)
+                sink = s.sink_.lock();
+            if (s.armed_ ? sink == nullptr : s.sink_.expired()) {
+                s.close_locked(close_reason::sink_expired);
+                closed = true;
+            }
+            s.armed_ = false;
+        }
+    }
+    if (closed)
+        after.closed.push_back(all_[s.all_pos_]);
+    else if (sink)
+        after.wakes.push_back(std::move(sink));
+}
+
+SSE_DECL void hub::notify(detail::after_unlock& after)
+{
+    for (auto& sink : after.wakes)
+        sink->wake();
+    for (auto& s : after.closed) {
+        close_reason const why = s->reason_;   // written once, before the hub lock was released
+        if (why != close_reason::sink_expired)
+            if (auto sink = s->sink_.lock())
+                sink->closed(why);
+        if (options_.on_unsubscribe)
+            options_.on_unsubscribe(*s, why);
+    }
+}
+
+SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key, error_code& ec)
+{
+    publish_result r;
+    auto prepared = replay_buffer::prepare(std::move(e), std::move(to), key, ec);
+    if (ec)
+        return r;
+    detail::scoped_after_unlock scoped;
+    auto& after = scoped.get();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (shut_down_) {
+            ec = error::hub_shut_down;
+            return r;
+        }
+        auto const at = now();
+        auto const p = replay_.append(std::move(prepared), at);
+        event_buffer const buffer(p, &p->wire);
+        ++counters_.published;
+        detail::fanout_tally tally;
+
+        audience const& a = p->audience;
+        switch (a.kind()) {
+        case audience_kind::all:
+            for (auto const& s : all_)
+                deliver_locked(*s, buffer, *p, at, tally, after);
+            break;
+        case audience_kind::matching:
+            if (auto const& match = a.matcher())
+                for (auto const& s : all_)
+                    if (match(*s))
+                        deliver_locked(*s, buffer, *p, at, tally, after);
+            break;
+        case audience_kind::topics: {
+            auto const& names = a.topic_names();
+            for (std::size_t j = 0; j < names.size(); ++j) {
+                auto const it = topics_.find(names[j]);
+                if (it == topics_.end())
+                    continue;
+                for (subscriber* s : it->second) {
+                    // A subscriber of several of the topics gets the event once: at the first.
+                    bool seen = false;
+                    for (std::size_t k = 0; k < j && !seen; ++k)
+                        seen = std::binary_search(s->topics_.begin(), s->topics_.end(), names[k]);
+                    if (!seen)
+                        deliver_locked(*s, buffer, *p, at, tally, after);
+                }
+            }
+            break;
+        }
+        case audience_kind::user:
+            if (auto const it = users_.find(a.user_id()); it != users_.end())
+                for (subscriber* s : it->second)
+                    deliver_locked(*s, buffer, *p, at, tally, after);
+            break;
+        }
+
+        for (auto const& s : after.closed) {
+            unregister_locked(*s);
+            ++counters_.disconnects[static_cast<std::size_t>(s->reason_)];
+            if (s->reason_ == close_reason::slow_consumer)
+                ++r.disconnects;
+        }
+        counters_.deliveries += tally.deliveries;
+        for (std::size_t i = 0; i < drop_reason_count; ++i)
+            counters_.drops[i] += tally.drops_by[i];
+        r.deliveries = tally.deliveries;
+        r.drops = tally.drops;
+        r.id = p->id;
+    }
+    notify(after);
+    return r;
+}
+
+SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key)
+{
+    error_code ec;
+    auto r = publish(std::move(e), std::move(to), key, ec);
+    if (ec)
+        SSE_THROW(std::system_error(ec, "sse::hub::publish"));
+    return r;
+}
+
+SSE_DECL bool hub::kick(std::uint64_t subscriber_id, close_reason why)
+{
+    detail::scoped_after_unlock scoped;
+    auto& after = scoped.get();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto const it = std::find_if(
+            all_.begin(), all_.end(), [&](auto const& s) { return s->id_ == subscriber_id; });
+        if (it == all_.end())
+            return false;
+        auto s = unregister_locked(**it);
+        {
+            std::lock_guard<std::mutex> sub_lock(s->mutex_);
+            s->close_locked(why);
+        }
+        ++counters_.disconnects[static_cast<std::size_t>(why)];
+        after.closed.push_back(std::move(s));
+    }
+    notify(after);
+    return true;
+}
+
+SSE_DECL void hub::shutdown()
+{
+    detail::after_unlock after;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (shut_down_)
+            return;
+        shut_down_ = true;
+        after.closed = std::move(all_);
+        all_.clear();
+        topics_.clear();
+        users_.clear();
+        for (auto const& s : after.closed) {
+            s->all_pos_ = ~std::uint32_t(0);
+            std::lock_guard<std::mutex> sub_lock(s->mutex_);
+            s->close_locked(close_reason::shutdown);
+        }
+        counters_.disconnects[static_cast<std::size_t>(close_reason::shutdown)] += after.closed.size();
+    }
+    notify(after);
+}
+
+SSE_DECL hub_stats hub::stats() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    hub_stats st = counters_;
+    st.subscribers = all_.size();
+    for (auto const& [topic, list] : topics_)
+        st.by_topic.emplace(topic, list.size());
+    for (auto const& [user, list] : users_)
+        st.by_user.emplace(user, list.size());
+    for (auto const& s : all_) {
+        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        st.queued_events += s->queue_.size();
+        st.queued_bytes += s->queued_bytes_;
+        st.max_queue_events = std::max(st.max_queue_events, s->queue_.size());
+        st.max_queue_bytes = std::max(st.max_queue_bytes, s->queued_bytes_);
+    }
+    st.replay_events = replay_.size();
+    st.replay_bytes = replay_.bytes();
+    return st;
+}
+
+SSE_DECL std::string hub::newest_id() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return replay_.newest_id();
+}
+
+SSE_NAMESPACE_END
+
+#endif

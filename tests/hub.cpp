@@ -1,0 +1,629 @@
+#include <sse/hub.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using time_point = sse::hub::clock::time_point;
+time_point const t0 = time_point{} + 1h;
+
+sse::event data_event(std::string data)
+{
+    sse::event e;
+    e.data = std::move(data);
+    return e;
+}
+
+// A delivery_sink that records what the hub tells it.
+struct recording_sink : sse::delivery_sink
+{
+    int wakes = 0;
+    std::vector<sse::close_reason> closes;
+    void wake() noexcept override { ++wakes; }
+    void closed(sse::close_reason why) noexcept override { closes.push_back(why); }
+};
+
+// A hub whose clock the test moves.
+struct fixture
+{
+    std::shared_ptr<time_point> now = std::make_shared<time_point>(t0);
+
+    sse::hub_options options(std::string epoch = "e")
+    {
+        sse::hub_options o;
+        o.epoch = std::move(epoch);
+        o.clock = [now = now] { return *now; };
+        return o;
+    }
+};
+
+std::vector<std::string> pull_all(sse::subscriber& s, time_point now = t0, sse::pull_result* result = nullptr)
+{
+    std::vector<sse::event_buffer> out;
+    auto const r = s.pull(out, std::size_t(-1), now);
+    if (result != nullptr)
+        *result = r;
+    std::vector<std::string> wires;
+    for (auto const& b : out)
+        wires.push_back(*b);
+    return wires;
+}
+
+// The data of each pulled event, without the other fields.
+std::vector<std::string> pull_data(sse::subscriber& s, time_point now = t0, sse::pull_result* result = nullptr)
+{
+    std::vector<std::string> data;
+    for (auto const& w : pull_all(s, now, result)) {
+        auto const at = w.find("data: ");
+        data.push_back(at == std::string::npos ? w : w.substr(at + 6, w.find('\n', at) - at - 6));
+    }
+    return data;
+}
+
+sse::subscriber_options topics(std::vector<std::string> t)
+{
+    sse::subscriber_options o;
+    o.topics = std::move(t);
+    return o;
+}
+
+} // namespace
+
+namespace docs_example {
+
+// The first example of docs/hub.md, verbatim.
+struct connection : sse::delivery_sink
+{
+    void wake() noexcept override { /* post a pull to the connection's executor */ }
+    void closed(sse::close_reason) noexcept override { /* pull what is left, then close */ }
+};
+
+std::vector<std::string> run()
+{
+    sse::hub hub;
+
+    sse::subscriber_options o;
+    o.topics = {"prices"};
+    o.user = "alice";
+    auto conn = std::make_shared<connection>();
+    std::shared_ptr<sse::subscriber> sub = hub.subscribe(o, conn);
+
+    sse::event e;
+    e.type = "price";
+    e.data = R"({"EURUSD":1.0842})";
+    auto const prices = sse::audience::topic("prices");   // build once, publish many times
+    sse::publish_result r = hub.publish(e, prices);       // serialised once; r.id is "<epoch>-1"
+
+    hub.publish(data_event("hello alice"), sse::audience::user("alice"));
+
+    // On the connection's executor, after wake():
+    std::vector<sse::event_buffer> out;
+    sse::pull_result got = sub->pull(out, 64 * 1024, std::chrono::steady_clock::now());
+    // out: the two buffers, in order; write them with one gathered write.
+
+    hub.unsubscribe(*sub);   // when the connection ends
+
+    std::vector<std::string> wires;
+    for (auto const& b : out)
+        wires.push_back(*b);
+    wires.push_back(r.id);
+    wires.push_back(std::to_string(got.count));
+    return wires;
+}
+
+} // namespace docs_example
+
+TEST_CASE("hub: the docs/hub.md example works as written")
+{
+    auto const w = docs_example::run();
+    REQUIRE(w.size() == 4);
+    CHECK(w[0].find("event: price\ndata: {\"EURUSD\":1.0842}\n\n") != std::string::npos);
+    CHECK(w[1].find("data: hello alice\n\n") != std::string::npos);
+    CHECK(w[2].substr(w[2].size() - 2) == "-1");
+    CHECK(w[3] == "2");
+}
+
+TEST_CASE("hub: delivery by topic, user, to all and by predicate")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    auto a = hub.subscribe(topics({"news", "sport"}));
+    auto b = hub.subscribe(topics({"sport"}));
+    sse::subscriber_options alice = topics({"weather"});
+    alice.user = "alice";
+    auto c = hub.subscribe(alice);
+    auto d = hub.subscribe({});
+
+    SUBCASE("one topic")
+    {
+        CHECK(hub.publish(data_event("1"), sse::audience::topic("sport")).deliveries == 2);
+        CHECK(pull_data(*a) == std::vector<std::string>{"1"});
+        CHECK(pull_data(*b) == std::vector<std::string>{"1"});
+        CHECK(pull_data(*c).empty());
+        CHECK(pull_data(*d).empty());
+    }
+    SUBCASE("several topics: each subscriber once")
+    {
+        CHECK(hub.publish(data_event("1"), sse::audience::topics({"news", "sport", "weather"})).deliveries == 3);
+        CHECK(pull_data(*a) == std::vector<std::string>{"1"});
+        CHECK(pull_data(*b) == std::vector<std::string>{"1"});
+        CHECK(pull_data(*c) == std::vector<std::string>{"1"});
+        CHECK(pull_data(*d).empty());
+    }
+    SUBCASE("a topic nobody follows")
+    {
+        auto const r = hub.publish(data_event("1"), sse::audience::topic("nothing"));
+        CHECK(r.deliveries == 0);
+        CHECK(r.id == "e-1");
+    }
+    SUBCASE("user")
+    {
+        CHECK(hub.publish(data_event("1"), sse::audience::user("alice")).deliveries == 1);
+        CHECK(hub.publish(data_event("2"), sse::audience::user("bob")).deliveries == 0);
+        CHECK(pull_data(*c) == std::vector<std::string>{"1"});
+        CHECK(pull_data(*d).empty());
+    }
+    SUBCASE("all")
+    {
+        CHECK(hub.publish(data_event("1")).deliveries == 4);
+        for (auto* s : {a.get(), b.get(), c.get(), d.get()})
+            CHECK(pull_data(*s) == std::vector<std::string>{"1"});
+    }
+    SUBCASE("predicate over subscribers")
+    {
+        auto const odd = sse::audience::matching([](sse::subscriber const& s) { return s.id() % 2 == 1; });
+        CHECK(hub.publish(data_event("1"), odd).deliveries == 2);
+        CHECK(pull_data(*a).size() == 1);
+        CHECK(pull_data(*b).empty());
+        CHECK(pull_data(*c).size() == 1);
+        CHECK(pull_data(*d).empty());
+    }
+}
+
+TEST_CASE("hub: every subscriber gets the same buffer")
+{
+    sse::hub hub;
+    auto a = hub.subscribe({});
+    auto b = hub.subscribe({});
+    hub.publish(data_event("shared"));
+    std::vector<sse::event_buffer> x, y;
+    a->pull(x, 1024, t0);
+    b->pull(y, 1024, t0);
+    REQUIRE(x.size() == 1);
+    REQUIRE(y.size() == 1);
+    CHECK(x[0].get() == y[0].get());
+}
+
+TEST_CASE("hub: ids are assigned, or the publisher's are kept")
+{
+    fixture f;
+    sse::hub hub(f.options("ep"));
+    auto s = hub.subscribe({});
+    CHECK(hub.epoch() == "ep");
+    CHECK(hub.publish(data_event("a")).id == "ep-1");
+    sse::event own = data_event("b");
+    own.id = "mine";
+    CHECK(hub.publish(own).id == "mine");
+    CHECK(hub.newest_id() == "ep-2");
+    CHECK(pull_all(*s) == std::vector<std::string>{"id: ep-1\ndata: a\n\n", "id: mine\ndata: b\n\n"});
+
+    sse::event bad;
+    bad.type = "a\nb";
+    sse::error_code ec;
+    CHECK(hub.publish(bad, {}, {}, ec).deliveries == 0);
+    CHECK(ec == sse::error::type_has_newline);
+    CHECK(hub.stats().published == 2);
+}
+
+TEST_CASE("hub: filters see the event's type, id, key and data")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    sse::subscriber_options o;
+    o.filter = [](sse::published_event const& e) {
+        return e.type == "alert" && e.key != "noise" && e.data && e.data->find("!") != std::string::npos;
+    };
+    auto s = hub.subscribe(o);
+    sse::event e = data_event("fire!");
+    e.type = "alert";
+    hub.publish(e, {}, "smoke");
+    hub.publish(e, {}, "noise");
+    e.type = "info";
+    hub.publish(e);
+    e.type = "alert";
+    e.data = "calm";
+    hub.publish(e);
+    CHECK(pull_data(*s) == std::vector<std::string>{"fire!"});
+}
+
+TEST_CASE("hub: throttling releases at most the allowed rate")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    sse::subscriber_options o;
+    o.max_per_second = 10;
+
+    SUBCASE("burst of one")
+    {
+        auto s = hub.subscribe(o);
+        for (int i = 0; i < 5; ++i)
+            hub.publish(data_event(std::to_string(i)));
+        sse::pull_result r;
+        CHECK(pull_data(*s, t0, &r) == std::vector<std::string>{"0"});
+        REQUIRE(r.next_due);
+        CHECK(*r.next_due == t0 + 100ms);
+        CHECK(pull_data(*s, t0 + 50ms, &r).empty());
+        CHECK(*r.next_due == t0 + 100ms);
+        CHECK(pull_data(*s, t0 + 100ms, &r) == std::vector<std::string>{"1"});
+        CHECK(*r.next_due == t0 + 200ms);
+        CHECK(pull_data(*s, t0 + 1s, &r) == std::vector<std::string>{"2"});   // no catching up beyond the burst
+        CHECK(*r.next_due == t0 + 1100ms);
+        CHECK(pull_data(*s, t0 + 2s, &r) == std::vector<std::string>{"3"});
+        CHECK(pull_data(*s, t0 + 3s, &r) == std::vector<std::string>{"4"});
+        CHECK(!r.next_due);
+    }
+    SUBCASE("burst of three")
+    {
+        o.burst = 3;
+        auto s = hub.subscribe(o);
+        for (int i = 0; i < 10; ++i)
+            hub.publish(data_event(std::to_string(i)));
+        sse::pull_result r;
+        CHECK(pull_data(*s, t0, &r).size() == 3);
+        CHECK(*r.next_due == t0 + 100ms);
+        CHECK(pull_data(*s, t0 + 100ms, &r).size() == 1);
+        CHECK(pull_data(*s, t0 + 10s, &r).size() == 3);
+        CHECK(s->queue_size() == 3);
+    }
+}
+
+TEST_CASE("hub: coalescing by key keeps the last value, in id order")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    sse::subscriber_options o;
+    o.coalesce = true;
+    auto s = hub.subscribe(o);
+    auto plain = hub.subscribe({});
+    hub.publish(data_event("eur 1"), {}, "EUR");
+    hub.publish(data_event("usd 1"), {}, "USD");
+    auto const r = hub.publish(data_event("eur 2"), {}, "EUR");
+    CHECK(r.drops == 1);
+    hub.publish(data_event("free"));
+    CHECK(pull_data(*s) == std::vector<std::string>{"usd 1", "eur 2", "free"});
+    CHECK(pull_data(*plain).size() == 4);
+    CHECK(hub.stats().dropped(sse::drop_reason::coalesced) == 1);
+}
+
+TEST_CASE("hub: throttling with coalescing sends the latest value at the allowed rate")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    sse::subscriber_options o;
+    o.max_per_second = 1;
+    o.coalesce = true;
+    auto s = hub.subscribe(o);
+    for (int i = 0; i < 100; ++i)
+        hub.publish(data_event("v" + std::to_string(i)), {}, "k");
+    CHECK(s->queue_size() == 1);
+    CHECK(pull_data(*s) == std::vector<std::string>{"v99"});
+}
+
+TEST_CASE("hub: slow consumer policy disconnect")
+{
+    fixture f;
+    auto options = f.options();
+    auto const size = std::string("id: e-1\ndata: x\n\n").size();
+    options.queue.max_bytes = 3 * size;
+    options.queue.retry_hint = 7s;
+    std::vector<sse::close_reason> hooked;
+    options.on_unsubscribe = [&](sse::subscriber const&, sse::close_reason why) { hooked.push_back(why); };
+    sse::hub hub(options);
+    auto sink = std::make_shared<recording_sink>();
+    auto slow = hub.subscribe({}, sink);
+    auto fast = hub.subscribe({});
+
+    SUBCASE("by bytes")
+    {
+        for (int i = 0; i < 3; ++i) {
+            hub.publish(data_event("x"));
+            pull_all(*fast);
+        }
+        CHECK(slow->queue_size() == 3);
+        CHECK(sink->closes.empty());
+        auto const r = hub.publish(data_event("x"));
+        CHECK(r.disconnects == 1);
+        CHECK(r.deliveries == 2);
+        CHECK(sink->closes == std::vector<sse::close_reason>{sse::close_reason::slow_consumer});
+        CHECK(hooked == std::vector<sse::close_reason>{sse::close_reason::slow_consumer});
+        CHECK(slow->ended() == sse::close_reason::slow_consumer);
+        sse::pull_result r2;
+        CHECK(pull_all(*slow, t0, &r2) == std::vector<std::string>{"retry: 7000\n\n"});
+        CHECK(r2.closed);
+        hub.publish(data_event("x"));
+        CHECK(pull_all(*slow, t0, &r2).empty());
+        CHECK(r2.closed);
+        CHECK(pull_data(*fast).size() == 2);
+        auto const st = hub.stats();
+        CHECK(st.subscribers == 1);
+        CHECK(st.disconnected(sse::close_reason::slow_consumer) == 1);
+    }
+    SUBCASE("by age")
+    {
+        hub.publish(data_event("x"));
+        *f.now += 31s;
+        hub.publish(data_event("x"));
+        CHECK(sink->closes == std::vector<sse::close_reason>{sse::close_reason::slow_consumer});
+    }
+    CHECK(sink->closes.size() == 1);
+}
+
+TEST_CASE("hub: slow consumer policy drop_oldest")
+{
+    fixture f;
+    auto options = f.options();
+    auto const size = std::string("id: e-1\ndata: x\n\n").size();
+    options.queue.max_bytes = 3 * size;
+    options.queue.policy = sse::slow_consumer_policy::drop_oldest;
+    options.queue.max_age = 10s;
+    sse::hub hub(options);
+    auto s = hub.subscribe({});
+    for (int i = 1; i <= 5; ++i)
+        hub.publish(data_event(std::to_string(i)));
+    CHECK(pull_data(*s) == std::vector<std::string>{"3", "4", "5"});
+    CHECK(hub.stats().dropped(sse::drop_reason::queue_bytes) == 2);
+
+    hub.publish(data_event("6"));
+    *f.now += 6s;
+    hub.publish(data_event("7"));
+    *f.now += 6s;
+    auto const r = hub.publish(data_event("8"));
+    CHECK(r.drops == 1);
+    CHECK(pull_data(*s) == std::vector<std::string>{"7", "8"});
+    CHECK(hub.stats().dropped(sse::drop_reason::queue_age) == 1);
+    CHECK(!s->ended());
+}
+
+TEST_CASE("hub: slow consumer policy coalesce")
+{
+    fixture f;
+    auto options = f.options();
+    auto const size = std::string("id: e-1\ndata: a1\n\n").size();
+    options.queue.max_bytes = 3 * size;
+    options.queue.policy = sse::slow_consumer_policy::coalesce;
+    sse::hub hub(options);
+    auto s = hub.subscribe({});
+    hub.publish(data_event("a1"), {}, "a");
+    hub.publish(data_event("b1"), {}, "b");
+    hub.publish(data_event("c1"), {}, "c");
+    hub.publish(data_event("a2"), {}, "a");   // over budget: replaces a1
+    CHECK(hub.stats().dropped(sse::drop_reason::coalesced) == 1);
+    hub.publish(data_event("d1"), {}, "d");   // no older d: the oldest goes
+    CHECK(hub.stats().dropped(sse::drop_reason::queue_bytes) == 1);
+    CHECK(pull_data(*s) == std::vector<std::string>{"c1", "a2", "d1"});
+}
+
+TEST_CASE("hub: a sink is woken once until the next pull")
+{
+    sse::hub hub;
+    auto sink = std::make_shared<recording_sink>();
+    auto s = hub.subscribe({}, sink);
+    hub.publish(data_event("1"));
+    hub.publish(data_event("2"));
+    CHECK(sink->wakes == 1);
+    CHECK(pull_data(*s).size() == 2);
+    hub.publish(data_event("3"));
+    CHECK(sink->wakes == 2);
+}
+
+TEST_CASE("hub: pull respects max_bytes but always gives one buffer")
+{
+    sse::hub hub;
+    auto s = hub.subscribe({});
+    for (int i = 0; i < 4; ++i)
+        hub.publish(data_event("0123456789"));
+    std::vector<sse::event_buffer> out;
+    auto const one = out.size();
+    CHECK(s->pull(out, 1, t0).count == 1);
+    CHECK(out.size() == one + 1);
+    CHECK(s->pull(out, 2 * out[0]->size(), t0).count == 2);
+    CHECK(s->queue_size() == 1);
+    CHECK(s->queue_bytes() == out[0]->size());
+}
+
+TEST_CASE("hub: a destroyed sink ends its subscription")
+{
+    std::vector<sse::close_reason> hooked;
+    sse::hub_options options;
+    options.on_unsubscribe = [&](sse::subscriber const&, sse::close_reason why) { hooked.push_back(why); };
+    sse::hub hub(options);
+    auto sink = std::make_shared<recording_sink>();
+    auto s = hub.subscribe({}, sink);
+    sink.reset();
+    CHECK(hub.publish(data_event("1")).deliveries == 1);
+    CHECK(hooked == std::vector<sse::close_reason>{sse::close_reason::sink_expired});
+    CHECK(hub.stats().subscribers == 0);
+}
+
+TEST_CASE("hub: kick, unsubscribe and shutdown")
+{
+    std::vector<std::uint64_t> subscribed;
+    std::vector<sse::close_reason> hooked;
+    sse::hub_options options;
+    options.on_subscribe = [&](sse::subscriber const& s) { subscribed.push_back(s.id()); };
+    options.on_unsubscribe = [&](sse::subscriber const&, sse::close_reason why) { hooked.push_back(why); };
+    sse::hub hub(options);
+    auto sink_a = std::make_shared<recording_sink>();
+    auto sink_b = std::make_shared<recording_sink>();
+    auto sink_c = std::make_shared<recording_sink>();
+    auto a = hub.subscribe(topics({"t"}), sink_a);
+    auto b = hub.subscribe(topics({"t"}), sink_b);
+    auto c = hub.subscribe(topics({"t"}), sink_c);
+    CHECK(subscribed == std::vector<std::uint64_t>{1, 2, 3});
+
+    hub.publish(data_event("1"), sse::audience::topic("t"));
+    CHECK(hub.kick(a->id()));
+    CHECK(!hub.kick(a->id()));
+    CHECK(sink_a->closes == std::vector<sse::close_reason>{sse::close_reason::kicked});
+    sse::pull_result r;
+    CHECK(pull_all(*a, t0, &r).empty());   // a kick drops what was queued
+    CHECK(r.closed);
+
+    hub.unsubscribe(*b);
+    hub.unsubscribe(*b);
+    CHECK(sink_b->closes.empty());
+    CHECK(b->ended() == sse::close_reason::unsubscribed);
+
+    hub.publish(data_event("2"), sse::audience::topic("t"));
+    hub.shutdown();
+    hub.shutdown();
+    CHECK(sink_c->closes == std::vector<sse::close_reason>{sse::close_reason::shutdown});
+    CHECK(pull_data(*c, t0, &r) == std::vector<std::string>{"1", "2"});   // still flushable
+    CHECK(r.closed);
+    CHECK(hooked == std::vector<sse::close_reason>{
+                        sse::close_reason::kicked, sse::close_reason::unsubscribed, sse::close_reason::shutdown});
+
+    sse::error_code ec;
+    CHECK(hub.subscribe({}, nullptr, ec) == nullptr);
+    CHECK(ec == sse::error::hub_shut_down);
+    hub.publish(data_event("3"), {}, {}, ec);
+    CHECK(ec == sse::error::hub_shut_down);
+
+    auto const st = hub.stats();
+    CHECK(st.disconnected(sse::close_reason::kicked) == 1);
+    CHECK(st.disconnected(sse::close_reason::unsubscribed) == 1);
+    CHECK(st.disconnected(sse::close_reason::shutdown) == 1);
+}
+
+TEST_CASE("hub: unsubscribing keeps the indexes right")
+{
+    sse::hub hub;
+    std::vector<std::shared_ptr<sse::subscriber>> subs;
+    for (int i = 0; i < 8; ++i) {
+        sse::subscriber_options o = topics({"all", i % 2 ? "odd" : "even", "t" + std::to_string(i)});
+        o.user = i < 4 ? "low" : "high";
+        subs.push_back(hub.subscribe(o));
+    }
+    for (int i : {0, 3, 5, 6})
+        hub.unsubscribe(*subs[static_cast<std::size_t>(i)]);
+    CHECK(hub.publish(data_event("x"), sse::audience::topic("all")).deliveries == 4);
+    CHECK(hub.publish(data_event("x"), sse::audience::topic("odd")).deliveries == 2);
+    CHECK(hub.publish(data_event("x"), sse::audience::topic("t7")).deliveries == 1);
+    CHECK(hub.publish(data_event("x"), sse::audience::topic("t6")).deliveries == 0);
+    CHECK(hub.publish(data_event("x"), sse::audience::user("low")).deliveries == 2);
+    CHECK(hub.publish(data_event("x")).deliveries == 4);
+    CHECK(subs[1]->queue_size() == 4);   // all, odd, low, all
+    CHECK(subs[2]->queue_size() == 3);   // all, low, all
+    CHECK(subs[4]->queue_size() == 2);   // all, all
+    CHECK(subs[7]->queue_size() == 4);   // all, odd, t7, all
+
+    auto const st = hub.stats();
+    CHECK(st.subscribers == 4);
+    CHECK(st.by_topic.at("all") == 4);
+    CHECK(st.by_topic.at("odd") == 2);
+    CHECK(st.by_topic.count("t0") == 0);
+    CHECK(st.by_user.at("low") == 2);
+    CHECK(st.by_user.at("high") == 2);
+}
+
+TEST_CASE("hub: stats count what happened")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    auto a = hub.subscribe(topics({"t"}));
+    auto b = hub.subscribe(topics({"t", "u"}));
+    hub.publish(data_event("1"), sse::audience::topic("t"));
+    hub.publish(data_event("22"), sse::audience::topic("u"));
+    auto const st = hub.stats();
+    CHECK(st.subscribers == 2);
+    CHECK(st.subscribes == 2);
+    CHECK(st.published == 2);
+    CHECK(st.deliveries == 3);
+    CHECK(st.queued_events == 3);
+    CHECK(st.max_queue_events == 2);
+    CHECK(st.queued_bytes == a->queue_bytes() + b->queue_bytes());
+    CHECK(st.max_queue_bytes == b->queue_bytes());
+    CHECK(st.replay_events == 2);
+    CHECK(st.by_topic.at("u") == 1);
+}
+
+TEST_CASE("hub: subscribe with Last-Event-ID replays what was missed, routed and filtered")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    hub.publish(data_event("1"), sse::audience::topic("t"));   // e-1
+    hub.publish(data_event("2"), sse::audience::topic("t"));   // e-2
+    hub.publish(data_event("3"), sse::audience::topic("other"));
+    hub.publish(data_event("4"), sse::audience::user("bob"));
+    hub.publish(data_event("5"), sse::audience::user("alice"));
+    hub.publish(data_event("6"));
+    hub.publish(data_event("skip"), sse::audience::topic("t"), "skip");
+
+    sse::subscriber_options o = topics({"t"});
+    o.user = "alice";
+    o.last_event_id = "e-1";
+    o.filter = [](sse::published_event const& e) { return e.key != "skip"; };
+    auto s = hub.subscribe(o);
+    hub.publish(data_event("live"), sse::audience::topic("t"));
+    CHECK(pull_data(*s) == std::vector<std::string>{"2", "5", "6", "live"});
+    CHECK(hub.stats().replayed == 3);
+
+    o.last_event_id = "e-8";   // the newest: nothing to replay
+    auto up_to_date = hub.subscribe(o);
+    CHECK(up_to_date->queue_size() == 0);
+}
+
+TEST_CASE("hub: a resume the history cannot answer starts with a reset event")
+{
+    fixture f;
+    auto options = f.options();
+    options.replay.max_events = 2;
+    sse::hub hub(options);
+    for (int i = 0; i < 5; ++i)
+        hub.publish(data_event(std::to_string(i)));
+
+    struct
+    {
+        char const* last_id;
+        char const* reason;
+    } const cases[] = {{"e-1", "too_old"}, {"nope", "unknown"}, {"e-77", "unknown"}, {"zz-3", "foreign"}};
+    for (auto const& c : cases) {
+        CAPTURE(c.last_id);
+        sse::subscriber_options o;
+        o.last_event_id = c.last_id;
+        auto s = hub.subscribe(o);
+        CHECK(pull_all(*s) == std::vector<std::string>{std::string("id: e-5\nevent: reset\ndata: {\"reason\":\"") +
+                                                      c.reason + "\",\"lastEventId\":\"" + c.last_id + "\"}\n\n"});
+    }
+    sse::subscriber_options o;
+    o.last_event_id = "q\"\\\x01";
+    auto s = hub.subscribe(o);
+    CHECK(pull_all(*s)[0].find(R"("lastEventId":"q\"\\\u0001")") != std::string::npos);
+    CHECK(hub.stats().resets == 5);
+
+    o.last_event_id = "e-5";   // resuming from the reset's id works
+    CHECK(hub.subscribe(o)->queue_size() == 0);
+}
+
+TEST_CASE("hub: an idle subscriber is small and owns no queue storage")
+{
+    sse::hub hub;
+    auto s = hub.subscribe(topics({"t"}));
+    CHECK(s->queue_capacity() == 0);
+    CHECK(sizeof(sse::subscriber) <= 320);
+    MESSAGE("sizeof(sse::subscriber) = " << sizeof(sse::subscriber));
+    hub.publish(data_event("x"), sse::audience::topic("t"));
+    CHECK(s->queue_capacity() == 4);
+    for (int i = 0; i < 200; ++i)
+        hub.publish(data_event("x"), sse::audience::topic("t"));
+    CHECK(s->queue_capacity() == 256);
+    pull_all(*s);
+    CHECK(s->queue_capacity() == 0);   // a drained burst gives its memory back
+}
