@@ -3,6 +3,7 @@
 #define SSE_HUB_HPP
 
 #include <sse/config.hpp>
+#include <sse/delivery.hpp>
 #include <sse/detail/ring.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
@@ -23,18 +24,6 @@
 #include <vector>
 
 SSE_NAMESPACE_BEGIN
-
-/// Why a subscription ended.
-enum class close_reason
-{
-    slow_consumer,   ///< the queue passed its budget under slow_consumer_policy::disconnect
-    shutdown,        ///< hub::shutdown() (or the hub's destruction)
-    kicked,          ///< hub::kick()
-    token_expired,   ///< hub::kick() with this reason, for credentials that ran out
-    unsubscribed,    ///< hub::unsubscribe(): the transport ended it
-    sink_expired,    ///< the delivery_sink was destroyed without unsubscribing
-};
-inline constexpr std::size_t close_reason_count = 6;
 
 /// What a subscriber's queue does when it passes its budget (queue_limits).
 enum class slow_consumer_policy
@@ -58,47 +47,6 @@ enum class drop_reason
     coalesced,     ///< a newer event with the same key replaced it
 };
 inline constexpr std::size_t drop_reason_count = 3;
-
-/** The transport's side of a subscription, implemented by the transport.
-
-    The hub holds it weakly: the transport owns both its connection (which
-    implements this) and the subscriber, so there is no cycle. If the sink dies
-    without hub::unsubscribe(), the hub ends the subscription at the next event
-    (close_reason::sink_expired).
-*/
-class delivery_sink
-{
-public:
-    virtual ~delivery_sink() = default;
-
-    /** The subscriber has something to pull.
-
-        Called from the publishing thread, never with a hub or subscriber lock held,
-        so it may call subscriber::pull() inline. Must not block or throw; typically
-        it posts to the connection's executor. May be spurious: after a wake the hub
-        sends no other until pull() has been called.
-    */
-    virtual void wake() noexcept = 0;
-
-    /** The hub ended the subscription (not called for hub::unsubscribe()).
-
-        Called once, with no lock held. pull() then returns what is still to be
-        written (after shutdown the queued events; after slow_consumer a `retry:`
-        message), and finally reports `closed`.
-    */
-    virtual void closed(close_reason why) noexcept = 0;
-};
-
-/// What subscriber::pull() produced.
-struct pull_result
-{
-    /// Buffers appended to `out`.
-    std::size_t count = 0;
-    /// Throttled events wait until then: call pull() again at that time.
-    std::optional<std::chrono::steady_clock::time_point> next_due;
-    /// The subscription has ended and its queue is empty: nothing more will come.
-    bool closed = false;
-};
 
 /// The outbound budget of one subscriber, and what happens when it is passed.
 struct queue_limits
