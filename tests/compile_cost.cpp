@@ -4,3 +4,5 @@
 #include <sse/http/chunked_decoder.hpp>
 #include <sse/http/request_parser.hpp>
 #include <sse/http/response_parser.hpp>
+#include <sse/asio/listener.hpp>
+#include <sse/asio/stream.hpp>

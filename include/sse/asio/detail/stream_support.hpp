@@ -1,0 +1,169 @@
+// sse/asio/detail/stream_support.hpp - small pieces the transport templates share.
+#ifndef SSE_ASIO_DETAIL_STREAM_SUPPORT_HPP
+#define SSE_ASIO_DETAIL_STREAM_SUPPORT_HPP
+
+#include <sse/config.hpp>
+#include <sse/error.hpp>
+#include <sse/event.hpp>
+
+#include <asio/associated_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/strand.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+namespace detail {
+
+// A stream serialises its work on a strand. A socket whose executor is already a
+// strand lends it; otherwise the stream makes one over the socket's executor.
+template<class Executor>
+struct strand_for
+{
+    using type = asio::strand<Executor>;
+    static type make(Executor const& ex) { return asio::make_strand(ex); }
+};
+
+template<class Executor>
+struct strand_for<asio::strand<Executor>>
+{
+    using type = asio::strand<Executor>;
+    static type make(type const& ex) { return ex; }
+};
+
+template<class T, class = void>
+struct has_lowest_layer : std::false_type
+{
+};
+
+template<class T>
+struct has_lowest_layer<T, std::void_t<decltype(std::declval<T&>().lowest_layer())>> : std::true_type
+{
+};
+
+// The object that owns the descriptor: shutdown and close go there. A TLS stream
+// closes its TCP socket without a close_notify, which an event stream does not need.
+template<class Socket>
+decltype(auto) lowest_layer_of(Socket& s) noexcept
+{
+    if constexpr (has_lowest_layer<Socket>::value)
+        return s.lowest_layer();
+    else
+        return (s);
+}
+
+// The errors that mean "the other side went away", reported as error::peer_closed.
+inline bool is_disconnect(error_code const& ec) noexcept
+{
+    return ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
+           ec == asio::error::not_connected || ec == asio::error::shut_down;
+}
+
+// A buffer sequence over queued event buffers [0, count), the first one starting
+// at `offset`. It names the vector, not its storage, so buffers queued while a
+// write is in flight may reallocate the vector without invalidating the write.
+class gather_view
+{
+public:
+    using value_type = asio::const_buffer;
+
+    class const_iterator
+    {
+    public:
+        using iterator_category = std::bidirectional_iterator_tag;
+        using value_type = asio::const_buffer;
+        using difference_type = std::ptrdiff_t;
+        using pointer = asio::const_buffer const*;
+        using reference = asio::const_buffer;
+
+        const_iterator() = default;
+
+        asio::const_buffer operator*() const noexcept
+        {
+            std::string const& s = *(*queue_)[i_];
+            std::size_t const skip = i_ == 0 ? offset_ : 0;
+            return asio::const_buffer(s.data() + skip, s.size() - skip);
+        }
+        const_iterator& operator++() noexcept { return ++i_, *this; }
+        const_iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
+        const_iterator& operator--() noexcept { return --i_, *this; }
+        const_iterator operator--(int) noexcept { auto t = *this; --i_; return t; }
+        friend bool operator==(const_iterator a, const_iterator b) noexcept { return a.i_ == b.i_; }
+        friend bool operator!=(const_iterator a, const_iterator b) noexcept { return a.i_ != b.i_; }
+
+    private:
+        friend class gather_view;
+        const_iterator(std::vector<event_buffer> const* q, std::size_t i, std::size_t off) noexcept
+            : queue_(q), i_(i), offset_(off)
+        {
+        }
+        std::vector<event_buffer> const* queue_ = nullptr;
+        std::size_t i_ = 0;
+        std::size_t offset_ = 0;
+    };
+
+    gather_view(std::vector<event_buffer> const& q, std::size_t count, std::size_t offset) noexcept
+        : queue_(&q), count_(count), offset_(offset)
+    {
+    }
+    const_iterator begin() const noexcept { return {queue_, 0, offset_}; }
+    const_iterator end() const noexcept { return {queue_, count_, offset_}; }
+
+private:
+    std::vector<event_buffer> const* queue_;
+    std::size_t count_;
+    std::size_t offset_;
+};
+
+// A suspended asynchronous operation, type-erased so the stream can keep it in a
+// list until the bytes it waits for have been written or the stream ends.
+class waiter
+{
+public:
+    explicit waiter(bool close) noexcept : close_(close) {}
+    virtual ~waiter() = default;
+    waiter(waiter const&) = delete;
+    waiter& operator=(waiter const&) = delete;
+
+    // Resumes the operation on its own executor, never inline, so that a
+    // handler never runs inside the stream's strand by surprise.
+    virtual void complete(error_code ec) = 0;
+
+    // The number of buffers that must have been written for a send to complete.
+    std::uint64_t seq() const noexcept { return seq_; }
+    void set_seq(std::uint64_t seq) noexcept { seq_ = seq; }
+    bool is_close() const noexcept { return close_; }
+
+private:
+    std::uint64_t seq_ = 0;
+    bool close_;
+};
+
+template<class Op>
+class op_waiter final : public waiter
+{
+public:
+    op_waiter(Op&& op, bool close) : waiter(close), op_(std::move(op)) {}
+
+    void complete(error_code ec) override
+    {
+        auto ex = asio::get_associated_executor(op_);
+        asio::post(ex, [op = std::move(op_), ec]() mutable { op(ec); });
+    }
+
+private:
+    Op op_;
+};
+
+} // namespace detail
+SSE_NAMESPACE_END
+
+#endif

@@ -1,0 +1,135 @@
+// sse/asio/impl/response.hpp - bodies of the plain-response helpers.
+#ifndef SSE_ASIO_IMPL_RESPONSE_HPP
+#define SSE_ASIO_IMPL_RESPONSE_HPP
+
+#include <sse/asio/response.hpp>
+
+#include <asio/dispatch.hpp>
+
+SSE_NAMESPACE_BEGIN
+
+inline std::string_view reason_phrase(int status) noexcept
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+inline std::string format_response(response const& r)
+{
+    std::string out;
+    out.reserve(128 + r.body.size());
+    out += "HTTP/1.1 ";
+    out += std::to_string(r.status);
+    out += ' ';
+    out += reason_phrase(r.status);
+    out += "\r\n";
+    if (!r.content_type.empty())
+        out.append("Content-Type: ").append(r.content_type).append("\r\n");
+    out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+    out += "Connection: close\r\n";
+    for (auto const& [name, value] : r.headers)
+        out.append(name).append(": ").append(value).append("\r\n");
+    out += "\r\n";
+    out += r.body;
+    return out;
+}
+
+namespace detail {
+
+// Owns the connection until the response is out and the client has gone.
+template<class Socket>
+class responder : public std::enable_shared_from_this<responder<Socket>>
+{
+public:
+    responder(Socket socket, std::string bytes)
+        : socket_(std::move(socket)),
+          strand_(strand_for<typename Socket::executor_type>::make(socket_.get_executor())),
+          timer_(socket_.get_executor()),
+          bytes_(std::move(bytes))
+    {
+    }
+
+    void run(std::chrono::milliseconds deadline)
+    {
+        asio::dispatch(strand_, [self = this->shared_from_this(), deadline] { self->begin(deadline); });
+    }
+
+private:
+    void begin(std::chrono::milliseconds deadline)
+    {
+        auto self = this->shared_from_this();
+        timer_.expires_after(deadline);
+        // The timer may close the socket while I/O is pending: the strand keeps
+        // them from running at the same time on a multi-threaded io_context.
+        timer_.async_wait(asio::bind_executor(strand_, [self](error_code ec) {
+            if (!ec)
+                self->close();
+        }));
+        asio::async_write(socket_, asio::buffer(bytes_), asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+            if (ec)
+                return self->close();
+            error_code ignored;
+            detail::lowest_layer_of(self->socket_).shutdown(asio::socket_base::shutdown_send, ignored);
+            self->drain();
+        }));
+    }
+
+    void drain()
+    {
+        socket_.async_read_some(asio::buffer(scratch_),
+                                asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+                                    if (ec)
+                                        return self->close();
+                                    self->drain();
+                                }));
+    }
+
+    void close()
+    {
+        if (closed_)
+            return;
+        closed_ = true;
+        error_code ignored;
+        timer_.cancel();
+        detail::lowest_layer_of(socket_).close(ignored);
+    }
+
+    Socket socket_;
+    typename strand_for<typename Socket::executor_type>::type strand_;
+    asio::steady_timer timer_;
+    std::string bytes_;
+    char scratch_[512];
+    bool closed_ = false;
+};
+
+} // namespace detail
+
+template<class Socket>
+void respond_and_close(Socket socket, response const& r, std::chrono::milliseconds deadline)
+{
+    std::make_shared<detail::responder<Socket>>(std::move(socket), format_response(r))->run(deadline);
+}
+
+SSE_NAMESPACE_END
+
+#endif

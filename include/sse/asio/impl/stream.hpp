@@ -1,0 +1,541 @@
+// sse/asio/impl/stream.hpp - bodies of sse::stream.
+#ifndef SSE_ASIO_IMPL_STREAM_HPP
+#define SSE_ASIO_IMPL_STREAM_HPP
+
+#include <sse/asio/stream.hpp>
+
+#include <asio/bind_executor.hpp>
+#include <asio/compose.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/socket_base.hpp>
+
+#include <algorithm>
+#include <string>
+
+SSE_NAMESPACE_BEGIN
+namespace detail {
+
+// Header values come from configuration or from a parsed request; a line break
+// in one would let it forge headers, so such a value is never written.
+inline bool is_safe_header_value(std::string_view v) noexcept
+{
+    return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The response head and the initial retry line: one buffer, written first.
+inline std::string format_stream_head(stream_options const& o, std::string_view origin)
+{
+    std::string h;
+    h.reserve(192);
+    h += "HTTP/1.1 200 OK\r\n"
+         "Content-Type: text/event-stream\r\n"
+         "Cache-Control: no-cache\r\n"
+         "X-Accel-Buffering: no\r\n";
+    auto const& cors = o.cors;
+    if (!cors.allowed_origins.empty()) {
+        if (!is_safe_header_value(origin))
+            origin = {};
+        auto const& list = cors.allowed_origins;
+        bool const any = std::find(list.begin(), list.end(), "*") != list.end();
+        bool const listed = !origin.empty() && std::find(list.begin(), list.end(), origin) != list.end();
+        std::string_view allow;
+        if (any && !cors.allow_credentials)
+            allow = "*";
+        else if (!origin.empty() && (any || listed))
+            allow = origin;
+        if (!allow.empty()) {
+            h.append("Access-Control-Allow-Origin: ").append(allow).append("\r\n");
+            if (cors.allow_credentials)
+                h += "Access-Control-Allow-Credentials: true\r\n";
+            if (!cors.expose_headers.empty()) {
+                h += "Access-Control-Expose-Headers: ";
+                for (std::size_t i = 0; i < cors.expose_headers.size(); ++i) {
+                    SSE_ASSERT(is_safe_header_value(cors.expose_headers[i]));
+                    if (i != 0)
+                        h += ", ";
+                    h += cors.expose_headers[i];
+                }
+                h += "\r\n";
+            }
+        }
+        // Caches must keep one response per Origin unless every origin gets `*`.
+        if (!(any && !cors.allow_credentials))
+            h += "Vary: Origin\r\n";
+    }
+    for (auto const& [name, value] : o.extra_headers) {
+        SSE_ASSERT(is_safe_header_value(name) && is_safe_header_value(value));
+        h.append(name).append(": ").append(value).append("\r\n");
+    }
+    h += "\r\n";
+    if (o.retry) {
+        h += "retry: ";
+        h += std::to_string(o.retry->count() < 0 ? 0 : o.retry->count());
+        h += "\n\n";
+    }
+    return h;
+}
+
+inline event_buffer comment_heartbeat()
+{
+    // One buffer shared by every stream of the process.
+    static event_buffer const buffer = std::make_shared<std::string const>(":\n\n");
+    return buffer;
+}
+
+inline event_buffer event_heartbeat(std::string const& type)
+{
+    auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    event e;
+    e.type = type;
+    e.data = std::to_string(ms);
+    error_code ec;
+    event_buffer b = make_event_buffer(e, ec);
+    return ec ? comment_heartbeat() : b;
+}
+
+} // namespace detail
+
+template<class Socket>
+stream<Socket>::stream(Socket socket, stream_options options)
+    : stream(std::move(socket), std::make_shared<stream_options const>(std::move(options)))
+{
+}
+
+template<class Socket>
+stream<Socket>::stream(Socket socket, std::shared_ptr<stream_options const> options)
+    : socket_(std::move(socket)),
+      strand_(detail::strand_for<typename Socket::executor_type>::make(socket_.get_executor())),
+      timer_(socket_.get_executor()),
+      options_(std::move(options))
+{
+    SSE_ASSERT(options_ != nullptr);
+}
+
+template<class Socket>
+void stream<Socket>::on_close(std::function<void(error_code)> handler)
+{
+    SSE_ASSERT(!started_);
+    on_close_ = std::move(handler);
+}
+
+template<class Socket>
+void stream<Socket>::set_source(pull_source source)
+{
+    SSE_ASSERT(!started_);
+    source_ = std::move(source);
+}
+
+template<class Socket>
+void stream<Socket>::start(std::string_view origin)
+{
+    auto head = std::make_shared<std::string const>(detail::format_stream_head(*options_, origin));
+    asio::dispatch(strand_, [self = this->shared_from_this(), head = std::move(head)]() mutable {
+        self->do_start(std::move(head));
+    });
+}
+
+template<class Socket>
+void stream<Socket>::start(http::request_head const& request)
+{
+    start(request.fields().find("Origin").value_or(std::string_view()));
+}
+
+template<class Socket>
+void stream<Socket>::send(event_buffer buffer)
+{
+    SSE_ASSERT(buffer != nullptr);
+    asio::dispatch(strand_, [self = this->shared_from_this(), b = std::move(buffer)]() mutable {
+        if (!self->closing_)
+            self->enqueue(std::move(b));
+    });
+}
+
+template<class Socket>
+void stream<Socket>::send(event const& e)
+{
+    send(make_event_buffer(e));
+}
+
+template<class Socket>
+void stream<Socket>::send(event const& e, error_code& ec)
+{
+    event_buffer b = make_event_buffer(e, ec);
+    if (!ec)
+        send(std::move(b));
+}
+
+template<class Socket>
+void stream<Socket>::notify() noexcept
+{
+    if (wake_pending_.exchange(true, std::memory_order_acq_rel))
+        return;
+    try {
+        asio::post(strand_, [self = this->shared_from_this()] {
+            self->wake_pending_.store(false, std::memory_order_release);
+            self->do_write();
+        });
+    } catch (...) {
+        // Out of memory: the next write completion or timer pulls anyway.
+        wake_pending_.store(false, std::memory_order_release);
+    }
+}
+
+template<class Socket>
+template<class CompletionToken>
+auto stream<Socket>::async_send(event const& e, CompletionToken&& token)
+{
+    error_code invalid;
+    event_buffer bytes = make_event_buffer(e, invalid);
+    return asio::async_compose<CompletionToken, void(error_code)>(
+        [self = this->shared_from_this(), bytes = std::move(bytes), invalid, started = false](
+            auto& op, error_code ec = {}) mutable {
+            if (started)
+                return op.complete(ec);
+            started = true;
+            // Moving `op` moves this lambda too: take what is needed first.
+            auto owner = self;
+            auto b = std::move(bytes);
+            auto const bad = invalid;
+            auto w = std::make_unique<detail::op_waiter<std::decay_t<decltype(op)>>>(std::move(op), false);
+            if (bad)
+                return w->complete(bad);
+            auto& strand = owner->strand_;
+            asio::dispatch(strand, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
+                owner->add_waiter(std::move(w), std::move(b));
+            });
+        },
+        token, strand_);
+}
+
+template<class Socket>
+template<class CompletionToken>
+auto stream<Socket>::async_close(std::optional<event> final_event, CompletionToken&& token)
+{
+    error_code invalid;
+    event_buffer bytes;
+    if (final_event)
+        bytes = make_event_buffer(*final_event, invalid);
+    return asio::async_compose<CompletionToken, void(error_code)>(
+        [self = this->shared_from_this(), bytes = std::move(bytes), invalid, started = false](
+            auto& op, error_code ec = {}) mutable {
+            if (started)
+                return op.complete(ec);
+            started = true;
+            // Moving `op` moves this lambda too: take what is needed first.
+            auto owner = self;
+            auto b = std::move(bytes);
+            auto const bad = invalid;
+            auto w = std::make_unique<detail::op_waiter<std::decay_t<decltype(op)>>>(std::move(op), true);
+            if (bad)
+                return w->complete(bad);
+            auto& strand = owner->strand_;
+            asio::dispatch(strand, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
+                owner->add_waiter(std::move(w), std::move(b));
+            });
+        },
+        token, strand_);
+}
+
+template<class Socket>
+void stream<Socket>::close()
+{
+    asio::dispatch(strand_, [self = this->shared_from_this()] { self->finish(error::stream_closed); });
+}
+
+// Everything below runs on the strand.
+
+template<class Socket>
+void stream<Socket>::do_start(event_buffer head)
+{
+    if (started_ || closed_)
+        return;
+    started_ = true;
+    queued_bytes_ += head->size();
+    ++queued_total_;
+    queue_.insert(queue_.begin(), std::move(head));
+    last_activity_ = clock_type::now();
+    start_read();
+    do_write();
+}
+
+template<class Socket>
+void stream<Socket>::enqueue(event_buffer buffer)
+{
+    if (closed_)
+        return;
+    queued_bytes_ += buffer->size();
+    ++queued_total_;
+    queue_.push_back(std::move(buffer));
+    if (queued_bytes_ > options_->max_queue_bytes)
+        return finish(error::send_queue_full);
+    do_write();
+}
+
+template<class Socket>
+void stream<Socket>::add_waiter(std::unique_ptr<detail::waiter> w, event_buffer buffer)
+{
+    if (closed_)
+        return w->complete(reason_ && !w->is_close() ? reason_ : error_code(error::stream_closed));
+    if (closing_ && !w->is_close())
+        return w->complete(error::stream_closed);
+    if (buffer) {
+        queued_bytes_ += buffer->size();
+        ++queued_total_;
+        queue_.push_back(std::move(buffer));
+    }
+    // A send completes once every buffer up to its own is written; a close
+    // completes when the stream ends.
+    w->set_seq(queued_total_);
+    bool const close = w->is_close();
+    waiters_.push_back(std::move(w));
+    if (close) {
+        closing_ = true;
+        if (!started_)
+            return finish({});
+    }
+    else if (queued_bytes_ > options_->max_queue_bytes) {
+        return finish(error::send_queue_full);
+    }
+    do_write();
+}
+
+template<class Socket>
+void stream<Socket>::do_write()
+{
+    if (closed_ || writing_ || !started_)
+        return;
+    if (queue_.empty() && source_ && !closing_) {
+        pull();
+        if (closed_)
+            return;
+    }
+    if (queue_.empty()) {
+        if (closing_)
+            return finish_gracefully();
+        // An idle stream should not keep the capacity of a past burst.
+        if (queue_.capacity() > 8)
+            std::vector<event_buffer>().swap(queue_);
+        return schedule_idle();
+    }
+    // Gather: at least one buffer, then as many as fit the bounds.
+    std::size_t const max_bytes = options_->max_write_bytes;
+    std::size_t const max_buffers = std::max<std::size_t>(1, options_->max_write_buffers);
+    std::size_t count = 1;
+    std::size_t bytes = queue_[0]->size() - offset_;
+    while (count < queue_.size() && count < max_buffers && bytes + queue_[count]->size() <= max_bytes)
+        bytes += queue_[count++]->size();
+    writing_ = true;
+    auto const now = clock_type::now();
+    last_activity_ = now;
+    if (options_->write_timeout.count() > 0)
+        schedule(now + options_->write_timeout);
+    socket_.async_write_some(detail::gather_view(queue_, count, offset_),
+                             asio::bind_executor(strand_, [self = this->shared_from_this()](
+                                                              error_code ec, std::size_t n) {
+                                 self->on_write(ec, n);
+                             }));
+}
+
+template<class Socket>
+void stream<Socket>::on_write(error_code ec, std::size_t bytes)
+{
+    writing_ = false;
+    if (closed_)
+        return;
+    if (ec)
+        return finish(detail::is_disconnect(ec) ? error_code(error::peer_closed) : ec);
+    // Drop the buffers written completely; a partial one keeps its offset.
+    std::size_t done = 0;
+    while (done < queue_.size()) {
+        std::size_t const rest = queue_[done]->size() - offset_;
+        if (bytes < rest) {
+            offset_ += bytes;
+            break;
+        }
+        bytes -= rest;
+        offset_ = 0;
+        queued_bytes_ -= queue_[done]->size();
+        ++done;
+    }
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+    written_total_ += done;
+    last_activity_ = clock_type::now();
+    if (done != 0 && !waiters_.empty())
+        complete_waiters(false);
+    do_write();
+}
+
+template<class Socket>
+void stream<Socket>::pull()
+{
+    std::size_t const before = queue_.size();
+    pull_result const r = source_(queue_, options_->max_write_bytes);
+    for (std::size_t i = before; i < queue_.size(); ++i)
+        queued_bytes_ += queue_[i]->size();
+    queued_total_ += queue_.size() - before;
+    next_due_ = r.next_due;
+    if (r.closed) {
+        source_ = nullptr;
+        next_due_.reset();
+        closing_ = true;
+        reason_ = error::source_closed;
+    }
+}
+
+template<class Socket>
+void stream<Socket>::start_read()
+{
+    // Nothing is expected from an event-stream client; a pending read notices
+    // when it goes away without writing to it.
+    socket_.async_read_some(asio::buffer(read_buffer_),
+                            asio::bind_executor(strand_, [self = this->shared_from_this()](
+                                                             error_code ec, std::size_t) { self->on_read(ec); }));
+}
+
+template<class Socket>
+void stream<Socket>::on_read(error_code ec)
+{
+    if (closed_)
+        return;
+    if (ec)
+        return finish(ec == asio::error::operation_aborted || !detail::is_disconnect(ec) ? ec
+                                                                                         : error_code(error::peer_closed));
+    start_read();
+}
+
+template<class Socket>
+void stream<Socket>::schedule(time_point t)
+{
+    // One timer serves the write timeout (while writing), the heartbeat and the
+    // source's next_due (while idle). A wake that comes too early re-arms it.
+    if (timer_pending_ && t >= timer_expiry_)
+        return;
+    timer_pending_ = true;
+    timer_expiry_ = t;
+    std::uint32_t const generation = ++timer_generation_;
+    timer_.expires_at(t);
+    timer_.async_wait(asio::bind_executor(
+        strand_, [self = this->shared_from_this(), generation](error_code) { self->on_timer(generation); }));
+}
+
+template<class Socket>
+void stream<Socket>::schedule_idle()
+{
+    std::optional<time_point> t = next_due_;
+    if (options_->heartbeat_interval.count() > 0) {
+        time_point const beat = last_activity_ + options_->heartbeat_interval;
+        if (!t || beat < *t)
+            t = beat;
+    }
+    if (t)
+        schedule(*t);
+}
+
+template<class Socket>
+void stream<Socket>::on_timer(std::uint32_t generation)
+{
+    if (closed_ || generation != timer_generation_)
+        return;
+    timer_pending_ = false;
+    auto const now = clock_type::now();
+    if (writing_) {
+        if (options_->write_timeout.count() <= 0)
+            return;
+        time_point const deadline = last_activity_ + options_->write_timeout;
+        if (now >= deadline)
+            return finish(error::write_timeout);
+        return schedule(deadline);
+    }
+    if (next_due_ && now >= *next_due_) {
+        next_due_.reset();
+        do_write();
+        if (closed_ || writing_)
+            return;
+    }
+    auto const beat = options_->heartbeat_interval;
+    if (beat.count() > 0 && now >= last_activity_ + beat && queue_.empty() && !closing_) {
+        event_buffer b = options_->make_heartbeat ? options_->make_heartbeat() : heartbeat_buffer();
+        if (b) {
+            queued_bytes_ += b->size();
+            ++queued_total_;
+            queue_.push_back(std::move(b));
+        }
+        else {
+            last_activity_ = now;
+        }
+    }
+    do_write();
+}
+
+template<class Socket>
+event_buffer stream<Socket>::heartbeat_buffer() const
+{
+    if (options_->heartbeat == heartbeat_kind::event)
+        return detail::event_heartbeat(options_->heartbeat_event);
+    return detail::comment_heartbeat();
+}
+
+template<class Socket>
+void stream<Socket>::finish_gracefully()
+{
+    error_code ignored;
+    detail::lowest_layer_of(socket_).shutdown(asio::socket_base::shutdown_send, ignored);
+    finish(reason_);
+}
+
+template<class Socket>
+void stream<Socket>::finish(error_code reason)
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    reason_ = reason;
+    timer_pending_ = false;
+    ++timer_generation_;
+    error_code ignored;
+    timer_.cancel();
+    detail::lowest_layer_of(socket_).close(ignored);
+    // Release every buffer and the source at once: a closed stream costs nothing
+    // but its object until the last handler lets go of it.
+    std::vector<event_buffer>().swap(queue_);
+    queued_bytes_ = 0;
+    offset_ = 0;
+    pull_source().swap(source_);
+    complete_waiters(true);
+    std::vector<std::unique_ptr<detail::waiter>>().swap(waiters_);
+    std::function<void(error_code)> handler;
+    handler.swap(on_close_);
+    if (handler)
+        handler(reason_);
+}
+
+template<class Socket>
+void stream<Socket>::complete_waiters(bool all)
+{
+    // Waiters are in queue order, so the finished ones form a prefix.
+    std::size_t n = 0;
+    for (; n < waiters_.size(); ++n) {
+        auto& w = *waiters_[n];
+        if (w.is_close()) {
+            if (!all)
+                break;
+            w.complete(reason_);
+        }
+        else if (w.seq() <= written_total_) {
+            w.complete({});
+        }
+        else if (all) {
+            w.complete(reason_ ? reason_ : error_code(error::stream_closed));
+        }
+        else {
+            break;
+        }
+    }
+    waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+SSE_NAMESPACE_END
+
+#endif

@@ -1,0 +1,154 @@
+// sse/asio/listener.hpp - a small ready acceptor: accept, read the request head, hand it over.
+#ifndef SSE_ASIO_LISTENER_HPP
+#define SSE_ASIO_LISTENER_HPP
+
+#include <sse/config.hpp>
+#include <sse/error.hpp>
+#include <sse/http/request_head.hpp>
+#include <sse/http/request_parser.hpp>
+#include <sse/asio/response.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+SSE_NAMESPACE_BEGIN
+
+/// Settings of a listener.
+struct listener_options
+{
+    /** Time a client has to send its whole request head, from accept to the
+        empty line. Over it: 408 and close (against slowloris).
+    */
+    std::chrono::milliseconds head_timeout = std::chrono::seconds(10);
+
+    /// Bounds on the head; over them: 400, 414 or 431 (see `http::status_for`).
+    http::request_limits limits;
+
+    /** Connections whose head is still being read. One more is answered 503 with
+        `Retry-After` and closed. Zero: no limit.
+    */
+    std::size_t max_pending = 1024;
+
+    /// The `Retry-After` of a 503.
+    std::chrono::seconds retry_after = std::chrono::seconds(5);
+
+    /// Time an error response and the lingering close may take before the connection is cut.
+    std::chrono::milliseconds response_deadline = std::chrono::seconds(2);
+
+    /// The listen backlog.
+    int backlog = asio::socket_base::max_listen_connections;
+
+    /// SO_REUSEADDR on the listening socket.
+    bool reuse_address = true;
+};
+
+/** Accepts TCP connections, reads each request head under a deadline, and hands
+    the head and the connection to a handler, for users without an HTTP server.
+
+    @code
+    auto l = std::make_shared<sse::listener>(io.get_executor(), endpoint,
+        [](sse::http::request_head head, asio::ip::tcp::socket socket, std::string_view) {
+            if (head.path() != "/events")
+                return sse::respond_and_close(std::move(socket), {404, "text/plain", "not found\n"});
+            auto s = std::make_shared<sse::stream<asio::ip::tcp::socket>>(std::move(socket));
+            s->start(head);
+        });
+    l->start();
+    @endcode
+
+    A head that is malformed gets 400, a target too long 414, a head too large
+    431, an unsupported version 505, a head that is too slow 408: each with a
+    short body and `Connection: close`, then the connection closes. A client that
+    goes away before its head is complete is closed silently. Bytes that arrived
+    with the head but follow it (the start of a body, a pipelined request) are
+    handed to the handler; the rest stay unread on the connection.
+
+    @par Ownership
+    Always owned by a `std::shared_ptr`. Pending operations keep it alive until
+    `stop()`.
+
+    @par Thread safety
+    `start`, `stop`, `local_endpoint`, `pending` and `accepted` may be called from any thread.
+    The handler runs on the listener's strand, one call at a time: it should hand
+    the connection over and return, not block. The sockets it receives use the
+    listener's executor (not the strand), so each stream makes its own strand.
+*/
+class listener : public std::enable_shared_from_this<listener>
+{
+public:
+    using socket_type = asio::ip::tcp::socket;
+    using executor_type = asio::strand<asio::any_io_executor>;
+
+    /** Called with each complete, valid request head, its connection, and the
+        bytes read after the head (valid during the call; usually empty, or the
+        start of a body such as a POST's).
+    */
+    using handler_type = std::function<void(http::request_head, socket_type, std::string_view)>;
+
+    /// Opens, binds and listens on `endpoint` (port 0: any free port).
+    /// Throws `std::system_error` on failure.
+    listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+             listener_options options = {});
+
+    /// As above; reports failure through `ec` (the listener then does nothing).
+    listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+             listener_options options, error_code& ec);
+
+    listener(listener const&) = delete;
+    listener& operator=(listener const&) = delete;
+
+    /// The bound address: the port chosen when asked for port 0.
+    asio::ip::tcp::endpoint local_endpoint() const noexcept { return endpoint_; }
+
+    executor_type get_executor() const noexcept { return strand_; }
+
+    /// Starts accepting.
+    void start();
+
+    /** Stops accepting and closes the connections whose head is still being
+        read. Connections already handed over are the handler's. Handlers in
+        flight complete; the listener is released once they have.
+    */
+    void stop();
+
+    /// Connections accepted whose head is still being read.
+    std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
+
+    /// Connections accepted since construction (refused ones included).
+    std::size_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+
+private:
+    class head_reader;
+    friend class head_reader;
+
+    void open(asio::ip::tcp::endpoint const& endpoint, error_code& ec);
+    void accept();
+    void on_accept(error_code ec, socket_type socket);
+    void do_stop();
+
+    asio::any_io_executor io_;
+    executor_type strand_;
+    asio::ip::tcp::acceptor acceptor_;
+    asio::steady_timer retry_timer_;
+    asio::ip::tcp::endpoint endpoint_;
+    handler_type handler_;
+    listener_options options_;
+    head_reader* readers_ = nullptr;   // intrusive list of heads being read, for stop()
+    std::atomic<std::size_t> pending_{0};
+    std::atomic<std::size_t> accepted_{0};
+    bool stopped_ = false;
+};
+
+SSE_NAMESPACE_END
+
+#include <sse/asio/impl/listener.hpp>
+#endif

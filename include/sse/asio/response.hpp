@@ -1,0 +1,61 @@
+// sse/asio/response.hpp - a small complete HTTP response, written and then closed.
+#ifndef SSE_ASIO_RESPONSE_HPP
+#define SSE_ASIO_RESPONSE_HPP
+
+#include <sse/config.hpp>
+#include <sse/error.hpp>
+#include <sse/asio/detail/stream_support.hpp>
+
+#include <asio/bind_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/socket_base.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+
+/// A plain response: for a refused request, a redirect, a health check.
+struct response
+{
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+    /// Further header fields (name, value), written as given.
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// The reason phrase of `status` (RFC 9110 15), or "Unknown" for a code it does not list.
+inline std::string_view reason_phrase(int status) noexcept;
+
+/** The bytes of `r`: status line, `Content-Type`, `Content-Length`,
+    `Connection: close`, the extra headers, an empty line, the body.
+*/
+inline std::string format_response(response const& r);
+
+/** Writes `r` on `socket` and closes it: fire and forget.
+
+    Takes the connection. After the response it shuts down the sending side and
+    reads what the client still sends until it closes, so that unread request
+    bytes do not make the kernel reset the connection before the client has read
+    the answer (a "lingering close"). Everything ends within `deadline` even if
+    the client reads nothing: then the connection is closed as is.
+
+    @tparam Socket As for `sse::stream`: an AsyncWriteStream and AsyncReadStream
+    with `shutdown` and `close` on itself or its `lowest_layer()`.
+*/
+template<class Socket>
+void respond_and_close(Socket socket, response const& r,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
+SSE_NAMESPACE_END
+
+#include <sse/asio/impl/response.hpp>
+#endif

@@ -1,0 +1,299 @@
+// sse/asio/stream.hpp - an event stream response over any Asio write stream.
+#ifndef SSE_ASIO_STREAM_HPP
+#define SSE_ASIO_STREAM_HPP
+
+#include <sse/config.hpp>
+#include <sse/error.hpp>
+#include <sse/delivery.hpp>
+#include <sse/event.hpp>
+#include <sse/http/request_head.hpp>
+#include <sse/asio/detail/stream_support.hpp>
+
+#include <asio/async_result.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+
+/// What an idle stream writes to keep proxies and clients from timing out.
+enum class heartbeat_kind
+{
+    comment,   ///< a `:` comment line, ignored by every client (3 bytes)
+    event,     ///< a named event (`stream_options::heartbeat_event`) whose data is the server time in ms
+};
+
+/// Cross-origin headers of the response, for pages served from another origin.
+struct cors_options
+{
+    /** Origins allowed to read the stream. Empty: no CORS headers at all.
+
+        `"*"` allows every origin: the response says `*`, or echoes the request's
+        `Origin` when `allow_credentials` is set (browsers refuse `*` with
+        credentials). Otherwise an `Origin` found in the list is echoed, with
+        `Vary: Origin`; an unlisted one gets no CORS headers.
+    */
+    std::vector<std::string> allowed_origins;
+
+    /// Sends `Access-Control-Allow-Credentials: true` (cookies on EventSource
+    /// created with `withCredentials`).
+    bool allow_credentials = false;
+
+    /// Response headers a page may read, sent as `Access-Control-Expose-Headers`.
+    std::vector<std::string> expose_headers;
+};
+
+/** Settings of a stream. One object may be shared by every stream of a server
+    (see the constructor taking a `shared_ptr`), so a stream holds no copy.
+*/
+struct stream_options
+{
+    /// The `retry:` line written right after the head. Empty: none.
+    std::optional<std::chrono::milliseconds> retry = std::chrono::milliseconds(3000);
+
+    /// A heartbeat is written when nothing else was written for this long. Zero: never.
+    std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(15);
+
+    /// What a heartbeat looks like, unless `make_heartbeat` is set.
+    heartbeat_kind heartbeat = heartbeat_kind::comment;
+
+    /// The event type of `heartbeat_kind::event`.
+    std::string heartbeat_event = "heartbeat";
+
+    /// When set, builds each heartbeat instead; called on the stream's strand.
+    std::function<event_buffer()> make_heartbeat;
+
+    /** A peer that accepts no byte of a pending write for this long is closed
+        with `error::write_timeout`. Zero: never.
+    */
+    std::chrono::milliseconds write_timeout = std::chrono::seconds(30);
+
+    /// Bytes gathered into one write (a larger single event still goes out whole).
+    std::size_t max_write_bytes = 64 * 1024;
+
+    /// Buffers gathered into one write.
+    std::size_t max_write_buffers = 64;
+
+    /** Bytes the stream's own queue (`send`, `async_send`) may hold. The overflow
+        policy is to close with `error::send_queue_full`: a client that falls this
+        far behind is better served by reconnecting with `Last-Event-ID`.
+    */
+    std::size_t max_queue_bytes = 1024 * 1024;
+
+    /// Cross-origin headers.
+    cors_options cors;
+
+    /// Further response header fields, written as given (name, value).
+    std::vector<std::pair<std::string, std::string>> extra_headers;
+};
+
+/** The type-erased pull hook of a stream.
+
+    Called on the stream's strand, only when the stream is idle (no write in
+    flight, its own queue empty). Appends up to about `max_bytes` of buffers to
+    `out` and says what it did in a `pull_result` (<sse/delivery.hpp>, the
+    contract shared with `sse::hub`): `count` buffers appended; `next_due`, when
+    to pull again without a `notify()` (a throttled event); `closed`, the source
+    is finished, so the stream writes what it got, then closes with
+    `error::source_closed`. Must not block.
+*/
+using pull_source = std::function<pull_result(std::vector<event_buffer>& out, std::size_t max_bytes)>;
+
+/** One Server-Sent Events response: the head, then events, until either side ends it.
+
+    Writes `HTTP/1.1 200 OK` with `Content-Type: text/event-stream`,
+    `Cache-Control: no-cache`, `X-Accel-Buffering: no` and configured CORS
+    headers, then the body raw (neither chunked nor length-delimited: the
+    connection ends the body, for HTTP/1.0 and 1.1 clients alike). No
+    `Connection` or `Keep-Alive` header is sent: HTTP/2 proxies reject them.
+
+    Events are queued as shared buffers (no copy per subscriber); one write is in
+    flight at a time and gathers queued buffers. The stream notices a vanished
+    peer by keeping a tiny read pending, without writing.
+
+    @code
+    auto s = std::make_shared<sse::stream<asio::ip::tcp::socket>>(std::move(socket));
+    s->on_close([](sse::error_code ec) { log(ec.message()); });
+    s->start(request_head);
+    s->send(sse::make_event_buffer(e));
+    @endcode
+
+    @tparam Socket An AsyncWriteStream and AsyncReadStream whose `lowest_layer()`
+    (or itself) has `shutdown(shutdown_type, error_code&)` and `close(error_code&)`:
+    `asio::ip::tcp::socket`, `asio::ssl::stream<tcp::socket>`, a test double.
+
+    @par Ownership
+    Always owned by a `std::shared_ptr` (create it with `std::make_shared`).
+    Once started, pending operations keep it alive until the connection ends, so
+    the caller may drop its pointer; keep a `weak_ptr` to send later.
+
+    @par Thread safety
+    All work runs on one strand (`get_executor()`): the socket's executor if it
+    is already an `asio::strand`, else a strand made over it. `start`, `send`,
+    `async_send`, `notify`, `async_close` and `close` may be called from any
+    thread at any time; they hand their work to the strand. `on_close` and
+    `set_source` must be called before `start`. The handlers you give
+    (`on_close`, the pull source, `make_heartbeat`) run on the strand.
+*/
+template<class Socket>
+class stream : public std::enable_shared_from_this<stream<Socket>>
+{
+public:
+    using socket_type = Socket;
+    using executor_type = typename detail::strand_for<typename Socket::executor_type>::type;
+    using clock_type = std::chrono::steady_clock;
+
+    /// Takes the connection; copies `options` into a shared object of its own.
+    explicit stream(Socket socket, stream_options options = {});
+
+    /// Takes the connection and shares `options` (which must not be null).
+    stream(Socket socket, std::shared_ptr<stream_options const> options);
+
+    stream(stream const&) = delete;
+    stream& operator=(stream const&) = delete;
+
+    /// The strand every operation of this stream runs on.
+    executor_type get_executor() const noexcept { return strand_; }
+
+    /// The connection. Only touch it on the strand, and not while the stream runs.
+    Socket& socket() noexcept { return socket_; }
+
+    stream_options const& options() const noexcept { return *options_; }
+
+    /** Sets the function called once, on the strand, when the stream ends.
+
+        Its argument says why: empty after a graceful `async_close`;
+        `error::peer_closed`, `error::write_timeout`, `error::send_queue_full`,
+        `error::source_closed`, `error::stream_closed` (after `close()`), or the
+        socket's own error. Call before `start`.
+    */
+    void on_close(std::function<void(error_code)> handler);
+
+    /** Attaches a pull source (for example a hub subscription). Call before `start`.
+
+        The stream calls `source(out, max_bytes)` on its strand whenever it is idle
+        (no write in flight, own queue empty): after `start`, after each write,
+        after `notify()`, and at `pull_result::next_due`. See `pull_source`.
+    */
+    void set_source(pull_source source);
+
+    /** Queues the response head and the initial `retry:`, and starts writing.
+
+        `origin` is the request's `Origin` header (for CORS), empty if absent.
+        Buffers sent before `start` follow the head. A second call does nothing.
+    */
+    void start(std::string_view origin = {});
+
+    /// As above, taking `Origin` from a parsed request head.
+    void start(http::request_head const& request);
+
+    /** Queues a serialised event. Thread-safe; never blocks.
+
+        Dropped if the stream is closing or closed. If the queue then holds more
+        than `max_queue_bytes`, the stream closes with `error::send_queue_full`.
+    */
+    void send(event_buffer buffer);
+
+    /// Serialises `e` and queues it. Throws `std::system_error` if `e` cannot be sent safely.
+    void send(event const& e);
+
+    /// Serialises `e` and queues it; reports an event that cannot be sent through `ec`.
+    void send(event const& e, error_code& ec);
+
+    /** Wakes the stream to pull from its source. Thread-safe, lock-free, cheap to
+        repeat: wakes that arrive while one is pending are merged.
+    */
+    void notify() noexcept;
+
+    /** Sends one event and waits until it has been written.
+
+        Serialises `e` once, queues it behind what is already queued, and
+        completes when all of its bytes have been handed to the socket, or when
+        the stream ends first (then with the reason the stream ended, or
+        `error::stream_closed`). An event that cannot be sent safely completes at
+        once with its validation error.
+
+        Completion signature: `void(error_code)`. No per-operation cancellation:
+        `close()` completes it. The stream is kept alive by the operation.
+    */
+    template<class CompletionToken>
+    auto async_send(event const& e, CompletionToken&& token);
+
+    /** Ends the stream gracefully.
+
+        Writes what is queued and then `final_event` (for example one carrying a
+        randomised `retry:` so reconnects spread out), shuts down the sending
+        side and closes the connection. Pull sources are not asked again. The
+        write timeout still applies, so it never hangs on a stalled peer.
+
+        Completes when the connection is closed: with an empty code if every
+        byte was written, else with the reason the stream ended.
+        Completion signature: `void(error_code)`. No per-operation cancellation:
+        call `close()` to end at once. The stream is kept alive by the operation.
+    */
+    template<class CompletionToken>
+    auto async_close(std::optional<event> final_event, CompletionToken&& token);
+
+    /// Closes the connection at once, dropping what is queued. Thread-safe.
+    void close();
+
+private:
+    using time_point = clock_type::time_point;
+
+    void do_start(event_buffer head);
+    void enqueue(event_buffer buffer);
+    void add_waiter(std::unique_ptr<detail::waiter> w, event_buffer buffer);
+    void do_write();
+    void on_write(error_code ec, std::size_t bytes);
+    void pull();
+    void start_read();
+    void on_read(error_code ec);
+    void schedule(time_point t);
+    void schedule_idle();
+    void on_timer(std::uint32_t generation);
+    void finish_gracefully();
+    void finish(error_code reason);
+    void complete_waiters(bool all);
+    event_buffer heartbeat_buffer() const;
+
+    Socket socket_;
+    executor_type strand_;
+    asio::steady_timer timer_;
+    std::shared_ptr<stream_options const> options_;
+    std::function<void(error_code)> on_close_;
+    pull_source source_;
+    // Queued buffers; the write in flight covers [0, writing_count_).
+    std::vector<event_buffer> queue_;
+    std::vector<std::unique_ptr<detail::waiter>> waiters_;
+    std::size_t queued_bytes_ = 0;
+    std::size_t offset_ = 0;            // bytes of queue_[0] already written
+    std::uint64_t queued_total_ = 0;    // buffers ever queued: a waiter's sequence number
+    std::uint64_t written_total_ = 0;   // buffers ever written completely
+    time_point last_activity_{};        // last write progress: heartbeat and write timeout count from it
+    time_point timer_expiry_{};
+    std::optional<time_point> next_due_;
+    error_code reason_;
+    std::uint32_t timer_generation_ = 0;
+    std::atomic<bool> wake_pending_{false};
+    bool started_ = false;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool closed_ = false;
+    bool timer_pending_ = false;
+    char read_buffer_[1] = {};
+};
+
+SSE_NAMESPACE_END
+
+#include <sse/asio/impl/stream.hpp>
+#endif
