@@ -6,6 +6,7 @@
 
 #include <sse/http/request_parser.hpp>
 
+#include <algorithm>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -204,12 +205,19 @@ TEST_CASE("stream: heartbeats are written only when the stream is idle")
     s->start();
     REQUIRE(run_until(f.io, [&] { return f.st->written.size() == default_head.size(); }));
 
-    // Busy: an event every 5 ms for 200 ms leaves no room for a heartbeat.
+    // Busy: an event every 5 ms for 200 ms leaves no room for a heartbeat. A
+    // loaded machine may delay a tick past the interval, and then a heartbeat is
+    // right: the rule is checked only when every gap stayed below it.
     asio::steady_timer tick(f.io);
     int sent = 0;
+    auto last = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration longest_gap{};
     std::function<void()> next = [&] {
         tick.expires_after(5ms);
         tick.async_wait([&](sse::error_code) {
+            auto const now = std::chrono::steady_clock::now();
+            longest_gap = std::max(longest_gap, now - last);
+            last = now;
             s->send(data_event("x"));
             if (++sent < 40)
                 next();
@@ -217,7 +225,10 @@ TEST_CASE("stream: heartbeats are written only when the stream is idle")
     };
     next();
     REQUIRE(run_until(f.io, [&] { return sent == 40 && f.st->write == nullptr; }));
-    CHECK(f.st->written.find(":\n\n") == std::string::npos);
+    if (longest_gap < 30ms)
+        CHECK(f.st->written.find(":\n\n") == std::string::npos);
+    else
+        MESSAGE("a tick came late; the busy phase proves nothing this run");
 
     // Idle: heartbeats come.
     std::size_t const before = f.st->written.size();
