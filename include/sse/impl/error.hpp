@@ -69,8 +69,8 @@ public:
             return "stream's send queue exceeded stream_options::max_queue_bytes because the client "
                    "reads too slowly; the connection was closed";
         case error::source_closed:
-            return "the event source attached to the stream ended it (for example the hub "
-                   "disconnected a slow subscriber)";
+            return "the stream's source ended it: the hub shut down, kicked the subscriber, "
+                   "or disconnected it as a slow consumer";
         case error::stream_closed:
             return "stream was closed by the server; nothing more can be sent on it";
         case error::head_timeout:
