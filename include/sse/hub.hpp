@@ -306,7 +306,7 @@ public:
 
     /// Ends a subscription (close_reason::unsubscribed): drops its queue; no closed() call.
     /// Does nothing if it already ended.
-    SSE_DECL void unsubscribe(subscriber const& s);
+    SSE_DECL void unsubscribe(subscriber& s);
 
     /** Publishes `e` to `to`: appends it to the history, then queues it for each
         matching subscriber that its filter accepts.

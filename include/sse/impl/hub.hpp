@@ -432,11 +432,8 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(subscriber_options o, std::s
     return s;
 }
 
-SSE_DECL void hub::unsubscribe(subscriber const& cs)
+SSE_DECL void hub::unsubscribe(subscriber& s)
 {
-    // The hub created every subscriber non-const; the const in the signature only
-    // says that the caller's view of it does not change.
-    auto& s = const_cast<subscriber&>(cs);
     std::shared_ptr<subscriber> keep;
     {
         std::lock_guard<std::mutex> lock(mutex_);
