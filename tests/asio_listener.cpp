@@ -233,6 +233,13 @@ TEST_CASE("listener: 10,000 clients that connect and vanish leave no descriptor 
 {
     server_thread server;
     auto l = plain_listener(server, {});
+    // Stops the listener however the test ends, so that joining the server thread
+    // never waits on a pending accept.
+    struct stop_on_exit
+    {
+        std::shared_ptr<sse::listener> l;
+        ~stop_on_exit() { l->stop(); }
+    } const stop{l};
     auto const port = l->local_endpoint().port();
     asio::ip::tcp::endpoint const to(asio::ip::make_address("127.0.0.1"), port);
     asio::io_context io;
@@ -254,12 +261,14 @@ TEST_CASE("listener: 10,000 clients that connect and vanish leave no descriptor 
             asio::write(c, asio::buffer("GET /events HTT", 15), ec);
         }
     }
+    // Settled means every descriptor was back at one instant. A sanitizer's own
+    // thread may open a file for a moment, so the count is not compared again.
     bool const settled = wait_for(
         [&] { return l->accepted() == std::size_t(cycles) + 1 && l->pending() == 0 && open_fds() == baseline; },
-        20s);
+        60s);
+    CAPTURE(l->accepted());
     CAPTURE(l->pending());
     CAPTURE(baseline);
-    REQUIRE(settled);
-    CHECK(open_fds() == baseline);
-    l->stop();
+    CAPTURE(open_fds());
+    CHECK(settled);
 }

@@ -11,7 +11,6 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -78,7 +77,6 @@ public:
 
     void closed(close_reason why) noexcept override
     {
-        reason_.store(static_cast<int>(why), std::memory_order_release);
         auto s = stream_.lock();
         if (!s)
             return;
@@ -87,12 +85,6 @@ public:
         s->notify();
         if (why == close_reason::shutdown && deadline_.count() > 0)
             arm_deadline(s);
-    }
-
-    std::optional<close_reason> reason() const noexcept
-    {
-        int const r = reason_.load(std::memory_order_acquire);
-        return r < 0 ? std::nullopt : std::optional<close_reason>(static_cast<close_reason>(r));
     }
 
     // On the strand: the stream has ended, so the deadline has nothing left to do.
@@ -126,7 +118,6 @@ private:
 
     std::weak_ptr<stream<Socket>> stream_;
     std::chrono::milliseconds deadline_;
-    std::atomic<int> reason_{-1};
     std::shared_ptr<asio::steady_timer> timer_;   // on the strand only
     bool ended_ = false;                          // on the strand only
 };
@@ -170,7 +161,9 @@ std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const
             return r;
         sink->final_sent = true;
         std::optional<event> last;
-        auto const why = sink->reason();
+        // Ask the subscriber why: the hub marks it closed before it calls the sink's
+        // closed(), so this pull may see the end first.
+        auto const why = sub->ended();
         if (why == close_reason::shutdown) {
             last.emplace();
             last->comment = "server shutting down";
