@@ -1,0 +1,35 @@
+#include <sse/asio/response.hpp>
+
+#include <doctest/doctest.h>
+
+TEST_CASE("response: reason phrases follow RFC 9110")
+{
+    CHECK(sse::reason_phrase(200) == "OK");
+    CHECK(sse::reason_phrase(202) == "Accepted");
+    CHECK(sse::reason_phrase(204) == "No Content");
+    CHECK(sse::reason_phrase(307) == "Temporary Redirect");
+    CHECK(sse::reason_phrase(408) == "Request Timeout");
+    CHECK(sse::reason_phrase(411) == "Length Required");
+    CHECK(sse::reason_phrase(413) == "Content Too Large");
+    CHECK(sse::reason_phrase(431) == "Request Header Fields Too Large");
+    CHECK(sse::reason_phrase(503) == "Service Unavailable");
+    CHECK(sse::reason_phrase(299) == "Unknown");
+}
+
+TEST_CASE("response: format_response writes a complete, closing response")
+{
+    sse::response r;
+    r.status = 429;
+    r.content_type = "application/json";
+    r.body = R"({"error":"slow down"})";
+    r.headers.emplace_back("Retry-After", "5");
+    std::string const wire = sse::format_response(r);
+    CHECK(wire.rfind("HTTP/1.1 429 Too Many Requests\r\n", 0) == 0);
+    CHECK(wire.find("\r\nContent-Type: application/json\r\n") != std::string::npos);
+    CHECK(wire.find("\r\nContent-Length: 21\r\n") != std::string::npos);
+    CHECK(wire.find("\r\nConnection: close\r\n") != std::string::npos);
+    CHECK(wire.find("\r\nRetry-After: 5\r\n") != std::string::npos);
+    auto const blank = wire.find("\r\n\r\n");
+    REQUIRE(blank != std::string::npos);
+    CHECK(wire.substr(blank + 4) == r.body);
+}
