@@ -276,10 +276,13 @@ TEST_CASE("listener: 10,000 clients that connect and vanish leave no descriptor 
             asio::write(c, asio::buffer("GET /events HTT", 15), ec);
         }
     }
-    // Settled means every descriptor was back at one instant. A sanitizer's own
-    // thread may open a file for a moment, so the count is not compared again.
+    // Settled means no descriptor beyond the baseline was open at one instant. A
+    // descriptor of an earlier test (a lingering close) may still be open when the
+    // baseline is taken and go later, so fewer is fine; a leak over 10,000 cycles
+    // would show as thousands more. A sanitizer's own thread may open a file for a
+    // moment, so the count is not compared a second time.
     bool const settled = wait_for(
-        [&] { return l->accepted() == std::size_t(cycles) + 1 && l->pending() == 0 && open_fds() == baseline; },
+        [&] { return l->accepted() == std::size_t(cycles) + 1 && l->pending() == 0 && open_fds() <= baseline; },
         60s);
     CAPTURE(l->accepted());
     CAPTURE(l->pending());

@@ -13,6 +13,7 @@
 #include <asio/strand.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <iterator>
 #include <type_traits>
@@ -21,6 +22,34 @@
 
 SSE_NAMESPACE_BEGIN
 namespace detail {
+
+/** std::allocator under another name. Asio treats std::allocator as "use my
+    thread-local recycling allocator", which hands an operation whatever larger
+    block the thread has cached; an operation that stays pending for a
+    connection's whole life should cost its own size, so it asks for this one.
+*/
+template<class T>
+struct exact_allocator
+{
+    using value_type = T;
+    exact_allocator() noexcept = default;
+    template<class U>
+    exact_allocator(exact_allocator<U> const&) noexcept
+    {
+    }
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+    template<class U>
+    bool operator==(exact_allocator<U> const&) const noexcept
+    {
+        return true;
+    }
+    template<class U>
+    bool operator!=(exact_allocator<U> const&) const noexcept
+    {
+        return false;
+    }
+};
 
 // A stream serialises its work on a strand. A socket whose executor is already a
 // strand lends it; otherwise the stream makes one over the socket's executor.
