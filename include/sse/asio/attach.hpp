@@ -58,14 +58,19 @@ inline std::chrono::milliseconds random_retry(std::chrono::milliseconds low, std
     return std::chrono::milliseconds(pick(engine));
 }
 
-// The hub's side of one attached stream. The hub holds it weakly, the stream owns
-// it (through its pull source) and it holds the stream weakly: no cycle.
+// The hub's side of one attached stream, and everything the stream's pull source
+// and close handler need: both capture one pointer to it, so neither allocates a
+// closure of its own (an idle connection's size is what a server multiplies).
+// The hub holds it weakly, the stream owns it (through those two handlers) and
+// it holds the stream weakly: no cycle.
 template<class Socket>
 class stream_sink final : public delivery_sink, public std::enable_shared_from_this<stream_sink<Socket>>
 {
 public:
-    stream_sink(std::weak_ptr<stream<Socket>> s, attach_options const& options)
-        : stream_(std::move(s)), deadline_(options.shutdown_deadline)
+    stream_sink(hub& h, std::weak_ptr<stream<Socket>> s, attach_options const& options)
+        : hub_(h), stream_(std::move(s)), final_event_(options.final_event), on_close_(options.on_close),
+          deadline_(options.shutdown_deadline), retry_min_(options.shutdown_retry_min),
+          retry_max_(options.shutdown_retry_max)
     {
     }
 
@@ -81,21 +86,53 @@ public:
         if (!s)
             return;
         // The stream pulls again, finds the subscription closed and writes the
-        // final message (see attach()).
+        // final message (see pull()).
         s->notify();
         if (why == close_reason::shutdown && deadline_.count() > 0)
             arm_deadline(s);
     }
 
-    // On the strand: the stream has ended, so the deadline has nothing left to do.
-    void cancel_deadline() noexcept
+    void set_subscriber(std::shared_ptr<subscriber> sub) noexcept { subscriber_ = std::move(sub); }
+
+    // The stream's pull source, on its strand.
+    pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes)
+    {
+        pull_result r = subscriber_->pull(out, max_bytes, std::chrono::steady_clock::now());
+        if (!r.closed || final_sent_)
+            return r;
+        final_sent_ = true;
+        // Ask the subscriber why: the hub marks it closed before it calls
+        // closed() here, so this pull may see the end first.
+        auto const why = subscriber_->ended();
+        std::optional<event> last;
+        if (why == close_reason::shutdown) {
+            last.emplace();
+            last->comment = "server shutting down";
+            last->retry = random_retry(retry_min_, retry_max_);
+        } else if (why && final_event_) {
+            last = final_event_(*why);
+        }
+        error_code bad;
+        if (last) {
+            if (auto buffer = make_event_buffer(*last, bad)) {
+                out.push_back(std::move(buffer));
+                ++r.count;
+            }
+        }
+        return r;
+    }
+
+    // The stream's close handler, on its strand: the deadline has nothing left to
+    // do and the subscription leaves the hub.
+    void stream_closed(error_code why)
     {
         ended_ = true;
         if (timer_)
             timer_->cancel();
+        hub_.unsubscribe(*subscriber_);
+        if (on_close_)
+            on_close_(why);
     }
-
-    bool final_sent = false;   // on the strand only
 
 private:
     void arm_deadline(std::shared_ptr<stream<Socket>> const& s)
@@ -116,9 +153,16 @@ private:
         });
     }
 
+    hub& hub_;
     std::weak_ptr<stream<Socket>> stream_;
+    std::shared_ptr<subscriber> subscriber_;
+    std::function<std::optional<event>(close_reason)> final_event_;
+    std::function<void(error_code)> on_close_;
     std::chrono::milliseconds deadline_;
+    std::chrono::milliseconds retry_min_;
+    std::chrono::milliseconds retry_max_;
     std::shared_ptr<asio::steady_timer> timer_;   // on the strand only
+    bool final_sent_ = false;                     // on the strand only
     bool ended_ = false;                          // on the strand only
 };
 
@@ -147,45 +191,13 @@ template<class Socket>
 std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const& s, subscriber_options options,
     attach_options const& how, error_code& ec)
 {
-    auto sink = std::make_shared<detail::stream_sink<Socket>>(s, how);
+    auto sink = std::make_shared<detail::stream_sink<Socket>>(h, s, how);
     auto sub = h.subscribe(std::move(options), sink, ec);
     if (ec)
         return nullptr;
-
-    auto final_event = how.final_event;
-    auto const retry_min = how.shutdown_retry_min;
-    auto const retry_max = how.shutdown_retry_max;
-    s->set_source([sub, sink, final_event, retry_min, retry_max](std::vector<event_buffer>& out, std::size_t max_bytes) {
-        pull_result r = sub->pull(out, max_bytes, std::chrono::steady_clock::now());
-        if (!r.closed || sink->final_sent)
-            return r;
-        sink->final_sent = true;
-        std::optional<event> last;
-        // Ask the subscriber why: the hub marks it closed before it calls the sink's
-        // closed(), so this pull may see the end first.
-        auto const why = sub->ended();
-        if (why == close_reason::shutdown) {
-            last.emplace();
-            last->comment = "server shutting down";
-            last->retry = detail::random_retry(retry_min, retry_max);
-        } else if (why && final_event) {
-            last = final_event(*why);
-        }
-        error_code bad;
-        if (last) {
-            if (auto buffer = make_event_buffer(*last, bad)) {
-                out.push_back(std::move(buffer));
-                ++r.count;
-            }
-        }
-        return r;
-    });
-    s->on_close([&h, sub, sink, on_close = how.on_close](error_code why) {
-        sink->cancel_deadline();
-        h.unsubscribe(*sub);
-        if (on_close)
-            on_close(why);
-    });
+    sink->set_subscriber(sub);
+    s->set_source([sink](std::vector<event_buffer>& out, std::size_t max_bytes) { return sink->pull(out, max_bytes); });
+    s->on_close([sink](error_code why) { sink->stream_closed(why); });
     return sub;
 }
 
