@@ -7,6 +7,7 @@
 #include <sse/event.hpp>
 
 #include <asio/associated_executor.hpp>
+#include <asio/basic_stream_socket.hpp>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
@@ -79,6 +80,21 @@ struct has_lowest_layer<T, std::void_t<decltype(std::declval<T&>().lowest_layer(
 
 // The object that owns the descriptor: shutdown and close go there. A TLS stream
 // closes its TCP socket without a close_notify, which an event stream does not need.
+/** True for sockets whose reads complete in one step, with no intermediate
+    handlers (asio::basic_stream_socket). A layered stream such as
+    asio::ssl::stream runs its intermediate steps on the completion handler's
+    executor and shares state with its writes, so its reads must stay on the strand.
+*/
+template<class Socket>
+struct reads_in_one_step : std::false_type
+{
+};
+
+template<class Protocol, class Executor>
+struct reads_in_one_step<asio::basic_stream_socket<Protocol, Executor>> : std::true_type
+{
+};
+
 template<class Socket>
 decltype(auto) lowest_layer_of(Socket& s) noexcept
 {

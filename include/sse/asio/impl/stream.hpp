@@ -391,14 +391,22 @@ void stream<Socket>::start_read()
 {
     // Nothing is expected from an event-stream client; a pending read notices
     // when it goes away without writing to it.
-    // This operation is pending for the whole life of an idle connection, so its
-    // size is the stream's size. Its handler is not bound to the strand (that adds
-    // two executor copies, 144 bytes measured): it completes rarely, and then hops
-    // over. It allocates at its exact size (see detail::exact_allocator).
-    socket_.async_read_some(asio::buffer(read_buffer_),
-        asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec, std::size_t) {
-            asio::post(self->strand_, [self, ec] { self->on_read(ec); });
-        }));
+    if constexpr (detail::reads_in_one_step<Socket>::value) {
+        // This operation is pending for the whole life of an idle connection, so
+        // its size is the stream's size. A plain socket's read has no intermediate
+        // steps, so its handler need not be bound to the strand (that adds two
+        // executor copies, 144 bytes measured): it completes rarely, and then hops
+        // over. It allocates at its exact size (see detail::exact_allocator).
+        socket_.async_read_some(asio::buffer(read_buffer_),
+            asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec, std::size_t) {
+                asio::post(self->strand_, [self, ec] { self->on_read(ec); });
+            }));
+    } else {
+        // A layered stream (TLS) runs the read's intermediate steps on the
+        // handler's executor, next to the writes: it stays on the strand.
+        socket_.async_read_some(asio::buffer(read_buffer_),
+            asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); }));
+    }
 }
 
 template<class Socket>
