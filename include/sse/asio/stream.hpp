@@ -250,6 +250,8 @@ public:
 private:
     using time_point = clock_type::time_point;
 
+    template<class CompletionToken>
+    auto async_queue(event_buffer bytes, error_code invalid, bool closes, CompletionToken&& token);
     void do_start(event_buffer head);
     void enqueue(event_buffer buffer);
     void add_waiter(std::unique_ptr<detail::waiter> w, event_buffer buffer);

@@ -190,25 +190,7 @@ auto stream<Socket>::async_send(event const& e, CompletionToken&& token)
 {
     error_code invalid;
     event_buffer bytes = make_event_buffer(e, invalid);
-    return asio::async_compose<CompletionToken, void(error_code)>(
-        [self = this->shared_from_this(), bytes = std::move(bytes), invalid, started = false](
-            auto& op, error_code ec = {}) mutable {
-            if (started)
-                return op.complete(ec);
-            started = true;
-            // Moving `op` moves this lambda too: take what is needed first.
-            auto owner = self;
-            auto b = std::move(bytes);
-            auto const bad = invalid;
-            auto w = std::make_unique<detail::op_waiter<std::decay_t<decltype(op)>>>(std::move(op), false);
-            if (bad)
-                return w->complete(bad);
-            auto& strand = owner->strand_;
-            asio::dispatch(strand, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
-                owner->add_waiter(std::move(w), std::move(b));
-            });
-        },
-        token, strand_);
+    return async_queue(std::move(bytes), invalid, false, std::forward<CompletionToken>(token));
 }
 
 template<class Socket>
@@ -219,8 +201,18 @@ auto stream<Socket>::async_close(std::optional<event> final_event, CompletionTok
     event_buffer bytes;
     if (final_event)
         bytes = make_event_buffer(*final_event, invalid);
+    return async_queue(std::move(bytes), invalid, true, std::forward<CompletionToken>(token));
+}
+
+// Queues `bytes` (none for a close without a final event) behind what is queued
+// and completes once they are written; `closes` ends the stream after them. An
+// event that failed validation completes at once with `invalid`.
+template<class Socket>
+template<class CompletionToken>
+auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool closes, CompletionToken&& token)
+{
     return asio::async_compose<CompletionToken, void(error_code)>(
-        [self = this->shared_from_this(), bytes = std::move(bytes), invalid, started = false](
+        [self = this->shared_from_this(), bytes = std::move(bytes), invalid, closes, started = false](
             auto& op, error_code ec = {}) mutable {
             if (started)
                 return op.complete(ec);
@@ -229,7 +221,7 @@ auto stream<Socket>::async_close(std::optional<event> final_event, CompletionTok
             auto owner = self;
             auto b = std::move(bytes);
             auto const bad = invalid;
-            auto w = std::make_unique<detail::op_waiter<std::decay_t<decltype(op)>>>(std::move(op), true);
+            auto w = std::make_unique<detail::op_waiter<std::decay_t<decltype(op)>>>(std::move(op), closes);
             if (bad)
                 return w->complete(bad);
             auto& strand = owner->strand_;
