@@ -13,6 +13,7 @@
 
 #define SSE_SOURCE
 
+#include <sse/impl/backoff.hpp>
 #include <sse/impl/error.hpp>
 #include <sse/impl/event.hpp>
 #include <sse/impl/parser.hpp>

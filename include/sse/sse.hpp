@@ -5,6 +5,7 @@
 #ifndef SSE_SSE_HPP
 #define SSE_SSE_HPP
 
+#include <sse/backoff.hpp>
 #include <sse/config.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
