@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "support/mock_socket.hpp"
+#include "support/run_until.hpp"
 
 #include <sse/parser.hpp>
 
@@ -21,18 +22,7 @@ using namespace std::chrono_literals;
 using mock_stream = sse::stream<support::mock_socket>;
 using state = support::mock_socket::state;
 
-template<class Predicate>
-bool run_until(asio::io_context& io, Predicate done, std::chrono::milliseconds limit = 5s)
-{
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        io.restart();
-        io.run_one_for(10ms);
-    }
-    return true;
-}
+using support::run_until;
 
 sse::event data_event(std::string data)
 {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "support/mock_socket.hpp"
+#include "support/run_until.hpp"
 
 #include <sse/http/request_parser.hpp>
 
@@ -35,18 +36,7 @@ std::string const default_head = "HTTP/1.1 200 OK\r\n"
                                  "X-Accel-Buffering: no\r\n"
                                  "\r\n";
 
-template<class Predicate>
-bool run_until(asio::io_context& io, Predicate done, std::chrono::milliseconds limit = 5s)
-{
-    auto const deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        io.restart();
-        io.run_one_for(10ms);
-    }
-    return true;
-}
+using support::run_until;
 
 sse::event data_event(std::string data, std::string id = {})
 {
