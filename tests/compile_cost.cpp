@@ -6,3 +6,5 @@
 #include <sse/http/response_parser.hpp>
 #include <sse/asio/listener.hpp>
 #include <sse/asio/stream.hpp>
+#include <sse/asio/event_source.hpp>
+#include <sse/asio/ssl.hpp>

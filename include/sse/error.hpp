@@ -46,6 +46,14 @@ enum class error
     bad_status,           ///< the response status is not 200
     bad_content_type,     ///< the response is not text/event-stream
     no_content,           ///< the server answered 204: do not reconnect
+    bad_url,              ///< the URL is not an absolute http or https URL
+    https_not_supported,  ///< an https URL for an event_source over a plain socket
+    too_many_redirects,   ///< more redirects than event_source_options::max_redirects
+    bad_redirect,         ///< a redirect without a usable Location
+    connect_timeout,      ///< no response head within event_source_options::connect_timeout
+    stalled,              ///< no byte within event_source_options::stall_timeout
+    stream_ended,         ///< the server ended the stream (the client reconnects)
+    reconnect_limit,      ///< backoff_options::max_attempts or max_elapsed reached
 
     // sse::stream and sse::listener (server transport).
     peer_closed,          ///< the client closed the connection or vanished

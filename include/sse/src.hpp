@@ -19,6 +19,8 @@
 #include <sse/impl/parser.hpp>
 #include <sse/impl/replay_buffer.hpp>
 #include <sse/impl/hub.hpp>
+#include <sse/impl/url.hpp>
+#include <sse/impl/source_core.hpp>
 #include <sse/http/impl/fields.hpp>
 #include <sse/http/impl/request_head.hpp>
 #include <sse/http/impl/request_parser.hpp>

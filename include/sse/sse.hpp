@@ -12,5 +12,6 @@
 #include <sse/parser.hpp>
 #include <sse/replay_buffer.hpp>
 #include <sse/hub.hpp>
+#include <sse/url.hpp>
 
 #endif

@@ -60,6 +60,26 @@ public:
             return "server answered with a Content-Type other than text/event-stream";
         case error::no_content:
             return "server answered 204 No Content: it asks the client not to reconnect";
+        case error::bad_url:
+            return "URL is not an absolute http or https URL the client can use (no credentials, "
+                   "spaces or raw non-ASCII bytes; percent-encode them)";
+        case error::https_not_supported:
+            return "https URL for an event source over a plain socket; use "
+                   "event_source<asio::ssl::stream<asio::ip::tcp::socket>> from <sse/asio/ssl.hpp>";
+        case error::too_many_redirects:
+            return "server redirected more times than event_source_options::max_redirects allows";
+        case error::bad_redirect:
+            return "server sent a redirect without a usable Location header";
+        case error::connect_timeout:
+            return "no response head arrived within event_source_options::connect_timeout "
+                   "(name resolution, connection, TLS handshake and request included)";
+        case error::stalled:
+            return "no byte arrived within event_source_options::stall_timeout, not even a "
+                   "heartbeat: the connection is presumed dead";
+        case error::stream_ended:
+            return "server ended the stream; the client reconnects with Last-Event-ID";
+        case error::reconnect_limit:
+            return "gave up reconnecting: backoff_options::max_attempts or max_elapsed was reached";
         case error::peer_closed:
             return "client closed the connection or vanished; it may reconnect with Last-Event-ID";
         case error::write_timeout:
@@ -114,6 +134,9 @@ private:
         // The connection broke; the client reconnects and resumes.
         case error::peer_closed:
         case error::write_timeout:
+        case error::connect_timeout:
+        case error::stalled:
+        case error::stream_ended:
             return true;
         default:
             return false;

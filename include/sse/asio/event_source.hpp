@@ -1,0 +1,532 @@
+// sse/asio/event_source.hpp - a reconnecting Server-Sent Events client over Asio.
+#ifndef SSE_ASIO_EVENT_SOURCE_HPP
+#define SSE_ASIO_EVENT_SOURCE_HPP
+
+#include <sse/config.hpp>
+#include <sse/error.hpp>
+#include <sse/parser.hpp>
+#include <sse/source_options.hpp>
+#include <sse/url.hpp>
+#include <sse/detail/source_core.hpp>
+#include <sse/asio/detail/client_transport.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/connect.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+
+/** A Server-Sent Events client that does not lose its place.
+
+    @code
+    asio::io_context io;
+    sse::event_source<asio::ip::tcp::socket> source(io.get_executor(), "http://127.0.0.1:8080/events");
+    source.on("price", [](sse::event_view const& ev) { std::cout << ev.data << '\n'; });
+    source.on_state([](sse::source_state s, sse::error_code why) {
+        std::cerr << to_string(s) << ' ' << why.message() << '\n';
+    });
+    source.start();
+    io.run();   // returns once the source has ended for good
+    @endcode
+
+    It connects, sends `Accept: text/event-stream`, `Cache-Control: no-cache`
+    and `Last-Event-ID` (once an id is known), checks the response as the
+    WHATWG spec says (200 with text/event-stream opens; 204 stops for good;
+    anything else fails without reconnecting unless `retry_5xx` or `retry_401`
+    are set), follows redirects, reads chunked, length-delimited or
+    until-close bodies, and hands events to handlers. When the stream ends or
+    the connection breaks it reconnects to the original URL after a delay from
+    sse::backoff: exponential with full jitter, from the server's `retry:`,
+    reset only after a stream stayed healthy. An open stream that delivers no
+    byte for `stall_timeout` is presumed dead and replaced.
+
+    `Socket` is `asio::ip::tcp::socket` (http URLs) or, with
+    `<sse/asio/ssl.hpp>`, `asio::ssl::stream<asio::ip::tcp::socket>` (http and
+    https URLs, certificates verified by default).
+
+    @par Handlers and threads
+    Everything runs on one strand over the executor given to the constructor;
+    every handler is called there, one at a time. Register handlers before
+    start(). start() and close() may be called from any thread; stats() too.
+    Destroy the source on its strand or once its io_context has stopped, so that
+    no handler runs while it is destroyed. The source's state lives on while an
+    operation is pending, so destroying it never leaves a dangling completion.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: start(), close() and stats() are safe.
+*/
+template<class Socket>
+class event_source
+{
+    using transport = detail::client_transport<Socket>;
+    using clock = std::chrono::steady_clock;
+
+public:
+    using socket_type = Socket;
+    using executor_type = asio::strand<asio::any_io_executor>;
+
+    /** A source for `url`. Nothing happens until start().
+
+        Throws std::system_error with error::bad_url for a URL it cannot use,
+        error::https_not_supported for https over a plain socket, and the TLS
+        context's errors (an unreadable `ca_file`).
+    */
+    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options = {})
+        : impl_(std::make_shared<impl>(std::move(executor), parse(url), std::move(options)))
+    {
+    }
+
+    event_source(event_source const&) = delete;
+    event_source& operator=(event_source const&) = delete;
+
+    /// Closes the source (see close()).
+    ~event_source() { close(); }
+
+    /** Calls `handler(event_view const&)` for each event of type `type`
+        ("message" for events without an `event:` field). The views are valid
+        during the call only.
+    */
+    void on(std::string type, std::function<void(event_view const&)> handler)
+    {
+        impl_->core.on(std::move(type), std::move(handler));
+    }
+
+    /// Calls `handler(event_view const&)` for every event, before the per-type handlers.
+    void on_event(std::function<void(event_view const&)> handler) { impl_->core.on_event(std::move(handler)); }
+
+    /// Calls `handler(std::string_view text)` for each comment line (heartbeats, usually).
+    void on_comment(std::function<void(std::string_view)> handler)
+    {
+        impl_->core.on_comment(std::move(handler));
+    }
+
+    /// Events of `type` for which `predicate(event_view const&)` is false are dropped.
+    void filter(std::string type, std::function<bool(event_view const&)> predicate)
+    {
+        impl_->core.filter(std::move(type), std::move(predicate));
+    }
+
+    /** Delivers at most one event of `type` per `min_interval`. An event that
+        comes sooner waits for the interval's end, and a newer one replaces it
+        (coalescing: the handler sees the latest state, not every step). A
+        waiting event is still delivered if the source ends on its own; close()
+        drops it. Events of other types are not held back, so order across
+        types is not kept for a throttled type.
+    */
+    void throttle(std::string type, std::chrono::milliseconds min_interval)
+    {
+        impl_->core.throttle(std::move(type), min_interval);
+    }
+
+    /** Calls `handler(source_state, error_code why)` on each change of state.
+
+        `why` is empty for `connecting`, `open` and a close(); for `waiting`
+        it is why the previous connection ended; for `closed` and `failed` why
+        the source ended (error::stream_ended, error::no_content,
+        error::reconnect_limit, a status or network error...).
+    */
+    void on_state(std::function<void(source_state, error_code)> handler)
+    {
+        impl_->core.on_state(std::move(handler));
+    }
+
+    /** Calls `hook(std::vector<header_field>& headers)` before each attempt
+        (not before the hops of a redirect), with the request headers it may
+        change: to set a fresh `Authorization` token, for example.
+    */
+    void on_before_attempt(std::function<void(std::vector<header_field>&)> hook)
+    {
+        impl_->core.on_before_attempt(std::move(hook));
+    }
+
+    /// Starts the first attempt. Call once.
+    void start()
+    {
+        auto self = impl_;
+        asio::post(impl_->strand, [self] { self->attempt(); });
+    }
+
+    /** Ends the source for good: cancels the connection, a pending reconnect and
+        throttled events, and reports `closed` with no error. Nothing is called
+        after that. Safe from any thread and from inside a handler; idempotent.
+    */
+    void close()
+    {
+        if (!impl_)
+            return;
+        auto self = impl_;
+        asio::dispatch(impl_->strand, [self] { self->close(); });
+    }
+
+    /// A snapshot of the statistics; safe from any thread.
+    event_source_stats stats() const { return impl_->core.stats(clock::now()); }
+
+    /// The URL given to the constructor.
+    url const& origin() const noexcept { return impl_->core.origin(); }
+
+    /// The strand every handler runs on.
+    executor_type get_executor() const noexcept { return impl_->strand; }
+
+private:
+    static url parse(std::string_view text)
+    {
+        url u = parse_url(text);
+        if (u.is_https() && !transport::tls)
+            SSE_THROW(std::system_error(make_error_code(error::https_not_supported)));
+        return u;
+    }
+
+    struct impl : std::enable_shared_from_this<impl>
+    {
+        impl(asio::any_io_executor ex, url origin, event_source_options options)
+            : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
+              tls_context(transport::make_context(core.options())), resolver(strand), deadline(strand),
+              reconnect_timer(strand), throttle_timer(strand)
+        {
+            buffer.resize(core.options().read_size > 0 ? core.options().read_size : 16 * 1024);
+        }
+
+        executor_type strand;
+        detail::source_core core;
+        std::shared_ptr<typename transport::context_type> tls_context;
+        asio::ip::tcp::resolver resolver;
+        std::optional<Socket> socket;
+        asio::steady_timer deadline;          // connect timeout, then stall detection
+        asio::steady_timer reconnect_timer;
+        asio::steady_timer throttle_timer;
+        std::optional<clock::time_point> throttle_armed;
+        std::vector<char> buffer;
+        std::string request;
+        std::size_t generation = 0;           // completions of an older connection are ignored
+        bool tls_active = false;
+        bool is_open = false;
+        clock::time_point last_byte{};
+
+        // Calls f with what carries HTTP: the TLS stream, or the TCP socket under it.
+        template<class F>
+        void with_stream(F&& f)
+        {
+            if constexpr (transport::tls) {
+                if (tls_active) {
+                    f(*socket);
+                    return;
+                }
+            }
+            f(transport::tcp_layer(*socket));
+        }
+
+        void attempt()
+        {
+            if (core.stopped())
+                return;
+            error_code const ec = core.begin_attempt();
+            if (ec) {
+                end(ec, true);
+                return;
+            }
+            connect();
+        }
+
+        // One hop: the original URL, or where a redirect points.
+        void connect()
+        {
+            if (core.stopped())
+                return;
+            url const& target = core.target();
+            if (target.is_https() && !transport::tls) {
+                end(make_error_code(error::https_not_supported), true);
+                return;
+            }
+            std::size_t const gen = ++generation;
+            is_open = false;
+            auto const timeout = core.options().connect_timeout;
+            if (timeout.count() > 0) {
+                deadline.expires_after(timeout);
+                deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
+                    if (!ec && gen == self->generation && !self->is_open && !self->core.stopped())
+                        self->drop(make_error_code(error::connect_timeout), false);
+                });
+            }
+            request = core.request();
+            resolver.async_resolve(target.host, std::to_string(target.port),
+                [self = this->shared_from_this(), gen](error_code ec, asio::ip::tcp::resolver::results_type results) {
+                    if (gen != self->generation || self->core.stopped())
+                        return;
+                    if (ec) {
+                        self->drop(ec, false);
+                        return;
+                    }
+                    self->on_resolved(gen, std::move(results));
+                });
+        }
+
+        void on_resolved(std::size_t gen, asio::ip::tcp::resolver::results_type results)
+        {
+            socket.reset();
+            socket.emplace(transport::make_socket(strand, tls_context.get()));
+            tls_active = false;
+            asio::async_connect(transport::tcp_layer(*socket), results,
+                [self = this->shared_from_this(), gen](error_code ec, asio::ip::tcp::endpoint const&) {
+                    if (gen != self->generation || self->core.stopped())
+                        return;
+                    if (ec) {
+                        self->drop(ec, false);
+                        return;
+                    }
+                    asio::ip::tcp::no_delay nodelay(true);
+                    transport::tcp_layer(*self->socket).set_option(nodelay, ec);
+                    self->on_connected(gen);
+                });
+        }
+
+        void on_connected(std::size_t gen)
+        {
+            if constexpr (transport::tls) {
+                if (core.target().is_https()) {
+                    tls_active = true;
+                    transport::async_handshake(*socket, core.target(), core.options().verify_peer,
+                        [self = this->shared_from_this(), gen](error_code ec) {
+                            if (gen != self->generation || self->core.stopped())
+                                return;
+                            if (ec) {
+                                self->drop(ec, false);
+                                return;
+                            }
+                            self->send_request(gen);
+                        });
+                    return;
+                }
+            }
+            send_request(gen);
+        }
+
+        void send_request(std::size_t gen)
+        {
+            with_stream([&](auto& stream) {
+                asio::async_write(stream, asio::buffer(request),
+                    [self = this->shared_from_this(), gen](error_code ec, std::size_t) {
+                        if (gen != self->generation || self->core.stopped())
+                            return;
+                        if (ec) {
+                            self->drop(ec, false);
+                            return;
+                        }
+                        self->read_head(gen);
+                    });
+            });
+        }
+
+        void read_head(std::size_t gen)
+        {
+            with_stream([&](auto& stream) {
+                stream.async_read_some(asio::buffer(buffer),
+                    [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
+                        if (gen != self->generation || self->core.stopped())
+                            return;
+                        self->on_head_bytes(gen, ec, n);
+                    });
+            });
+        }
+
+        void on_head_bytes(std::size_t gen, error_code ec, std::size_t n)
+        {
+            auto const now = clock::now();
+            core.received(n, now);
+            std::string_view input(buffer.data(), n);
+            detail::head_outcome outcome = detail::head_outcome::need_more;
+            if (n > 0)
+                outcome = core.on_head(input, ec);
+            else if (!ec)
+                return read_head(gen);
+            if (outcome == detail::head_outcome::need_more) {
+                if (ec) {
+                    // The connection broke before a complete head.
+                    drop(ec == asio::error::eof ? make_error_code(error::stream_ended) : ec, false);
+                    return;
+                }
+                read_head(gen);
+                return;
+            }
+            switch (outcome) {
+            case detail::head_outcome::open:
+                deadline.cancel();
+                is_open = true;
+                last_byte = now;
+                core.opened(now);
+                if (core.stopped())
+                    return;
+                arm_stall(gen);
+                if (!input.empty() && !on_body_bytes(gen, input, now))
+                    return;
+                if (ec) {
+                    drop(ec == asio::error::eof ? make_error_code(error::stream_ended) : ec, false);
+                    return;
+                }
+                read_body(gen);
+                return;
+            case detail::head_outcome::redirect:
+                close_socket();
+                connect();
+                return;
+            case detail::head_outcome::stop:
+                drop(ec, true);
+                return;
+            case detail::head_outcome::retry:
+            default:
+                drop(ec, false);
+                return;
+            }
+        }
+
+        void read_body(std::size_t gen)
+        {
+            with_stream([&](auto& stream) {
+                stream.async_read_some(asio::buffer(buffer),
+                    [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
+                        if (gen != self->generation || self->core.stopped())
+                            return;
+                        auto const now = clock::now();
+                        if (n > 0) {
+                            self->core.received(n, now);
+                            self->last_byte = now;
+                            if (!self->on_body_bytes(gen, std::string_view(self->buffer.data(), n), now))
+                                return;
+                        }
+                        if (ec) {
+                            // EOF, or a TLS stream cut without close_notify: the stream ended.
+                            bool const ended = ec == asio::error::eof || transport::is_truncation(ec);
+                            self->drop(ended ? make_error_code(error::stream_ended) : ec, false);
+                            return;
+                        }
+                        self->read_body(gen);
+                    });
+            });
+        }
+
+        // False when the connection is done with (ended, failed or closed).
+        bool on_body_bytes(std::size_t, std::string_view input, clock::time_point now)
+        {
+            error_code ec;
+            detail::body_outcome const outcome = core.on_body(input, now, ec);
+            arm_throttle();
+            switch (outcome) {
+            case detail::body_outcome::more:
+                return true;
+            case detail::body_outcome::ended:
+                drop(make_error_code(error::stream_ended), false);
+                return false;
+            case detail::body_outcome::failed:
+                drop(ec, detail::source_core::is_final(ec));
+                return false;
+            case detail::body_outcome::stopped:
+            default:
+                return false;
+            }
+        }
+
+        // Stall detection with one timer wait per period, not one per read:
+        // when it fires early it waits again for what is left.
+        void arm_stall(std::size_t gen)
+        {
+            auto const limit = core.options().stall_timeout;
+            if (limit.count() <= 0)
+                return;
+            deadline.expires_at(last_byte + limit);
+            deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
+                if (ec || gen != self->generation || self->core.stopped() || !self->is_open)
+                    return;
+                if (clock::now() - self->last_byte >= self->core.options().stall_timeout)
+                    self->drop(make_error_code(error::stalled), false);
+                else
+                    self->arm_stall(gen);
+            });
+        }
+
+        void arm_throttle()
+        {
+            auto const due = core.next_due();
+            if (!due || core.stopped() || (throttle_armed && *throttle_armed <= *due))
+                return;
+            throttle_armed = due;
+            throttle_timer.expires_at(*due);
+            throttle_timer.async_wait([self = this->shared_from_this()](error_code ec) {
+                if (ec == asio::error::operation_aborted || self->core.stopped())
+                    return;
+                self->throttle_armed.reset();
+                self->core.flush_due(clock::now());
+                self->arm_throttle();
+            });
+        }
+
+        void close_socket()
+        {
+            ++generation;   // whatever is still pending on the old connection is stale
+            is_open = false;
+            error_code ignored;
+            deadline.cancel();
+            resolver.cancel();
+            if (socket) {
+                transport::tcp_layer(*socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                transport::tcp_layer(*socket).close(ignored);
+            }
+        }
+
+        // The current connection or attempt is over: decide what comes next.
+        void drop(error_code why, bool final)
+        {
+            close_socket();
+            end(why, final);
+        }
+
+        void end(error_code why, bool final)
+        {
+            auto const delay = core.ended(why, final || transport::is_final(why), clock::now());
+            if (!delay) {
+                if (core.stopped())
+                    shut();
+                return;
+            }
+            reconnect_timer.expires_after(*delay);
+            reconnect_timer.async_wait([self = this->shared_from_this()](error_code ec) {
+                if (ec || self->core.stopped())
+                    return;
+                self->attempt();
+            });
+        }
+
+        void shut()
+        {
+            close_socket();
+            reconnect_timer.cancel();
+            if (!core.next_due())
+                throttle_timer.cancel();
+        }
+
+        void close()
+        {
+            core.close();
+            shut();
+            throttle_timer.cancel();
+        }
+    };
+
+    std::shared_ptr<impl> impl_;
+};
+
+SSE_NAMESPACE_END
+
+#endif

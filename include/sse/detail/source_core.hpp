@@ -1,0 +1,192 @@
+// sse/detail/source_core.hpp - the event source's decisions, without I/O.
+//
+// Everything event_source<Socket> decides (what to send, what a response head
+// means, how to frame and parse the body, whom to hand an event to, when to
+// reconnect) lives here, in one non-template class, so that each Socket
+// instantiation holds only the I/O and each user translation unit compiles the
+// logic once. Driven on one strand: no locking except around the statistics,
+// which other threads may read.
+#ifndef SSE_DETAIL_SOURCE_CORE_HPP
+#define SSE_DETAIL_SOURCE_CORE_HPP
+
+#include <sse/config.hpp>
+#include <sse/backoff.hpp>
+#include <sse/error.hpp>
+#include <sse/http/chunked_decoder.hpp>
+#include <sse/http/response_parser.hpp>
+#include <sse/parser.hpp>
+#include <sse/source_options.hpp>
+#include <sse/url.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+namespace detail {
+
+/// What a response head asks the source to do.
+enum class head_outcome
+{
+    need_more,   ///< the head is not complete yet
+    open,        ///< 200 text/event-stream: read the body
+    redirect,    ///< connect to target() instead
+    stop,        ///< final: 204, or a status or type the spec fails on (see the error)
+    retry,       ///< transient: a 5xx or 401 the user opted in to retry
+};
+
+/// What a piece of the body did.
+enum class body_outcome
+{
+    more,      ///< keep reading
+    ended,     ///< the body ended (chunked terminator, Content-Length reached)
+    failed,    ///< final: a limit or framing error (see the error)
+    stopped,   ///< a handler called close()
+};
+
+class source_core
+{
+public:
+    using clock = std::chrono::steady_clock;
+    using event_handler = std::function<void(event_view const&)>;
+    using filter_function = std::function<bool(event_view const&)>;
+    using comment_handler = std::function<void(std::string_view)>;
+    using state_handler = std::function<void(source_state, error_code)>;
+    using attempt_hook = std::function<void(std::vector<header_field>&)>;
+
+    SSE_DECL source_core(url origin, event_source_options options);
+
+    // Registration, before the first attempt.
+    SSE_DECL void on(std::string type, event_handler handler);
+    void on_event(event_handler handler) { every_event_.push_back(std::move(handler)); }
+    void on_comment(comment_handler handler) { on_comment_ = std::move(handler); }
+    SSE_DECL void filter(std::string type, filter_function predicate);
+    SSE_DECL void throttle(std::string type, std::chrono::milliseconds min_interval);
+    void on_state(state_handler handler) { on_state_ = std::move(handler); }
+    void on_before_attempt(attempt_hook hook) { hook_ = std::move(hook); }
+
+    event_source_options const& options() const noexcept { return options_; }
+    url const& origin() const noexcept { return origin_; }
+
+    /// The URL of the current hop: the origin, or where a redirect pointed.
+    url const& target() const noexcept { return target_; }
+
+    /** Starts an attempt at the original URL: runs the hook, counts the attempt,
+        enters `connecting`. Returns an error (final) if the request cannot be
+        sent: a header the hook or the options made invalid.
+    */
+    SSE_DECL error_code begin_attempt();
+
+    /// The request for target(), as bytes.
+    SSE_DECL std::string request() const;
+
+    /// Counts bytes read from the connection.
+    SSE_DECL void received(std::size_t bytes, clock::time_point now);
+
+    /** Feeds bytes of the response head; `input` is advanced past what was used.
+        After `open` the rest of `input` is body. `ec` says why for stop and retry.
+    */
+    SSE_DECL head_outcome on_head(std::string_view& input, error_code& ec);
+
+    /// The stream opened at `now` (after on_head said `open`).
+    SSE_DECL void opened(clock::time_point now);
+
+    /// Feeds body bytes: framing, parsing, dispatch. `ec` says why for `failed`.
+    SSE_DECL body_outcome on_body(std::string_view input, clock::time_point now, error_code& ec);
+
+    /** The attempt or the stream ended at `now` because of `why`. `final` means a
+        reconnect would not help. Returns the delay before the next attempt, or
+        nothing when the source has ended for good (state `closed` or `failed`).
+    */
+    SSE_DECL std::optional<std::chrono::milliseconds> ended(error_code why, bool final, clock::time_point now);
+
+    /// The user closed the source: state `closed` with no error; pending
+    /// throttled events are dropped. Idempotent.
+    SSE_DECL void close();
+
+    /// True once the source has ended for good: no more I/O, no more handlers.
+    bool stopped() const noexcept { return stopped_; }
+
+    /// When the earliest coalesced event of a throttled type is due, if any.
+    SSE_DECL std::optional<clock::time_point> next_due() const;
+
+    /// Dispatches the coalesced events due at `now`.
+    SSE_DECL void flush_due(clock::time_point now);
+
+    SSE_DECL event_source_stats stats(clock::time_point now) const;
+
+    /// True if the error ends the source for good whatever the options say.
+    SSE_DECL static bool is_final(error_code ec) noexcept;
+
+private:
+    struct pending_event
+    {
+        std::string type, data, last_event_id;
+    };
+
+    struct per_type
+    {
+        std::vector<event_handler> handlers;
+        filter_function filter;
+        std::chrono::milliseconds min_interval{0};
+        clock::time_point last_dispatch{};
+        bool dispatched_once = false;
+        bool has_pending = false;
+        pending_event pending;
+    };
+
+    SSE_DECL void set_state(source_state s, error_code why);
+    SSE_DECL void finish(source_state s, error_code why);
+    SSE_DECL body_outcome parse(std::string_view data, clock::time_point now, error_code& ec);
+    SSE_DECL void dispatch(event_view const& ev, clock::time_point now);
+    SSE_DECL void deliver(per_type* entry, event_view const& ev);
+    SSE_DECL void flush_all();
+    SSE_DECL head_outcome redirect(http::response_head const& head, error_code& ec);
+
+    url origin_;
+    url target_;
+    event_source_options options_;
+    std::string method_;
+    bool send_body_ = true;
+    bool cross_origin_ = false;
+    std::size_t redirects_in_chain_ = 0;
+
+    std::vector<event_handler> every_event_;
+    std::map<std::string, per_type, std::less<>> types_;
+    comment_handler on_comment_;
+    state_handler on_state_;
+    attempt_hook hook_;
+
+    http::response_parser head_parser_;
+    http::chunked_decoder chunked_;
+    parser parser_;
+    http::framing framing_ = http::framing::until_close;
+    std::uint64_t body_left_ = 0;
+
+    backoff backoff_;
+    std::mt19937 rng_;
+    std::optional<std::chrono::milliseconds> retry_after_;
+    source_state state_ = source_state::closed;
+    bool started_ = false;
+    bool stopped_ = false;
+
+    // Read by stats() from any thread.
+    mutable std::mutex stats_mutex_;
+    event_source_stats stats_;
+    clock::duration connected_before_{};
+};
+
+} // namespace detail
+SSE_NAMESPACE_END
+
+#if !defined(SSE_SEPARATE_COMPILATION) || defined(SSE_SOURCE)
+#include <sse/impl/source_core.hpp>
+#endif
+#endif

@@ -1,0 +1,519 @@
+// sse/impl/source_core.hpp - bodies of the event source's decisions.
+#ifndef SSE_IMPL_SOURCE_CORE_HPP
+#define SSE_IMPL_SOURCE_CORE_HPP
+
+#include <sse/detail/source_core.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <random>
+#include <utility>
+
+SSE_NAMESPACE_BEGIN
+namespace detail {
+
+namespace source {
+
+inline bool valid_field_value(std::string_view v) noexcept
+{
+    for (char c : v)
+        if (c == '\r' || c == '\n' || c == '\0')
+            return false;
+    return true;
+}
+
+// Retry-After as delay-seconds (RFC 9110 10.2.3). An HTTP date is ignored: the
+// back-off then applies alone, which is never sooner than the server could expect.
+inline std::optional<std::chrono::milliseconds> retry_after(http::response_head const& head)
+{
+    auto const value = head.fields().find("Retry-After");
+    if (!value || value->empty() || value->size() > 9)
+        return std::nullopt;
+    long seconds = 0;
+    for (char c : *value) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        seconds = seconds * 10 + (c - '0');
+    }
+    return std::chrono::seconds(seconds);
+}
+
+inline bool same_origin(url const& a, url const& b) noexcept
+{
+    return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
+
+// Credentials the user set for the original origin, not to be sent elsewhere
+// (as the Fetch standard does on a cross-origin redirect).
+inline bool is_credential(std::string_view name) noexcept
+{
+    return http::iequals(name, "Authorization") || http::iequals(name, "Cookie") ||
+           http::iequals(name, "Proxy-Authorization");
+}
+
+} // namespace source
+
+SSE_DECL source_core::source_core(url origin, event_source_options options)
+    : origin_(std::move(origin)), target_(origin_), options_(std::move(options)),
+      head_parser_(options_.head_limits), chunked_(options_.chunked_limits), parser_(options_.limits),
+      backoff_(options_.backoff),
+      rng_(options_.jitter_seed ? *options_.jitter_seed : std::random_device{}())
+{
+    parser_.last_event_id(options_.last_event_id);
+    stats_.retry = backoff_.retry();
+    stats_.last_event_id = options_.last_event_id;
+}
+
+SSE_DECL void source_core::on(std::string type, event_handler handler)
+{
+    types_[std::move(type)].handlers.push_back(std::move(handler));
+}
+
+SSE_DECL void source_core::filter(std::string type, filter_function predicate)
+{
+    types_[std::move(type)].filter = std::move(predicate);
+}
+
+SSE_DECL void source_core::throttle(std::string type, std::chrono::milliseconds min_interval)
+{
+    types_[std::move(type)].min_interval = min_interval;
+}
+
+SSE_DECL bool source_core::is_final(error_code ec) noexcept
+{
+    if (ec.category() != error_category())
+        return false;
+    switch (static_cast<error>(ec.value())) {
+    case error::bad_url:
+    case error::https_not_supported:
+    case error::too_many_redirects:
+    case error::bad_redirect:
+    case error::bad_content_type:
+    case error::no_content:
+    case error::bad_header:
+    // The server would send the same oversized event again.
+    case error::line_too_long:
+    case error::event_too_long:
+    case error::reconnect_limit:
+        return true;
+    default:
+        return false;
+    }
+}
+
+SSE_DECL void source_core::set_state(source_state s, error_code why)
+{
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.state = s;
+    }
+    state_ = s;
+    if (on_state_)
+        on_state_(s, why);
+}
+
+SSE_DECL void source_core::finish(source_state s, error_code why)
+{
+    if (stopped_)
+        return;
+    // Events already received are not lost to throttling when the source ends
+    // on its own; close() is the user's choice to drop them.
+    flush_all();
+    stopped_ = true;
+    set_state(s, why);
+}
+
+SSE_DECL error_code source_core::begin_attempt()
+{
+    target_ = origin_;
+    cross_origin_ = false;
+    redirects_in_chain_ = 0;
+    send_body_ = true;
+    method_ = !options_.method.empty() ? options_.method : (options_.body ? "POST" : "GET");
+    retry_after_.reset();
+    if (hook_)
+        hook_(options_.headers);
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.attempts;
+        if (started_)
+            ++stats_.reconnects;
+    }
+    started_ = true;
+    set_state(source_state::connecting, {});
+
+    error_code ec;
+    if (!http::is_token(method_))
+        ec = error::bad_method;
+    for (auto const& [name, value] : options_.headers)
+        if (!http::is_token(name) || !source::valid_field_value(value))
+            ec = error::bad_header;
+    if (!source::valid_field_value(parser_.last_event_id()))
+        ec = error::bad_header;
+    return ec;
+}
+
+SSE_DECL std::string source_core::request() const
+{
+    std::string out;
+    out.reserve(256);
+    out.append(method_).append(" ").append(target_.target).append(" HTTP/1.1\r\n");
+    out.append("Host: ").append(target_.authority()).append("\r\n");
+    out.append("Accept: text/event-stream\r\nCache-Control: no-cache\r\n");
+    out.append("User-Agent: ssepp/" SSE_VERSION_STRING "\r\n");
+    if (!parser_.last_event_id().empty())
+        out.append("Last-Event-ID: ").append(parser_.last_event_id()).append("\r\n");
+    for (auto const& [name, value] : options_.headers) {
+        if (cross_origin_ && source::is_credential(name))
+            continue;
+        out.append(name).append(": ").append(value).append("\r\n");
+    }
+    bool const with_body = options_.body && send_body_;
+    if (with_body) {
+        out.append("Content-Type: ").append(options_.content_type).append("\r\n");
+        out.append("Content-Length: ").append(std::to_string(options_.body->size())).append("\r\n");
+    }
+    out.append("\r\n");
+    if (with_body)
+        out.append(*options_.body);
+    return out;
+}
+
+SSE_DECL void source_core::received(std::size_t bytes, clock::time_point now)
+{
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    stats_.bytes_received += bytes;
+    stats_.last_byte_at = now;
+}
+
+SSE_DECL head_outcome source_core::on_head(std::string_view& input, error_code& ec)
+{
+    for (;;) {
+        std::size_t const used = head_parser_.feed(input, ec);
+        input.remove_prefix(used);
+        if (ec)
+            return head_outcome::retry;   // a garbled head may be a transient fault
+        if (!head_parser_.done())
+            return head_outcome::need_more;
+        int const status = head_parser_.get().status();
+        // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+        if (status >= 100 && status < 200 && status != 101) {
+            head_parser_.reset();
+            continue;
+        }
+        break;
+    }
+    http::response_head head = head_parser_.release();
+    int const status = head.status();
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.last_status = status;
+    }
+    switch (status) {
+    case 200:
+        if (!head.is_event_stream()) {
+            ec = error::bad_content_type;
+            return head_outcome::stop;
+        }
+        framing_ = head.body_framing();
+        body_left_ = head.content_length();
+        chunked_.reset();
+        parser_.reset();
+        return head_outcome::open;
+    case 204:
+        ec = error::no_content;
+        return head_outcome::stop;
+    case 301:
+    case 302:
+    case 303:
+    case 307:
+    case 308:
+        return redirect(head, ec);
+    default:
+        break;
+    }
+    ec = error::bad_status;
+    if ((status >= 500 && options_.retry_5xx) || (status == 401 && options_.retry_401)) {
+        retry_after_ = source::retry_after(head);
+        return head_outcome::retry;
+    }
+    return head_outcome::stop;
+}
+
+SSE_DECL head_outcome source_core::redirect(http::response_head const& head, error_code& ec)
+{
+    auto const location = head.fields().find("Location");
+    if (!location) {
+        ec = error::bad_redirect;
+        return head_outcome::stop;
+    }
+    if (redirects_in_chain_ >= options_.max_redirects) {
+        ec = error::too_many_redirects;
+        return head_outcome::stop;
+    }
+    url next = resolve_url(target_, *location, ec);
+    if (ec) {
+        ec = error::bad_redirect;
+        return head_outcome::stop;
+    }
+    // As browsers do: 303 always, and 301/302 after a POST, continue with a GET
+    // and no body; 307 and 308 repeat the request as it was.
+    int const status = head.status();
+    if (status == 303 || ((status == 301 || status == 302) && method_ == "POST")) {
+        if (method_ != "HEAD")
+            method_ = "GET";
+        send_body_ = false;
+    }
+    ++redirects_in_chain_;
+    target_ = std::move(next);
+    cross_origin_ = cross_origin_ || !source::same_origin(origin_, target_);
+    head_parser_.reset();
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.redirects;
+    }
+    return head_outcome::redirect;
+}
+
+SSE_DECL void source_core::opened(clock::time_point now)
+{
+    backoff_.opened(now);
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.opens;
+        stats_.open_since = now;
+    }
+    set_state(source_state::open, {});
+}
+
+SSE_DECL body_outcome source_core::on_body(std::string_view input, clock::time_point now, error_code& ec)
+{
+    switch (framing_) {
+    case http::framing::chunked:
+        while (!input.empty()) {
+            std::string_view const data = chunked_.next(input, ec);
+            if (ec)
+                return body_outcome::failed;
+            if (!data.empty()) {
+                body_outcome const r = parse(data, now, ec);
+                if (r != body_outcome::more)
+                    return r;
+            }
+            if (chunked_.done())
+                return body_outcome::ended;
+        }
+        return body_outcome::more;
+    case http::framing::length: {
+        // Bytes past Content-Length are not ours: a broken server. Ignore them.
+        std::size_t const take = static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, input.size()));
+        body_left_ -= take;
+        body_outcome const r = parse(input.substr(0, take), now, ec);
+        if (r != body_outcome::more)
+            return r;
+        return body_left_ == 0 ? body_outcome::ended : body_outcome::more;
+    }
+    case http::framing::none:
+        return body_outcome::ended;
+    case http::framing::until_close:
+        break;
+    }
+    return parse(input, now, ec);
+}
+
+SSE_DECL body_outcome source_core::parse(std::string_view data, clock::time_point now, error_code& ec)
+{
+    while (!stopped_) {
+        switch (parser_.next(data, ec)) {
+        case parse_item::need_more:
+            return ec ? body_outcome::failed : body_outcome::more;
+        case parse_item::event: {
+            event_view const ev = parser_.event();
+            {
+                std::lock_guard<std::mutex> lock(stats_mutex_);
+                ++stats_.events_received;
+                if (stats_.last_event_id != ev.last_event_id)
+                    stats_.last_event_id.assign(ev.last_event_id);
+            }
+            dispatch(ev, now);
+            break;
+        }
+        case parse_item::retry: {
+            backoff_.server_retry(*parser_.retry());
+            std::lock_guard<std::mutex> lock(stats_mutex_);
+            stats_.retry = *parser_.retry();
+            break;
+        }
+        case parse_item::comment:
+            {
+                std::lock_guard<std::mutex> lock(stats_mutex_);
+                ++stats_.comments_received;
+            }
+            if (on_comment_)
+                on_comment_(parser_.comment());
+            break;
+        }
+    }
+    return body_outcome::stopped;
+}
+
+SSE_DECL void source_core::dispatch(event_view const& ev, clock::time_point now)
+{
+    auto const it = types_.find(ev.type);
+    per_type* const entry = it == types_.end() ? nullptr : &it->second;
+    if (entry && entry->filter && !entry->filter(ev)) {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.events_filtered;
+        return;
+    }
+    if (entry && entry->min_interval.count() > 0) {
+        bool const due = !entry->dispatched_once || now - entry->last_dispatch >= entry->min_interval;
+        if (!due || entry->has_pending) {
+            // Too soon: keep only the newest, to be delivered at the interval's end.
+            if (entry->has_pending) {
+                std::lock_guard<std::mutex> lock(stats_mutex_);
+                ++stats_.events_coalesced;
+            }
+            entry->pending.type.assign(ev.type);
+            entry->pending.data.assign(ev.data);
+            entry->pending.last_event_id.assign(ev.last_event_id);
+            entry->has_pending = true;
+            return;
+        }
+        entry->last_dispatch = now;
+        entry->dispatched_once = true;
+    }
+    deliver(entry, ev);
+}
+
+SSE_DECL void source_core::deliver(per_type* entry, event_view const& ev)
+{
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.events_delivered;
+    }
+    // A handler may call close(): nothing is delivered after it.
+    for (auto const& handler : every_event_) {
+        if (stopped_)
+            return;
+        handler(ev);
+    }
+    if (entry)
+        for (auto const& handler : entry->handlers) {
+            if (stopped_)
+                return;
+            handler(ev);
+        }
+}
+
+SSE_DECL std::optional<source_core::clock::time_point> source_core::next_due() const
+{
+    std::optional<clock::time_point> due;
+    for (auto const& [type, entry] : types_)
+        if (entry.has_pending) {
+            auto const t = entry.last_dispatch + entry.min_interval;
+            if (!due || t < *due)
+                due = t;
+        }
+    return due;
+}
+
+SSE_DECL void source_core::flush_due(clock::time_point now)
+{
+    for (auto& [type, entry] : types_) {
+        if (stopped_)
+            return;
+        if (!entry.has_pending || now - entry.last_dispatch < entry.min_interval)
+            continue;
+        pending_event const pending = std::move(entry.pending);
+        entry.has_pending = false;
+        entry.last_dispatch = now;
+        deliver(&entry, event_view{pending.type, pending.data, pending.last_event_id});
+    }
+}
+
+SSE_DECL void source_core::flush_all()
+{
+    for (auto& [type, entry] : types_) {
+        if (!entry.has_pending)
+            continue;
+        pending_event const pending = std::move(entry.pending);
+        entry.has_pending = false;
+        deliver(&entry, event_view{pending.type, pending.data, pending.last_event_id});
+    }
+}
+
+SSE_DECL std::optional<std::chrono::milliseconds> source_core::ended(
+    error_code why, bool final, clock::time_point now)
+{
+    if (stopped_)
+        return std::nullopt;
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.last_error = why;
+        if (state_ == source_state::open) {
+            connected_before_ += now - stats_.open_since;
+            stats_.open_since = {};
+        }
+    }
+    head_parser_.reset();
+    if (why == error::no_content) {
+        finish(source_state::closed, why);
+        return std::nullopt;
+    }
+    if (final || is_final(why)) {
+        finish(source_state::failed, why);
+        return std::nullopt;
+    }
+    if (!options_.reconnect) {
+        finish(why == error::stream_ended ? source_state::closed : source_state::failed, why);
+        return std::nullopt;
+    }
+    auto delay = backoff_.next_delay(now, rng_);
+    if (!delay) {
+        finish(source_state::failed, error::reconnect_limit);
+        return std::nullopt;
+    }
+    if (retry_after_ && *retry_after_ > *delay)
+        delay = retry_after_;
+    retry_after_.reset();
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.reconnect_delay = *delay;
+    }
+    set_state(source_state::waiting, why);
+    if (stopped_)   // the state handler called close()
+        return std::nullopt;
+    return delay;
+}
+
+SSE_DECL void source_core::close()
+{
+    if (stopped_)
+        return;
+    stopped_ = true;
+    for (auto& [type, entry] : types_)
+        entry.has_pending = false;
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        if (state_ == source_state::open) {
+            connected_before_ += clock::now() - stats_.open_since;
+            stats_.open_since = {};
+        }
+    }
+    set_state(source_state::closed, {});
+}
+
+SSE_DECL event_source_stats source_core::stats(clock::time_point now) const
+{
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    event_source_stats s = stats_;
+    s.time_connected = connected_before_;
+    if (s.state == source_state::open)
+        s.time_connected += now - s.open_since;
+    return s;
+}
+
+} // namespace detail
+SSE_NAMESPACE_END
+
+#endif

@@ -1,0 +1,234 @@
+// sse/source_options.hpp - the settings, states and statistics of an event source.
+#ifndef SSE_SOURCE_OPTIONS_HPP
+#define SSE_SOURCE_OPTIONS_HPP
+
+#include <sse/config.hpp>
+#include <sse/backoff.hpp>
+#include <sse/error.hpp>
+#include <sse/http/chunked_decoder.hpp>
+#include <sse/http/fields.hpp>
+#include <sse/http/response_parser.hpp>
+#include <sse/parser.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+SSE_NAMESPACE_BEGIN
+
+/** Where an event source is in its life.
+
+    `connecting` → `open` → (`waiting` → `connecting` → `open` …) until `closed`
+    or `failed`, which are final.
+*/
+enum class source_state
+{
+    connecting,   ///< resolving, connecting, handshaking, or waiting for the response head
+    open,         ///< the server answered 200 with text/event-stream: events flow
+    waiting,      ///< the connection ended or failed; a reconnect is scheduled
+    closed,       ///< ended for good without a failure: close(), 204, or the end of a one-shot stream
+    failed,       ///< ended for good by a failure that a reconnect would not cure, or a limit
+};
+
+/// The state's name, for logs: "connecting", "open", "waiting", "closed" or "failed".
+constexpr char const* to_string(source_state s) noexcept
+{
+    switch (s) {
+    case source_state::connecting:
+        return "connecting";
+    case source_state::open:
+        return "open";
+    case source_state::waiting:
+        return "waiting";
+    case source_state::closed:
+        return "closed";
+    case source_state::failed:
+        return "failed";
+    }
+    return "unknown";
+}
+
+/// A request header field: name and value, written as given.
+using header_field = std::pair<std::string, std::string>;
+
+/// Replaces the value of every field called `name` (ignoring case) in `headers`, or appends one.
+inline void set_header(std::vector<header_field>& headers, std::string_view name, std::string value)
+{
+    bool found = false;
+    for (auto it = headers.begin(); it != headers.end();) {
+        if (!http::iequals(it->first, name)) {
+            ++it;
+        } else if (!found) {
+            it->second = std::move(value);
+            found = true;
+            ++it;
+        } else {
+            it = headers.erase(it);   // one field per name: no stale duplicate
+        }
+    }
+    if (!found)
+        headers.emplace_back(std::string(name), std::move(value));
+}
+
+/** Settings of an event source.
+
+    The defaults follow the WHATWG EventSource: GET, reconnect on network errors
+    and on the end of the stream, stop on 204, fail on any other status or
+    content type. On top of that they add what a long-running program needs:
+    exponential back-off with jitter, stall detection and size limits.
+*/
+struct event_source_options
+{
+    /// The request method. Empty: GET, or POST when `body` is set.
+    std::string method;
+
+    /** A request body, for one-shot streams such as the answer of a language
+        model to a prompt. Usually together with `reconnect = false`.
+    */
+    std::optional<std::string> body;
+
+    /// The Content-Type of `body`.
+    std::string content_type = "application/json";
+
+    /** Further request header fields, sent on every attempt. `Host`,
+        `Accept`, `Cache-Control`, `Last-Event-ID`, `Content-Length` and
+        `Content-Type` are the source's own; do not set them here. The hook
+        (`event_source::on_before_attempt`) may change this list.
+    */
+    std::vector<header_field> headers;
+
+    /// The id to resume from on the first connection (`Last-Event-ID`). Empty: none.
+    std::string last_event_id;
+
+    /// Reconnect when the stream ends or the connection fails. Off: the first end is final.
+    bool reconnect = true;
+
+    /// The reconnect delays. See sse::backoff.
+    backoff_options backoff;
+
+    /// Seeds the jitter's random generator, for reproducible delays in tests. Empty: random.
+    std::optional<std::uint32_t> jitter_seed;
+
+    /// Treat a 5xx status as a transient failure and reconnect (honouring
+    /// `Retry-After` in seconds), instead of failing for good as the spec says.
+    bool retry_5xx = false;
+
+    /// Treat 401 as transient: reconnect, after calling the hook that may refresh a token.
+    bool retry_401 = false;
+
+    /** Redirects (301, 302, 303, 307, 308) followed in a row. One more fails
+        with `error::too_many_redirects`. Reconnects go to the original URL.
+    */
+    std::size_t max_redirects = 10;
+
+    /** Name resolution, connection, TLS handshake, request and response head
+        must all complete within this, or the attempt fails with
+        `error::connect_timeout`. Zero: no limit.
+    */
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(30);
+
+    /** An open stream that delivers no byte for this long, not even a
+        heartbeat comment, is presumed dead: it is dropped with
+        `error::stalled` and the source reconnects. Set it above the server's
+        heartbeat interval. Zero: never.
+    */
+    std::chrono::milliseconds stall_timeout = std::chrono::seconds(60);
+
+    /** Limits on the stream. An event larger than `max_event` (or a line
+        longer than `max_line`) ends the stream with a clear error and is not
+        retried: the server would send it again. The events before it are
+        delivered. Both default to 1 MiB, so a large JSON event on one line fits.
+    */
+    parser_limits limits{1024 * 1024, 1024 * 1024};
+
+    /// Limits on the response head.
+    http::response_limits head_limits;
+
+    /// Limits on chunked framing.
+    http::chunked_limits chunked_limits;
+
+    /// Bytes asked of the socket per read.
+    std::size_t read_size = 16 * 1024;
+
+    /// TLS only: verify the server's certificate chain and host name.
+    bool verify_peer = true;
+
+    /// TLS only: a PEM file of trusted certificates, used instead of the system store.
+    std::string ca_file;
+};
+
+/** What an event source has seen, for a health monitor. A snapshot: see
+    event_source::stats().
+
+    Times are std::chrono::steady_clock time points; a default-constructed
+    one (the clock's epoch) means "never".
+*/
+struct event_source_stats
+{
+    using clock = std::chrono::steady_clock;
+
+    source_state state = source_state::closed;
+
+    /// Octets read from connections: heads, framing and events (after TLS).
+    std::uint64_t bytes_received = 0;
+
+    /// Events dispatched by the parser.
+    std::uint64_t events_received = 0;
+
+    /// Events handed to handlers (received, minus filtered and coalesced ones).
+    std::uint64_t events_delivered = 0;
+
+    /// Events a filter refused.
+    std::uint64_t events_filtered = 0;
+
+    /// Events of a throttled type replaced by a newer one before their turn.
+    std::uint64_t events_coalesced = 0;
+
+    /// Comments received (heartbeats, usually).
+    std::uint64_t comments_received = 0;
+
+    /// Connection attempts, the first included; the hops of a redirect are not counted.
+    std::uint64_t attempts = 0;
+
+    /// Attempts after the first.
+    std::uint64_t reconnects = 0;
+
+    /// Streams opened (200 with text/event-stream).
+    std::uint64_t opens = 0;
+
+    /// Redirects followed.
+    std::uint64_t redirects = 0;
+
+    /// The status of the last response head, 0 before any.
+    int last_status = 0;
+
+    /// Why the last connection or attempt ended; empty while none has.
+    error_code last_error;
+
+    /// The base reconnect delay: the server's `retry:`, or the initial one.
+    std::chrono::milliseconds retry{0};
+
+    /// The delay drawn for the scheduled reconnect (state `waiting`).
+    std::chrono::milliseconds reconnect_delay{0};
+
+    /// Time spent open, over all streams, the current one included.
+    clock::duration time_connected{};
+
+    /// When the current stream opened (state `open`).
+    clock::time_point open_since{};
+
+    /// When the last byte arrived.
+    clock::time_point last_byte_at{};
+
+    /// The last event ID string, sent as `Last-Event-ID` on the next attempt.
+    std::string last_event_id;
+};
+
+SSE_NAMESPACE_END
+
+#endif
