@@ -744,6 +744,12 @@ TEST_CASE("event_source: bad URLs and headers are refused up front")
     harness h(server.url("/"), options);
     REQUIRE(h.run());
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::bad_header)));
+
+    // A field the source writes itself would be sent twice.
+    options.headers = {{"accept", "text/plain"}};
+    harness twice(server.url("/"), options);
+    REQUIRE(twice.run());
+    CHECK(twice.final_reason() == sse::error::bad_header);
     CHECK(server.request_count() == 0);
 }
 
@@ -991,4 +997,27 @@ TEST_CASE("event_source: https with certificate verification against this projec
         REQUIRE(h.run());
         CHECK(h.events == two_received);
     }
+}
+
+TEST_CASE("event_source: destroying a source closes it without calling its handlers")
+{
+    script_server server([](script_server::connection& c, support::recorded_request const&) {
+        c.send(support::sse_head() + "data: hi\n\n");
+        c.wait_for_close(5s);
+    });
+    asio::io_context io;
+    std::vector<sse::source_state> states;
+    {
+        plain_source source(io.get_executor(), server.url("/"), quick());
+        source.on_state([&](sse::source_state s, sse::error_code) { states.push_back(s); });
+        source.start();
+        REQUIRE(support::run_until(io, [&] { return !states.empty() && states.back() == sse::source_state::open; }));
+    }
+    // The connection is dropped and nothing is left pending: run() returns.
+    io.restart();
+    io.run_for(2s);
+    CHECK(io.stopped());
+    CHECK(states == std::vector<sse::source_state>{sse::source_state::connecting, sse::source_state::open});
+    REQUIRE(server.wait_for_requests(1, 1s));
+    CHECK(support::wait_until([&] { return server.connections_open() == 0; }, 2s));   // the server saw the close
 }

@@ -56,6 +56,20 @@ constexpr char const* to_string(source_state s) noexcept
 /// A request header field: name and value, written as given.
 using header_field = std::pair<std::string, std::string>;
 
+/** True for the request fields an event source writes itself (`Host`,
+    `Accept`, `Cache-Control`, `Last-Event-ID`, `Content-Length`,
+    `Content-Type`, `Transfer-Encoding`), ignoring case. They are refused in
+    event_source_options::headers: a second copy would make the request ambiguous.
+*/
+inline bool is_source_header(std::string_view name) noexcept
+{
+    for (std::string_view own : {"Host", "Accept", "Cache-Control", "Last-Event-ID", "Content-Length",
+             "Content-Type", "Transfer-Encoding"})
+        if (http::iequals(name, own))
+            return true;
+    return false;
+}
+
 /// Replaces the value of every field called `name` (ignoring case) in `headers`, or appends one.
 inline void set_header(std::vector<header_field>& headers, std::string_view name, std::string value)
 {
@@ -95,10 +109,10 @@ struct event_source_options
     /// The Content-Type of `body`.
     std::string content_type = "application/json";
 
-    /** Further request header fields, sent on every attempt. `Host`,
-        `Accept`, `Cache-Control`, `Last-Event-ID`, `Content-Length` and
-        `Content-Type` are the source's own; do not set them here. The hook
-        (`event_source::on_before_attempt`) may change this list.
+    /** Further request header fields, sent on every attempt. The fields the
+        source writes itself (see is_source_header()) fail the attempt with
+        `error::bad_header`: use `last_event_id`, `content_type` and `body`. The
+        hook (`event_source::on_before_attempt`) may change this list.
     */
     std::vector<header_field> headers;
 

@@ -93,8 +93,14 @@ public:
     event_source(event_source const&) = delete;
     event_source& operator=(event_source const&) = delete;
 
-    /// Closes the source (see close()).
-    ~event_source() { close(); }
+    /// Closes the source as close() does, but without calling the state handler.
+    ~event_source()
+    {
+        if (!impl_)
+            return;
+        auto self = impl_;
+        asio::dispatch(impl_->strand, [self] { self->close(false); });
+    }
 
     /** Calls `handler(event_view const&)` for each event of type `type`
         ("message" for events without an `event:` field). The views are valid
@@ -516,9 +522,9 @@ private:
                 throttle_timer.cancel();
         }
 
-        void close()
+        void close(bool report = true)
         {
-            core.close();
+            core.close(report);
             shut();
             throttle_timer.cancel();
         }

@@ -29,6 +29,13 @@ SSE_NAMESPACE_BEGIN
 */
 using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
 
+/// True if `ec` says the peer's certificate failed verification (chain or host name).
+inline bool is_certificate_error(error_code ec) noexcept
+{
+    return ec.category() == asio::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
 namespace detail {
 
 // TLS over any stream: the handshake adds SNI and checks the certificate chain
@@ -68,11 +75,7 @@ struct client_transport<asio::ssl::stream<Next>>
 
     // A certificate that fails verification fails again on the next attempt:
     // reconnecting would only hammer the server.
-    static bool is_final(error_code ec) noexcept
-    {
-        return ec.category() == asio::error::get_ssl_category() &&
-               ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
-    }
+    static bool is_final(error_code ec) noexcept { return is_certificate_error(ec); }
 
     template<class Handler>
     static void async_handshake(socket_type& s, url const& target, bool verify, Handler&& handler)

@@ -107,9 +107,11 @@ public:
     */
     SSE_DECL std::optional<std::chrono::milliseconds> ended(error_code why, bool final, clock::time_point now);
 
-    /// The user closed the source: state `closed` with no error; pending
-    /// throttled events are dropped. Idempotent.
-    SSE_DECL void close();
+    /** The user closed the source: state `closed` with no error; pending
+        throttled events are dropped. Idempotent. With `report` false the state
+        handler is not called (the source is being destroyed).
+    */
+    SSE_DECL void close(bool report = true);
 
     /// True once the source has ended for good: no more I/O, no more handlers.
     bool stopped() const noexcept { return stopped_; }

@@ -77,7 +77,8 @@ public:
             return "no byte arrived within event_source_options::stall_timeout, not even a "
                    "heartbeat: the connection is presumed dead";
         case error::stream_ended:
-            return "server ended the stream; the client reconnects with Last-Event-ID";
+            return "server ended the stream (an event source reconnects with Last-Event-ID unless "
+                   "reconnection is off)";
         case error::reconnect_limit:
             return "gave up reconnecting: backoff_options::max_attempts or max_elapsed was reached";
         case error::peer_closed:

@@ -146,7 +146,7 @@ SSE_DECL error_code source_core::begin_attempt()
     if (!http::is_token(method_))
         ec = error::bad_method;
     for (auto const& [name, value] : options_.headers)
-        if (!http::is_token(name) || !source::valid_field_value(value))
+        if (!http::is_token(name) || !source::valid_field_value(value) || is_source_header(name))
             ec = error::bad_header;
     if (!source::valid_field_value(parser_.last_event_id()))
         ec = error::bad_header;
@@ -486,7 +486,7 @@ SSE_DECL std::optional<std::chrono::milliseconds> source_core::ended(
     return delay;
 }
 
-SSE_DECL void source_core::close()
+SSE_DECL void source_core::close(bool report)
 {
     if (stopped_)
         return;
@@ -500,7 +500,12 @@ SSE_DECL void source_core::close()
             stats_.open_since = {};
         }
     }
-    set_state(source_state::closed, {});
+    if (report) {
+        set_state(source_state::closed, {});
+    } else {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.state = state_ = source_state::closed;
+    }
 }
 
 SSE_DECL event_source_stats source_core::stats(clock::time_point now) const
