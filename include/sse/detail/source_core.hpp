@@ -18,6 +18,7 @@
 #include <sse/source_options.hpp>
 #include <sse/url.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -179,7 +180,20 @@ private:
     bool started_ = false;
     bool stopped_ = false;
 
-    // Read by stats() from any thread.
+    // Read by stats() from any thread: counters bumped per event are relaxed
+    // atomics, so the hot path takes no lock; the rest sits under the mutex.
+    struct counters
+    {
+        std::atomic<std::uint64_t> bytes_received{0};
+        std::atomic<std::uint64_t> events_received{0};
+        std::atomic<std::uint64_t> events_delivered{0};
+        std::atomic<std::uint64_t> events_filtered{0};
+        std::atomic<std::uint64_t> events_coalesced{0};
+        std::atomic<std::uint64_t> comments_received{0};
+    };
+    counters counters_;
+    std::atomic<clock::rep> last_byte_at_{0};
+    std::string stats_last_event_id_;   // the strand's copy: the mutex is taken only when it changes
     mutable std::mutex stats_mutex_;
     event_source_stats stats_;
     clock::duration connected_before_{};

@@ -61,7 +61,7 @@ SSE_DECL source_core::source_core(url origin, event_source_options options)
 {
     parser_.last_event_id(options_.last_event_id);
     stats_.retry = backoff_.retry();
-    stats_.last_event_id = options_.last_event_id;
+    stats_.last_event_id = stats_last_event_id_ = options_.last_event_id;
 }
 
 SSE_DECL void source_core::on(std::string type, event_handler handler)
@@ -181,9 +181,8 @@ SSE_DECL std::string source_core::request() const
 
 SSE_DECL void source_core::received(std::size_t bytes, clock::time_point now)
 {
-    std::lock_guard<std::mutex> lock(stats_mutex_);
-    stats_.bytes_received += bytes;
-    stats_.last_byte_at = now;
+    counters_.bytes_received.fetch_add(bytes, std::memory_order_relaxed);
+    last_byte_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
 }
 
 SSE_DECL head_outcome source_core::on_head(std::string_view& input, error_code& ec)
@@ -328,11 +327,11 @@ SSE_DECL body_outcome source_core::parse(std::string_view data, clock::time_poin
             return ec ? body_outcome::failed : body_outcome::more;
         case parse_item::event: {
             event_view const ev = parser_.event();
-            {
+            counters_.events_received.fetch_add(1, std::memory_order_relaxed);
+            if (stats_last_event_id_ != ev.last_event_id) {
+                stats_last_event_id_.assign(ev.last_event_id);
                 std::lock_guard<std::mutex> lock(stats_mutex_);
-                ++stats_.events_received;
-                if (stats_.last_event_id != ev.last_event_id)
-                    stats_.last_event_id.assign(ev.last_event_id);
+                stats_.last_event_id = stats_last_event_id_;
             }
             dispatch(ev, now);
             break;
@@ -344,10 +343,7 @@ SSE_DECL body_outcome source_core::parse(std::string_view data, clock::time_poin
             break;
         }
         case parse_item::comment:
-            {
-                std::lock_guard<std::mutex> lock(stats_mutex_);
-                ++stats_.comments_received;
-            }
+            counters_.comments_received.fetch_add(1, std::memory_order_relaxed);
             if (on_comment_)
                 on_comment_(parser_.comment());
             break;
@@ -361,18 +357,15 @@ SSE_DECL void source_core::dispatch(event_view const& ev, clock::time_point now)
     auto const it = types_.find(ev.type);
     per_type* const entry = it == types_.end() ? nullptr : &it->second;
     if (entry && entry->filter && !entry->filter(ev)) {
-        std::lock_guard<std::mutex> lock(stats_mutex_);
-        ++stats_.events_filtered;
+        counters_.events_filtered.fetch_add(1, std::memory_order_relaxed);
         return;
     }
     if (entry && entry->min_interval.count() > 0) {
         bool const due = !entry->dispatched_once || now - entry->last_dispatch >= entry->min_interval;
         if (!due || entry->has_pending) {
             // Too soon: keep only the newest, to be delivered at the interval's end.
-            if (entry->has_pending) {
-                std::lock_guard<std::mutex> lock(stats_mutex_);
-                ++stats_.events_coalesced;
-            }
+            if (entry->has_pending)
+                counters_.events_coalesced.fetch_add(1, std::memory_order_relaxed);
             entry->pending.type.assign(ev.type);
             entry->pending.data.assign(ev.data);
             entry->pending.last_event_id.assign(ev.last_event_id);
@@ -387,10 +380,7 @@ SSE_DECL void source_core::dispatch(event_view const& ev, clock::time_point now)
 
 SSE_DECL void source_core::deliver(per_type* entry, event_view const& ev)
 {
-    {
-        std::lock_guard<std::mutex> lock(stats_mutex_);
-        ++stats_.events_delivered;
-    }
+    counters_.events_delivered.fetch_add(1, std::memory_order_relaxed);
     // A handler may call close(): nothing is delivered after it.
     for (auto const& handler : every_event_) {
         if (stopped_)
@@ -512,6 +502,13 @@ SSE_DECL event_source_stats source_core::stats(clock::time_point now) const
 {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     event_source_stats s = stats_;
+    s.bytes_received = counters_.bytes_received.load(std::memory_order_relaxed);
+    s.events_received = counters_.events_received.load(std::memory_order_relaxed);
+    s.events_delivered = counters_.events_delivered.load(std::memory_order_relaxed);
+    s.events_filtered = counters_.events_filtered.load(std::memory_order_relaxed);
+    s.events_coalesced = counters_.events_coalesced.load(std::memory_order_relaxed);
+    s.comments_received = counters_.comments_received.load(std::memory_order_relaxed);
+    s.last_byte_at = clock::time_point(clock::duration(last_byte_at_.load(std::memory_order_relaxed)));
     s.time_connected = connected_before_;
     if (s.state == source_state::open)
         s.time_connected += now - s.open_since;
