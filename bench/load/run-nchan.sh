@@ -34,7 +34,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A port the kernel hands out now; nothing else binds it in the moment before nginx does.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# Perl, not Python: perl-base is Essential on Debian, python3 is not installed by install-deps.
+port=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0)->sockport, "\n"')
 
 nofile=$(ulimit -Hn)
 [[ $nofile == unlimited ]] && nofile=65536
