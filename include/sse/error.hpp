@@ -62,6 +62,8 @@ enum class error
     source_closed,        ///< the pull source attached to the stream ended it
     stream_closed,        ///< the server closed the stream (close() or a send after the end)
     head_timeout,         ///< the request head did not arrive within the listener's deadline (408)
+    body_too_large,       ///< a request body exceeds body_limits::max_body (413)
+    body_timeout,         ///< a request body did not arrive within body_limits::timeout (408)
 
     // sse::replay_buffer and sse::hub (fan-out core).
     unknown_event_id,     ///< Last-Event-ID names no event this server knows (or one from the future)

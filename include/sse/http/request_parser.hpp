@@ -98,11 +98,12 @@ private:
     char version_[8] = {};
 };
 
-/** The status a server answers a request head that failed with `ec`.
+/** The status a server answers a request that failed with `ec`.
 
     414 for `target_too_long`, 431 for `head_too_large` and `too_many_headers`,
-    505 for `bad_version` (a well-formed version other than HTTP/1.x), and 400
-    for everything else.
+    505 for `bad_version` (a well-formed version other than HTTP/1.x), 413 for
+    `body_too_large`, 408 for `head_timeout` and `body_timeout`, and 400 for
+    everything else.
 */
 SSE_DECL int status_for(error_code const& ec) noexcept;
 

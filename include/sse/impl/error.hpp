@@ -97,6 +97,11 @@ public:
         case error::head_timeout:
             return "request head did not arrive within the listener's head timeout (408); "
                    "raise listener_options::head_timeout for slow clients";
+        case error::body_too_large:
+            return "request body exceeds the configured limit (413); raise body_limits::max_body "
+                   "if such bodies are expected";
+        case error::body_timeout:
+            return "request body did not arrive within body_limits::timeout (408)";
         case error::unknown_event_id:
             return "Last-Event-ID names no event in the replay buffer; the client must resynchronise "
                    "(it was sent an `event: reset`)";

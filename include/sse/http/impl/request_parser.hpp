@@ -205,6 +205,11 @@ SSE_DECL int status_for(error_code const& ec) noexcept
             return 431;
         case error::bad_version:
             return 505;
+        case error::body_too_large:
+            return 413;
+        case error::head_timeout:
+        case error::body_timeout:
+            return 408;
         default:
             break;
         }

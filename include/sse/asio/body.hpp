@@ -1,0 +1,197 @@
+// sse/asio/body.hpp - reads a request body, bounded in size and time.
+#ifndef SSE_ASIO_BODY_HPP
+#define SSE_ASIO_BODY_HPP
+
+#include <sse/config.hpp>
+#include <sse/error.hpp>
+#include <sse/http/chunked_decoder.hpp>
+#include <sse/http/request_head.hpp>
+#include <sse/asio/detail/stream_support.hpp>
+
+#include <asio/bind_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+SSE_NAMESPACE_BEGIN
+
+/// Bounds on a request body.
+struct body_limits
+{
+    /// Octets of the body (after chunked decoding). Over it: `error::body_too_large` (413).
+    std::size_t max_body = 1024 * 1024;
+
+    /// Time the whole body may take to arrive. Over it: `error::body_timeout` (408). Zero: no limit.
+    std::chrono::milliseconds timeout = std::chrono::seconds(10);
+};
+
+/** Reads the body of a request whose head was already read, such as a POST
+    handed over by `sse::listener`.
+
+    @code
+    sse::async_read_body(*socket, head, rest, {}, [socket, head](sse::error_code ec, std::string body) {
+        if (ec)
+            return sse::respond_and_close(std::move(*socket), {sse::http::status_for(ec), "text/plain", ec.message()});
+        publish(body);
+    });
+    @endcode
+
+    The body is framed as the head says: `Content-Length`, `Transfer-Encoding:
+    chunked` (decoded), or none (the handler gets an empty body at once). A
+    declared length over the limit fails before anything is read. `already_read`
+    holds the bytes that arrived with the head. Bytes after the body (a
+    pipelined request) are not read.
+
+    `handler(error_code, std::string body)` is called exactly once, through a
+    strand over the socket's executor. Errors: `error::body_too_large`,
+    `error::body_timeout`, the chunked decoder's errors, or the socket's. Map
+    them to a status with `http::status_for`. `socket` must outlive the
+    operation; `head` and `already_read` are used only during the call.
+*/
+template<class Socket, class Handler>
+void async_read_body(Socket& socket, http::request_head const& head, std::string_view already_read,
+                     body_limits limits, Handler&& handler);
+
+namespace detail {
+
+template<class Socket, class Handler>
+class body_reader : public std::enable_shared_from_this<body_reader<Socket, Handler>>
+{
+public:
+    body_reader(Socket& socket, http::request_head const& head, body_limits limits, Handler handler)
+        : socket_(socket), strand_(asio::make_strand(socket.get_executor())), timer_(strand_),
+          handler_(std::move(handler)), limits_(limits), framing_(head.body_framing()),
+          remaining_(head.content_length())
+    {
+    }
+
+    void start(std::string_view already_read)
+    {
+        if (framing_ == http::framing::length && remaining_ > limits_.max_body)
+            return finish_later(error::body_too_large);
+        if (framing_ == http::framing::none || (framing_ == http::framing::length && remaining_ == 0))
+            return finish_later({});
+        if (limits_.timeout.count() > 0) {
+            timer_.expires_after(limits_.timeout);
+            timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+                if (!ec && !self->done_) {
+                    self->timed_out_ = true;
+                    error_code ignored;
+                    lowest(self->socket_).cancel(ignored);
+                }
+            });
+        }
+        error_code ec;
+        if (consume(already_read, ec) || ec)
+            return finish_later(ec);
+        read();
+    }
+
+private:
+    template<class S>
+    static auto& lowest(S& s)
+    {
+        if constexpr (has_lowest_layer<S>::value)
+            return s.lowest_layer();
+        else
+            return s;
+    }
+
+    // True once the body is complete.
+    bool consume(std::string_view input, error_code& ec)
+    {
+        if (framing_ == http::framing::length) {
+            std::size_t const take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
+            body_.append(input.data(), take);
+            remaining_ -= take;
+            return remaining_ == 0;
+        }
+        while (!input.empty() && !chunked_.done()) {
+            std::string_view const data = chunked_.next(input, ec);
+            if (ec)
+                return false;
+            if (body_.size() + data.size() > limits_.max_body) {
+                ec = error::body_too_large;
+                return false;
+            }
+            body_.append(data);
+        }
+        return chunked_.done();
+    }
+
+    void read()
+    {
+        socket_.async_read_some(asio::buffer(buffer_),
+            asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                self->on_read(ec, n);
+            }));
+    }
+
+    void on_read(error_code ec, std::size_t n)
+    {
+        if (done_)
+            return;
+        if (timed_out_)
+            return finish(error::body_timeout);
+        error_code parse_ec;
+        bool const complete = consume(std::string_view(buffer_.data(), n), parse_ec);
+        if (complete || parse_ec)
+            return finish(parse_ec);
+        if (ec)
+            return finish(ec);
+        read();
+    }
+
+    void finish_later(error_code ec)
+    {
+        asio::post(strand_, [self = this->shared_from_this(), ec] { self->finish(ec); });
+    }
+
+    void finish(error_code ec)
+    {
+        if (done_)
+            return;
+        done_ = true;
+        timer_.cancel();
+        if (ec)
+            body_.clear();
+        std::move(handler_)(ec, std::move(body_));
+    }
+
+    Socket& socket_;
+    asio::strand<typename Socket::executor_type> strand_;
+    asio::steady_timer timer_;
+    Handler handler_;
+    body_limits limits_;
+    http::framing framing_;
+    std::uint64_t remaining_;
+    http::chunked_decoder chunked_;
+    std::string body_;
+    std::array<char, 8192> buffer_{};
+    bool done_ = false;
+    bool timed_out_ = false;
+};
+
+} // namespace detail
+
+template<class Socket, class Handler>
+void async_read_body(Socket& socket, http::request_head const& head, std::string_view already_read,
+                     body_limits limits, Handler&& handler)
+{
+    using reader = detail::body_reader<Socket, std::decay_t<Handler>>;
+    std::make_shared<reader>(socket, head, limits, std::forward<Handler>(handler))->start(already_read);
+}
+
+SSE_NAMESPACE_END
+
+#endif

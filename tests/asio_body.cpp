@@ -1,0 +1,139 @@
+// Tests of sse::async_read_body over loopback TCP: framing, limits, deadline.
+#include <sse/asio/body.hpp>
+#include <sse/http/request_parser.hpp>
+
+#include "support/run_until.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+
+namespace {
+
+sse::http::request_head head_of(std::string const& text)
+{
+    sse::http::request_parser p;
+    p.feed(text);
+    REQUIRE(p.done());
+    return p.release();
+}
+
+// A connected pair on 127.0.0.1: `server` reads, `client` writes.
+struct socket_pair
+{
+    asio::io_context io;
+    tcp::socket server{io}, client{io};
+
+    socket_pair()
+    {
+        tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        client.connect(acceptor.local_endpoint());
+        server = acceptor.accept();
+        client.set_option(tcp::no_delay(true));
+    }
+
+    void send(std::string_view bytes) { asio::write(client, asio::buffer(bytes)); }
+};
+
+struct outcome
+{
+    std::optional<sse::error_code> ec;
+    std::string body;
+};
+
+outcome read_body(socket_pair& s, std::string const& head, std::string_view rest, sse::body_limits limits,
+                  std::function<void()> then = {})
+{
+    outcome out;
+    sse::async_read_body(s.server, head_of(head), rest, limits, [&](sse::error_code ec, std::string body) {
+        out.ec = ec;
+        out.body = std::move(body);
+    });
+    if (then)
+        then();
+    REQUIRE(support::run_until(s.io, [&] { return out.ec.has_value(); }, 5s));
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("async_read_body: a Content-Length body, part of it read with the head")
+{
+    socket_pair s;
+    auto const out = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", "hel", {},
+        [&] { s.send("lo world"); });
+    CHECK_FALSE(*out.ec);
+    CHECK(out.body == "hello world");
+}
+
+TEST_CASE("async_read_body: a chunked body is decoded")
+{
+    socket_pair s;
+    auto const out = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhel",
+        {}, [&] { s.send("lo\r\n6\r\n world\r\n0\r\n\r\n"); });
+    CHECK_FALSE(*out.ec);
+    CHECK(out.body == "hello world");
+}
+
+TEST_CASE("async_read_body: no body, and an empty one")
+{
+    socket_pair s;
+    auto const none = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\n\r\n", "", {});
+    CHECK_FALSE(*none.ec);
+    CHECK(none.body.empty());
+    auto const empty = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", "", {});
+    CHECK_FALSE(*empty.ec);
+}
+
+TEST_CASE("async_read_body: too large, declared or chunked: 413")
+{
+    sse::body_limits limits;
+    limits.max_body = 10;
+    socket_pair s;
+    auto const declared = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", "", limits);
+    CHECK(*declared.ec == sse::error::body_too_large);
+    CHECK(sse::http::status_for(*declared.ec) == 413);
+
+    auto const chunked = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "", limits,
+        [&] { s.send("6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n"); });
+    CHECK(*chunked.ec == sse::error::body_too_large);
+    CHECK(chunked.body.empty());
+}
+
+TEST_CASE("async_read_body: a body that stops coming: 408 at the deadline")
+{
+    sse::body_limits limits;
+    limits.timeout = 200ms;
+    socket_pair s;
+    auto const started = std::chrono::steady_clock::now();
+    auto const out = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n", "", limits,
+        [&] { s.send("only a part"); });
+    CHECK(*out.ec == sse::error::body_timeout);
+    CHECK(sse::http::status_for(*out.ec) == 408);
+    CHECK(std::chrono::steady_clock::now() - started >= 190ms);
+}
+
+TEST_CASE("async_read_body: the client leaves early; a malformed chunk")
+{
+    socket_pair s;
+    auto const early = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n", "", {}, [&] {
+        s.send("partial");
+        s.client.close();
+    });
+    CHECK(*early.ec == asio::error::eof);
+
+    socket_pair t;
+    auto const bad = read_body(t, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "zz\r\n", {});
+    CHECK(*bad.ec == sse::error::bad_chunk);
+    CHECK(sse::http::status_for(*bad.ec) == 400);
+}
