@@ -612,6 +612,34 @@ TEST_CASE("hub: a resume the history cannot answer starts with a reset event")
     CHECK(hub.subscribe(o)->queue_size() == 0);
 }
 
+TEST_CASE("hub: foreign_id_policy::replay_epoch replays this epoch to an id from an earlier run")
+{
+    fixture f;
+    auto options = f.options();
+    options.foreign_ids = sse::foreign_id_policy::replay_epoch;
+    options.replay.max_events = 3;
+    sse::hub hub(options);
+    hub.publish(data_event("to t"), sse::audience::topic("t"));
+    hub.publish(data_event("to u"), sse::audience::topic("u"));
+
+    sse::subscriber_options o;
+    o.topics = {"t"};
+    o.last_event_id = "oldrun-41";   // the previous run's id: everything since this run began
+    auto s = hub.subscribe(o);
+    CHECK(pull_data(*s) == std::vector<std::string>{"to t"});
+
+    o.last_event_id = "e-2";   // this epoch's ids work as always
+    CHECK(hub.subscribe(o)->queue_size() == 0);
+
+    // Once the start of the epoch is evicted, the client may have missed events: reset.
+    for (int i = 0; i < 3; ++i)
+        hub.publish(data_event(std::to_string(i)));
+    o.last_event_id = "oldrun-41";
+    auto late = hub.subscribe(o);
+    CHECK(pull_all(*late) == std::vector<std::string>{
+        "id: e-5\nevent: reset\ndata: {\"reason\":\"too_old\",\"lastEventId\":\"oldrun-41\"}\n\n"});
+}
+
 TEST_CASE("hub: an idle subscriber is small and owns no queue storage")
 {
     sse::hub hub;

@@ -201,12 +201,32 @@ private:
 };
 
 /// Options of a hub.
+/** What a resume with a Last-Event-ID from another epoch gets: an id issued by
+    an earlier run of this server, or by another server.
+*/
+enum class foreign_id_policy
+{
+    /// A reset event (`reason` `foreign`): the client resynchronises. Right
+    /// whenever events may have been published that this hub never saw.
+    reset,
+    /** Everything this epoch has published, as if the client had been up to date
+        when the epoch began, or a reset (`too_old`) if some of it was evicted.
+        Right for a single server restarted gracefully: a client that was
+        connected had received everything the previous run published. A client
+        that was away before the restart silently misses what the previous run
+        published meanwhile.
+    */
+    replay_epoch,
+};
+
 struct hub_options
 {
     /// Bounds of the history kept for Last-Event-ID.
     replay_limits replay;
     /// Epoch of assigned ids: empty for a random one (see replay_buffer).
     std::string epoch;
+    /// What a Last-Event-ID from another epoch gets.
+    foreign_id_policy foreign_ids = foreign_id_policy::reset;
     /// Default budget and slow-consumer policy of each subscriber.
     queue_limits queue;
     /// The time source for publish times and queue ages. Empty: steady_clock::now.
@@ -292,7 +312,8 @@ public:
         data: {"reason":"too_old","lastEventId":"<the id the client sent>"}
         @endcode
         `reason` is `too_old`, `unknown` or `foreign`; the id lets the client resume
-        from here. Call pull() once after this returns.
+        from here. An id from another epoch is answered as
+        `hub_options::foreign_ids` says. Call pull() once after this returns.
 
         `sink` may be null for a subscriber that is only polled. It is held weakly.
         After shutdown(), fails with error::hub_shut_down and returns null.

@@ -397,17 +397,17 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
         if (last_id && !last_id->empty()) {
             error_code replay_ec;
             std::size_t replayed = 0;
-            replay_.since(
-                *last_id,
-                [&](event_buffer const& b, published_event const& e) {
-                    if (!detail::includes(e.audience, *s) || (s->filter_ && !s->filter_(e)))
-                        return;
-                    std::lock_guard<std::mutex> sub_lock(s->mutex_);
-                    s->queue_.emplace_back(subscriber::queued{b, &e, start});
-                    s->queued_bytes_ += b->size();
-                    ++replayed;
-                },
-                replay_ec, start);
+            auto const replay_one = [&](event_buffer const& b, published_event const& e) {
+                if (!detail::includes(e.audience, *s) || (s->filter_ && !s->filter_(e)))
+                    return;
+                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                s->queue_.emplace_back(subscriber::queued{b, &e, start});
+                s->queued_bytes_ += b->size();
+                ++replayed;
+            };
+            replay_.since(*last_id, replay_one, replay_ec, start);
+            if (replay_ec == error::foreign_event_id && options_.foreign_ids == foreign_id_policy::replay_epoch)
+                replay_.since(replay_.epoch() + "-0", replay_one, replay_ec, start);
             counters_.replayed += replayed;
             if (replay_ec) {
                 auto reset = detail::make_reset_event(replay_.newest_id(), detail::reset_reason(replay_ec), *last_id);
