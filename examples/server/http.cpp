@@ -1,0 +1,121 @@
+// http.cpp - JSON answers and CORS.
+#include "http.hpp"
+
+#include <algorithm>
+
+namespace app {
+
+sse::response json_response(int status, nlohmann::json const& body)
+{
+    sse::response r;
+    r.status = status;
+    r.content_type = "application/json";
+    // A client's invalid UTF-8 echoed in an error must not turn the answer into a 500.
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    r.body += '\n';
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+}
+
+sse::response error_response(int status, std::string const& message, std::string_view field)
+{
+    nlohmann::json body = {{"error", message}};
+    if (!field.empty())
+        body["field"] = field;
+    return json_response(status, body);
+}
+
+sse::response retry_later(int status, std::string const& message, std::chrono::seconds retry_after)
+{
+    sse::response r = error_response(status, message);
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
+    return r;
+}
+
+cors_policy::cors_policy(std::vector<std::string> origins, bool credentials)
+    : origins_(std::move(origins)), credentials_(credentials)
+{
+    any_ = std::find(origins_.begin(), origins_.end(), "*") != origins_.end();
+}
+
+bool cors_policy::allows(std::string_view origin) const
+{
+    if (origin.empty() || has_control(origin))
+        return false;
+    return any_ || std::find(origins_.begin(), origins_.end(), origin) != origins_.end();
+}
+
+void cors_policy::apply(std::string_view origin, sse::response& r) const
+{
+    if (origins_.empty())
+        return;
+    if (any_ && !credentials_) {
+        r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    } else {
+        // The answer depends on Origin: caches must keep one per origin.
+        r.headers.emplace_back("Vary", "Origin");
+        if (!allows(origin))
+            return;
+        r.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+        if (credentials_)
+            r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    }
+    // Pages may read when to retry after a 429 or 503.
+    r.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
+}
+
+sse::response cors_policy::preflight(request const& req, std::string_view methods) const
+{
+    std::string_view const origin = req.origin();
+    if (!allows(origin))
+        return error_response(403, "origin not allowed: add it to --cors-origins");
+    sse::response r;
+    r.status = 204;
+    r.content_type.clear();
+    apply(origin, r);
+    r.headers.emplace_back("Access-Control-Allow-Methods", std::string(methods));
+    r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key, Last-Event-ID");
+    r.headers.emplace_back("Access-Control-Max-Age", "600");
+    return r;
+}
+
+sse::cors_options cors_policy::stream_cors() const
+{
+    sse::cors_options o;
+    o.allowed_origins = origins_;
+    o.allow_credentials = credentials_;
+    return o;
+}
+
+nlohmann::json string_or_null(std::string const& s)
+{
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+std::vector<std::string> split_list(std::string_view list)
+{
+    std::vector<std::string> out;
+    while (!list.empty()) {
+        auto const comma = list.find(',');
+        std::string_view piece = list.substr(0, comma);
+        auto const first = piece.find_first_not_of(" \t");
+        if (first != std::string_view::npos) {
+            auto const last = piece.find_last_not_of(" \t");
+            out.emplace_back(piece.substr(first, last - first + 1));
+        }
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+bool has_control(std::string_view s) noexcept
+{
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        auto const u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7F;
+    });
+}
+
+} // namespace app

@@ -1,0 +1,155 @@
+// metrics.cpp - two views of one snapshot.
+#include "metrics.hpp"
+
+#include "log.hpp"
+
+#include <cstdio>
+
+namespace app {
+namespace {
+
+constexpr sse::drop_reason drop_reasons[] = {sse::drop_reason::queue_bytes, sse::drop_reason::queue_age,
+                                             sse::drop_reason::coalesced};
+
+// Writes one metric family of the exposition format.
+class exposition
+{
+public:
+    void family(char const* name, char const* type, char const* help)
+    {
+        out_.append("# HELP ").append(name).append(" ").append(help).append("\n");
+        out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    }
+
+    void sample(char const* name, double value) { line(name, {}, {}, value); }
+
+    void sample(char const* name, char const* label, std::string const& label_value, double value)
+    {
+        line(name, label, label_value, value);
+    }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    void line(char const* name, char const* label, std::string const& label_value, double value)
+    {
+        out_ += name;
+        if (label != nullptr) {
+            out_.append("{").append(label).append("=\"");
+            // Label values escape backslash, double quote and line feed.
+            for (char c : label_value) {
+                if (c == '\\' || c == '"')
+                    out_ += '\\';
+                if (c == '\n') {
+                    out_ += "\\n";
+                    continue;
+                }
+                out_ += c;
+            }
+            out_ += "\"}";
+        }
+        char number[64];
+        if (value == static_cast<double>(static_cast<long long>(value)))
+            std::snprintf(number, sizeof number, " %lld\n", static_cast<long long>(value));
+        else
+            std::snprintf(number, sizeof number, " %.6g\n", value);
+        out_ += number;
+    }
+
+    std::string out_;
+};
+
+} // namespace
+
+char const* to_string(sse::drop_reason r) noexcept
+{
+    switch (r) {
+    case sse::drop_reason::queue_bytes: return "queue_bytes";
+    case sse::drop_reason::queue_age: return "queue_age";
+    case sse::drop_reason::coalesced: return "coalesced";
+    }
+    return "unknown";
+}
+
+char const* to_string(sse::close_reason r) noexcept
+{
+    switch (r) {
+    case sse::close_reason::slow_consumer: return "slow_consumer";
+    case sse::close_reason::shutdown: return "shutdown";
+    case sse::close_reason::kicked: return "kicked";
+    case sse::close_reason::token_expired: return "token_expired";
+    case sse::close_reason::unsubscribed: return "unsubscribed";
+    case sse::close_reason::sink_expired: return "sink_expired";
+    }
+    return "unknown";
+}
+
+nlohmann::json stats_json(service_snapshot const& s)
+{
+    nlohmann::json drops = nlohmann::json::object();
+    for (auto r : drop_reasons)
+        drops[to_string(r)] = s.hub.dropped(r);
+    nlohmann::json last = nullptr;
+    if (s.last_event)
+        last = unix_ms(*s.last_event);
+    return {
+        {"totalClients", s.clients},
+        {"clientsByUser", s.hub.by_user},
+        {"clientsByChannel", s.hub.by_topic},
+        {"averageConnectionDuration", s.average_connection.count()},
+        {"totalConnections", s.connections_total},
+        {"totalEventsPublished", s.hub.published},
+        {"totalEventsSent", s.hub.deliveries},
+        {"totalEventsReplayed", s.hub.replayed},
+        {"replayResets", s.hub.resets},
+        {"lastEventTime", last},
+        {"eventsPerSecond", s.events_per_second},
+        {"drops", drops},
+        {"disconnects", s.disconnects},
+        {"refused", s.refused},
+        {"queuedEvents", s.hub.queued_events},
+        {"queuedBytes", s.hub.queued_bytes},
+        {"replayBufferEvents", s.hub.replay_events},
+        {"replayBufferBytes", s.hub.replay_bytes},
+        {"uptime", std::chrono::duration_cast<std::chrono::seconds>(s.uptime).count()},
+    };
+}
+
+std::string prometheus_text(service_snapshot const& s)
+{
+    exposition m;
+    m.family("sse_uptime_seconds", "gauge", "Seconds since the server started.");
+    m.sample("sse_uptime_seconds", std::chrono::duration<double>(s.uptime).count());
+    m.family("sse_clients", "gauge", "Open event streams.");
+    m.sample("sse_clients", static_cast<double>(s.clients));
+    m.family("sse_connections_total", "counter", "Event streams opened.");
+    m.sample("sse_connections_total", static_cast<double>(s.connections_total));
+    m.family("sse_disconnects_total", "counter", "Event streams closed, by reason.");
+    for (auto const& [reason, n] : s.disconnects)
+        m.sample("sse_disconnects_total", "reason", reason, static_cast<double>(n));
+    m.family("sse_requests_refused_total", "counter", "Requests refused, by reason.");
+    for (auto const& [reason, n] : s.refused)
+        m.sample("sse_requests_refused_total", "reason", reason, static_cast<double>(n));
+    m.family("sse_events_published_total", "counter", "Events published.");
+    m.sample("sse_events_published_total", static_cast<double>(s.hub.published));
+    m.family("sse_events_delivered_total", "counter", "Events queued to streams, replay excluded.");
+    m.sample("sse_events_delivered_total", static_cast<double>(s.hub.deliveries));
+    m.family("sse_events_replayed_total", "counter", "Events queued by Last-Event-ID replay and polling.");
+    m.sample("sse_events_replayed_total", static_cast<double>(s.hub.replayed));
+    m.family("sse_replay_resets_total", "counter", "Reset events sent for ids the replay buffer could not place.");
+    m.sample("sse_replay_resets_total", static_cast<double>(s.hub.resets));
+    m.family("sse_events_dropped_total", "counter", "Queued events discarded before sending, by reason.");
+    for (auto r : drop_reasons)
+        m.sample("sse_events_dropped_total", "reason", to_string(r), static_cast<double>(s.hub.dropped(r)));
+    m.family("sse_queued_events", "gauge", "Events waiting in stream queues.");
+    m.sample("sse_queued_events", static_cast<double>(s.hub.queued_events));
+    m.family("sse_queued_bytes", "gauge", "Bytes waiting in stream queues.");
+    m.sample("sse_queued_bytes", static_cast<double>(s.hub.queued_bytes));
+    m.family("sse_replay_buffer_events", "gauge", "Events kept for replay.");
+    m.sample("sse_replay_buffer_events", static_cast<double>(s.hub.replay_events));
+    m.family("sse_replay_buffer_bytes", "gauge", "Bytes of events kept for replay.");
+    m.sample("sse_replay_buffer_bytes", static_cast<double>(s.hub.replay_bytes));
+    return m.take();
+}
+
+} // namespace app

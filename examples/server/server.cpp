@@ -1,0 +1,433 @@
+// server.cpp - life cycle, routing, publishing, administration.
+#include "server.hpp"
+
+#include "publish_request.hpp"
+#include "static_files.hpp"
+
+#include <sse/asio/body.hpp>
+#include <sse/http/fields.hpp>
+#include <sse/http/request_parser.hpp>
+
+#include <asio/signal_set.hpp>
+#include <asio/write.hpp>
+
+#include <charconv>
+#include <iostream>
+
+namespace app {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using system_clock = std::chrono::system_clock;
+
+// The endpoints, by path. Methods besides these get 405; OPTIONS is answered for all.
+enum class resource { stream, publish, broadcast, poll, stats, clients, client, health, metrics, file };
+
+struct route
+{
+    resource which;
+    std::string_view method;
+};
+
+std::optional<route> find_route(std::string_view path)
+{
+    if (path == "/api/sse" || path == "/api/notifications/stream" || path == "/events")
+        return route{resource::stream, "GET"};
+    if (path == "/api/sse/publish")
+        return route{resource::publish, "POST"};
+    if (path == "/broadcast")
+        return route{resource::broadcast, "POST"};
+    if (path == "/api/sse/poll")
+        return route{resource::poll, "GET"};
+    if (path == "/api/sse/stats")
+        return route{resource::stats, "GET"};
+    if (path == "/clients")
+        return route{resource::clients, "GET"};
+    if (path.substr(0, 9) == "/clients/")
+        return route{resource::client, "DELETE"};
+    if (path == "/health")
+        return route{resource::health, "GET"};
+    if (path == "/metrics")
+        return route{resource::metrics, "GET"};
+    if (find_static_file(path))
+        return route{resource::file, "GET"};
+    return std::nullopt;
+}
+
+sse::hub_options hub_options_for(config const& c)
+{
+    sse::hub_options o;
+    o.replay.max_events = c.replay_events;
+    o.replay.max_bytes = c.replay_bytes;
+    o.replay.max_age = c.replay_age;
+    o.foreign_ids = c.replay_after_restart ? sse::foreign_id_policy::replay_epoch : sse::foreign_id_policy::reset;
+    return o;
+}
+
+sse::listener_options listener_options_for(config const& c)
+{
+    sse::listener_options o;
+    o.head_timeout = c.head_timeout;
+    o.retry_after = c.retry_after;
+    return o;
+}
+
+std::string remote_ip_of(asio::ip::address a)
+{
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+}
+
+} // namespace
+
+// ---- life cycle -------------------------------------------------------------------------
+
+server::server(config c, logger::sink_type log_sink)
+    : config_(std::move(c)),
+      log_(config_.log, std::move(log_sink)),
+      hub_(hub_options_for(config_)),
+      publisher_(hub_),
+      auth_(config_),
+      clients_(connection_limits{config_.max_connections, config_.max_connections_per_ip,
+                                 config_.max_connections_per_user}),
+      publish_rate_(config_.publish_rate, config_.publish_burst),
+      cors_(config_.cors_origins, config_.cors_credentials),
+      started_(clock::now()),
+      guard_(asio::make_work_guard(io_))
+{
+    sse::stream_options so;
+    so.retry = config_.retry;
+    so.heartbeat_interval = config_.heartbeat;
+    so.heartbeat = sse::heartbeat_kind::event;
+    so.heartbeat_event = "heartbeat";
+    so.write_timeout = config_.write_timeout;
+    so.cors = cors_.stream_cors();
+    stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
+
+    tcp::endpoint const at(asio::ip::make_address(config_.host), config_.port);
+    listener_ = std::make_shared<sse::listener>(
+        io_.get_executor(), at,
+        [this](sse::http::request_head head, tcp::socket socket, std::string_view rest) {
+            on_request(std::move(head), std::move(socket), rest);
+        },
+        listener_options_for(config_));
+}
+
+server::~server()
+{
+    shutdown();
+    wait();
+}
+
+std::string server::url() const
+{
+    auto const e = endpoint();
+    std::string host = e.address().is_unspecified() ? "localhost" : e.address().to_string();
+    if (e.address().is_v6() && !e.address().is_unspecified())
+        host = "[" + host + "]";
+    return "http://" + host + ":" + std::to_string(e.port()) + "/";
+}
+
+void server::start()
+{
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    if (!threads_.empty() || stopping_)
+        return;
+    listener_->start();
+    unsigned const n = config_.effective_threads();
+    for (unsigned i = 0; i < n; ++i)
+        threads_.emplace_back([this] {
+            io_.run();
+            std::lock_guard<std::mutex> done(run_mutex_);
+            ++finished_;
+            run_changed_.notify_all();
+        });
+    log_.info("started", {{"url", url()}, {"anonymous", auth_.anonymous()}, {"threads", n},
+                          {"auth", config_.jwt_secret.empty() ? "none" : "jwt"}});
+}
+
+void server::shutdown()
+{
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    if (stopping_)
+        return;
+    stopping_ = true;
+    stop_deadline_ = clock::now() + config_.shutdown_deadline + std::chrono::seconds(2);
+    log_.info("shutting_down", {{"clients", clients_.size()}});
+    listener_->stop();
+    hub_.shutdown();   // every stream writes its queue, then a spread-out retry:, then closes
+    guard_.reset();
+    run_changed_.notify_all();
+}
+
+bool server::wait()
+{
+    std::unique_lock<std::mutex> lock(run_mutex_);
+    bool clean = true;
+    while (finished_ < threads_.size()) {
+        if (!stopping_) {
+            run_changed_.wait(lock);
+        } else if (run_changed_.wait_until(lock, stop_deadline_) == std::cv_status::timeout &&
+                   finished_ < threads_.size()) {
+            log_.warn("shutdown_deadline_passed", {{"clients", clients_.size()}});
+            io_.stop();
+            clean = false;
+            break;
+        }
+    }
+    auto threads = std::move(threads_);
+    threads_.clear();
+    lock.unlock();
+    for (auto& t : threads)
+        t.join();
+    return clean;
+}
+
+service_snapshot server::snapshot() const
+{
+    service_snapshot s;
+    s.hub = hub_.stats();
+    s.clients = clients_.size();
+    s.connections_total = clients_.opened_total();
+    s.average_connection = clients_.average_age(clock::now());
+    s.disconnects = clients_.closed_by_reason();
+    {
+        std::lock_guard<std::mutex> lock(refused_mutex_);
+        s.refused = refused_;
+    }
+    s.events_per_second = publisher_.events_per_second();
+    s.last_event = publisher_.last_event_time();
+    s.uptime = clock::now() - started_;
+    return s;
+}
+
+// ---- routing -----------------------------------------------------------------------------
+
+void server::on_request(sse::http::request_head head, tcp::socket socket, std::string_view rest)
+{
+    sse::error_code ec;
+    auto const peer = socket.remote_endpoint(ec);
+    if (ec)
+        return;   // gone already
+    auto req = std::make_shared<request>();
+    req->head = std::move(head);
+    req->remote_ip = remote_ip_of(peer.address());
+    req->remote = (peer.address().is_v6() ? "[" + req->remote_ip + "]" : req->remote_ip) + ":" +
+                  std::to_string(peer.port());
+
+    auto const found = find_route(req->head.path());
+    if (!found)
+        return reply(std::move(socket), *req, error_response(404, "no such resource; see docs/server.md"));
+    if (req->head.method() == "OPTIONS") {
+        if (req->header("Access-Control-Request-Method"))
+            return reply(std::move(socket), *req, cors_.preflight(*req, std::string(found->method) + ", OPTIONS"));
+        sse::response r;
+        r.status = 204;
+        r.content_type.clear();
+        r.headers.emplace_back("Allow", std::string(found->method) + ", OPTIONS");
+        return reply(std::move(socket), *req, r);
+    }
+    if (req->head.method() != found->method) {
+        auto r = error_response(405, "use " + std::string(found->method) + " for " + std::string(req->head.path()));
+        r.headers.emplace_back("Allow", std::string(found->method) + ", OPTIONS");
+        return reply(std::move(socket), *req, r);
+    }
+    switch (found->which) {
+    case resource::stream: return serve_stream(std::move(req), std::move(socket));
+    case resource::publish: return serve_publish(std::move(req), std::move(socket), rest, false);
+    case resource::broadcast: return serve_publish(std::move(req), std::move(socket), rest, true);
+    case resource::poll: return serve_poll(std::move(req), std::move(socket));
+    case resource::stats: return serve_stats(std::move(req), std::move(socket));
+    case resource::clients: return serve_clients(std::move(req), std::move(socket));
+    case resource::client: return serve_kick(std::move(req), std::move(socket));
+    case resource::health: return serve_health(std::move(req), std::move(socket));
+    case resource::metrics: return serve_metrics(std::move(req), std::move(socket));
+    case resource::file: return serve_file(std::move(req), std::move(socket));
+    }
+}
+
+void server::reply(tcp::socket socket, request const& req, sse::response r)
+{
+    cors_.apply(req.origin(), r);
+    // The path only: a query may carry a token.
+    log_.debug("request", {{"method", req.head.method()}, {"path", req.head.path()}, {"status", r.status},
+                           {"ip", req.remote_ip}});
+    sse::respond_and_close(std::move(socket), r);
+}
+
+void server::refuse(tcp::socket socket, request const& req, char const* reason, sse::response r)
+{
+    {
+        std::lock_guard<std::mutex> lock(refused_mutex_);
+        ++refused_[reason];
+    }
+    log_.info("refused", {{"reason", reason}, {"status", r.status}, {"path", req.head.path()}, {"ip", req.remote_ip}});
+    reply(std::move(socket), req, std::move(r));
+}
+
+// ---- publishing --------------------------------------------------------------------------
+
+void server::serve_publish(request_ptr req, tcp::socket socket, std::string_view rest, bool broadcast)
+{
+    sse::response refusal;
+    auto who = auth_.publisher(*req, system_clock::now(), refusal);
+    if (!who)
+        return refuse(std::move(socket), *req, refusal.status == 403 ? "forbidden" : "unauthorized",
+                      std::move(refusal));
+    if (auto wait = publish_rate_.take(who->rate_key(req->remote_ip), clock::now()))
+        return refuse(std::move(socket), *req, "rate_limited",
+                      retry_later(429, "too many publish requests; slow down", *wait));
+    if (req->head.body_framing() == sse::http::framing::length && req->head.content_length() > config_.max_body)
+        return refuse(std::move(socket), *req, "body_too_large",
+                      error_response(413, "the body must be at most " + std::to_string(config_.max_body) + " bytes",
+                                     "body"));
+
+    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    auto read = [this, req, sock, who = std::move(*who), broadcast](std::string_view already) {
+        sse::body_limits limits;
+        limits.max_body = config_.max_body;
+        limits.timeout = config_.body_timeout;
+        sse::async_read_body(*sock, req->head, already, limits,
+                             [this, req, sock, who, broadcast](sse::error_code ec, std::string body) {
+                                 if (ec)
+                                     return refuse(std::move(*sock), *req,
+                                                   ec == sse::error::body_too_large ? "body_too_large" : "bad_body",
+                                                   error_response(sse::http::status_for(ec), ec.message(), "body"));
+                                 finish_publish(req, std::move(*sock), who, body, broadcast);
+                             });
+    };
+    auto const expect = req->header("Expect");
+    if (!expect || !sse::http::iequals(*expect, "100-continue") || req->head.version() < 11)
+        return read(rest);
+    // curl and others wait for this before they send a large body.
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(*sock, asio::buffer(go_on.data(), go_on.size()),
+                      [read, sock, already = std::string(rest)](sse::error_code ec, std::size_t) {
+                          if (!ec)
+                              read(already);
+                      });
+}
+
+void server::finish_publish(request_ptr req, tcp::socket socket, identity const& who, std::string const& body,
+                            bool broadcast)
+{
+    publish_rules rules;
+    rules.max_data = config_.max_event_bytes;
+    rules.reserved_id_prefix = hub_.epoch() + "-";
+    rules.broadcast = broadcast;
+    field_error bad;
+    auto parsed = parse_publish(body, rules, bad);
+    if (!parsed)
+        return reply(std::move(socket), *req, error_response(400, bad.field + ": " + bad.message, bad.field));
+    std::string const type = parsed->event.type;
+    sse::error_code ec;
+    auto const result = publisher_.publish(std::move(parsed->event), std::move(parsed->to), {}, ec);
+    if (ec)
+        return reply(std::move(socket), *req, retry_later(503, ec.message(), config_.retry_after));
+    log_.debug("published", {{"id", result.id}, {"event", type}, {"recipients", result.deliveries},
+                             {"by", who.rate_key(req->remote_ip)}});
+    reply(std::move(socket), *req, json_response(202, {{"id", result.id}, {"recipients", result.deliveries}}));
+}
+
+// ---- administration, health, the page ------------------------------------------------------
+
+void server::serve_stats(request_ptr req, tcp::socket socket)
+{
+    sse::response refusal;
+    if (!auth_.publisher(*req, system_clock::now(), refusal))
+        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
+    reply(std::move(socket), *req, json_response(200, stats_json(snapshot())));
+}
+
+void server::serve_clients(request_ptr req, tcp::socket socket)
+{
+    sse::response refusal;
+    if (!auth_.publisher(*req, system_clock::now(), refusal))
+        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
+    auto list = nlohmann::json::array();
+    for (auto const& c : clients_.list())
+        list.push_back({{"id", std::to_string(c.record.id)},
+                        {"userId", string_or_null(c.record.user)},
+                        {"channels", c.record.channels},
+                        {"connectedSince", unix_ms(c.record.connected_since)},
+                        {"queueDepth", c.queue_depth},
+                        {"remoteAddress", c.record.remote}});
+    reply(std::move(socket), *req, json_response(200, {{"clients", list}}));
+}
+
+void server::serve_kick(request_ptr req, tcp::socket socket)
+{
+    sse::response refusal;
+    if (!auth_.publisher(*req, system_clock::now(), refusal))
+        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
+    std::string_view const text = req->head.path().substr(9);
+    std::uint64_t id = 0;
+    auto const [end, err] = std::from_chars(text.data(), text.data() + text.size(), id);
+    bool const known = err == std::errc() && end == text.data() + text.size() && clients_.contains(id);
+    if (!known || !hub_.kick(id, sse::close_reason::kicked))
+        return reply(std::move(socket), *req, error_response(404, "no open stream with id \"" + std::string(text) + "\""));
+    log_.info("kicked", {{"client", std::to_string(id)}, {"ip", req->remote_ip}});
+    sse::response r;
+    r.status = 204;
+    r.content_type.clear();
+    reply(std::move(socket), *req, r);
+}
+
+void server::serve_health(request_ptr req, tcp::socket socket)
+{
+    auto const up = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_);
+    reply(std::move(socket), *req,
+          json_response(200, {{"status", "ok"}, {"uptime", up.count()}, {"clients", clients_.size()}}));
+}
+
+void server::serve_metrics(request_ptr req, tcp::socket socket)
+{
+    sse::response r;
+    r.content_type = prometheus_content_type;
+    r.body = prometheus_text(snapshot());
+    r.headers.emplace_back("Cache-Control", "no-store");
+    reply(std::move(socket), *req, std::move(r));
+}
+
+void server::serve_file(request_ptr req, tcp::socket socket)
+{
+    auto const file = find_static_file(req->head.path());
+    sse::response r;
+    r.content_type = std::string(file->content_type);
+    r.body = std::string(file->body);
+    // Names carry no version, so browsers revalidate each time: a new build shows at once.
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    reply(std::move(socket), *req, std::move(r));
+}
+
+// ---- the program -------------------------------------------------------------------------
+
+int run(config const& c)
+{
+    std::optional<server> s;
+    try {
+        s.emplace(c);
+    } catch (std::system_error const& e) {
+        std::cerr << "sse-server: cannot listen on " << c.host << ":" << c.port << ": " << e.code().message() << '\n';
+        return 1;
+    }
+    asio::signal_set signals(s->get_executor(), SIGINT, SIGTERM);
+    signals.async_wait([&](sse::error_code ec, int signal) {
+        if (ec)
+            return;
+        s->log().info("signal", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
+        // A second signal gets the default action: the process ends at once.
+        sse::error_code ignored;
+        signals.clear(ignored);
+        s->shutdown();
+    });
+    s->start();
+    std::cout << "sse-server: demo page at " << s->url() << "  (stream: " << s->url() << "api/sse)" << std::endl;
+    s->wait();
+    s->log().info("stopped");
+    return 0;
+}
+
+} // namespace app

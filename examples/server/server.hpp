@@ -1,0 +1,156 @@
+// server.hpp - the notification service: routes, streams, publishing, administration (server.cpp, streams.cpp).
+#ifndef SSE_SERVER_SERVER_HPP
+#define SSE_SERVER_SERVER_HPP
+
+#include "auth.hpp"
+#include "clients.hpp"
+#include "config.hpp"
+#include "http.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+#include "metrics.hpp"
+#include "publisher.hpp"
+
+#include <sse/asio/listener.hpp>
+#include <sse/asio/stream.hpp>
+#include <sse/hub.hpp>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace app {
+
+/** The whole service on one sse::hub: the endpoints of docs/server.md over
+    sse::listener, run on `config::threads` threads.
+
+    @code
+    app::server s(config);          // binds; throws std::system_error if it cannot
+    s.start();
+    app::notify_user(s.events(), "alice", {app::notification_type::info, "Hello", "Welcome back"});
+    s.shutdown();                   // from anywhere, e.g. a signal handler
+    s.wait();
+    @endcode
+
+    @par Thread safety
+    start, shutdown, wait and the accessors may be called from any thread.
+*/
+class server
+{
+public:
+    using tcp = asio::ip::tcp;
+
+    /// Binds the listening socket; nothing is served until start(). `log_sink` empty: stderr.
+    explicit server(config c, logger::sink_type log_sink = {});
+
+    /// Shuts down and waits, as shutdown() and wait() do.
+    ~server();
+
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+
+    /// The bound address: the port chosen when configured with port 0.
+    tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
+
+    /// The URL of the demo page.
+    std::string url() const;
+
+    /// Starts accepting, with the configured number of threads.
+    void start();
+
+    /** Begins a graceful shutdown and returns at once: stops accepting, then
+        ends every stream with a final `retry:` spread over 1 to 10 s so that
+        clients come back gradually. Idempotent.
+    */
+    void shutdown();
+
+    /** Blocks until the threads have finished. After shutdown(), streams get
+        `shutdown_deadline` to close; whatever is still running 2 s after that
+        is abandoned. Returns false in that case.
+    */
+    bool wait();
+
+    /// Publishes application events (see events.hpp for the typed helpers).
+    app::publisher& events() noexcept { return publisher_; }
+
+    sse::hub& hub() noexcept { return hub_; }
+    client_registry const& clients() const noexcept { return clients_; }
+    logger const& log() const noexcept { return log_; }
+    asio::io_context::executor_type get_executor() noexcept { return io_.get_executor(); }
+
+    /// The numbers of /api/sse/stats and /metrics.
+    service_snapshot snapshot() const;
+
+private:
+    using request_ptr = std::shared_ptr<request const>;
+
+    void on_request(sse::http::request_head head, tcp::socket socket, std::string_view rest);
+    void reply(tcp::socket socket, request const& req, sse::response r);
+    void refuse(tcp::socket socket, request const& req, char const* reason, sse::response r);
+
+    void serve_stream(request_ptr req, tcp::socket socket);
+    void serve_publish(request_ptr req, tcp::socket socket, std::string_view rest, bool broadcast);
+    void finish_publish(request_ptr req, tcp::socket socket, identity const& who, std::string const& body,
+                        bool broadcast);
+    void serve_poll(request_ptr req, tcp::socket socket);
+    void serve_stats(request_ptr req, tcp::socket socket);
+    void serve_clients(request_ptr req, tcp::socket socket);
+    void serve_kick(request_ptr req, tcp::socket socket);
+    void serve_health(request_ptr req, tcp::socket socket);
+    void serve_metrics(request_ptr req, tcp::socket socket);
+    void serve_file(request_ptr req, tcp::socket socket);
+
+    // What a stream or poll request subscribes to, once its identity is known.
+    struct subscription
+    {
+        std::string user;
+        std::vector<std::string> channels;
+    };
+    std::optional<subscription> subscription_for(request const& req, identity const& who,
+                                                 sse::response& refusal) const;
+
+    config config_;
+    logger log_;
+    sse::hub hub_;   // before io_: outlives every stream attached to it
+    app::publisher publisher_;
+    authenticator auth_;
+    client_registry clients_;
+    rate_limiter publish_rate_;
+    cors_policy cors_;
+    std::shared_ptr<sse::stream_options const> stream_options_;
+    std::chrono::steady_clock::time_point started_;
+
+    mutable std::mutex refused_mutex_;
+    std::map<std::string, std::uint64_t> refused_;
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> guard_;
+    std::shared_ptr<sse::listener> listener_;
+
+    std::mutex run_mutex_;
+    std::condition_variable run_changed_;
+    std::vector<std::thread> threads_;
+    std::size_t finished_ = 0;
+    bool stopping_ = false;
+    std::chrono::steady_clock::time_point stop_deadline_;
+};
+
+/** Serves `c` until SIGINT or SIGTERM, then shuts down gracefully (a second
+    signal ends the process at once). Prints the page's URL on stdout. Returns
+    the exit status.
+*/
+int run(config const& c);
+
+} // namespace app
+
+#endif

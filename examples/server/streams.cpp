@@ -1,0 +1,255 @@
+// streams.cpp - the subscriber side: event streams and polling.
+#include "server.hpp"
+
+#include "events.hpp"
+#include "poll.hpp"
+
+#include <sse/asio/attach.hpp>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+namespace app {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using system_clock = std::chrono::system_clock;
+
+constexpr std::size_t max_user_id = 128;
+constexpr std::size_t max_channel = 64;
+constexpr std::size_t max_channels = 32;
+
+// Why a stream ended, in the words of the log, /api/sse/stats and /metrics.
+std::string close_reason_name(std::optional<sse::close_reason> ended, sse::error_code const& why)
+{
+    if (ended && *ended != sse::close_reason::unsubscribed)
+        return to_string(*ended);
+    if (why == sse::error::peer_closed)
+        return "peer_closed";
+    if (why == sse::error::write_timeout)
+        return "write_timeout";
+    if (why == sse::error::send_queue_full)
+        return "send_queue_full";
+    if (!why || why == sse::error::stream_closed || why == sse::error::source_closed)
+        return "closed";
+    return "error";
+}
+
+// The last event of a stream the server ends for a reason the client should know.
+std::optional<sse::event> farewell(sse::close_reason why)
+{
+    nlohmann::json data;
+    switch (why) {
+    case sse::close_reason::token_expired:
+        data = to_json(system_message{"your token expired: reconnect with a fresh one", system_level::warning});
+        break;
+    case sse::close_reason::kicked:
+        data = to_json(system_message{"an administrator closed this connection", system_level::warning});
+        break;
+    default:
+        return std::nullopt;
+    }
+    data["reason"] = to_string(why);
+    sse::event e;
+    e.type = "system";
+    e.data = data.dump();
+    return e;
+}
+
+// A name a client sends in a query: a user id or a channel.
+bool valid_name(std::string_view s, std::size_t max)
+{
+    return !s.empty() && s.size() <= max && !has_control(s) && s.find(',') == std::string_view::npos;
+}
+
+} // namespace
+
+std::optional<server::subscription> server::subscription_for(request const& req, identity const& who,
+                                                             sse::response& refusal) const
+{
+    subscription out;
+    out.user = who.user;
+    if (auto param = req.head.param("userId")) {
+        if (who.via == identity::source::token && *param != who.user) {
+            refusal = error_response(403, "userId must be the token's subject or absent", "userId");
+            return std::nullopt;
+        }
+        if (!valid_name(*param, max_user_id)) {
+            refusal = error_response(400, "userId must be 1 to 128 bytes without commas or control characters",
+                                     "userId");
+            return std::nullopt;
+        }
+        out.user = std::string(*param);
+    }
+    if (auto param = req.head.param("channels")) {
+        out.channels = split_list(*param);
+    } else if (who.claims) {
+        // By default a token holder follows every channel the token names.
+        for (auto const& c : who.claims->channels)
+            if (c != "*")
+                out.channels.push_back(c);
+    }
+    if (out.channels.size() > max_channels) {
+        refusal = error_response(400, "at most 32 channels", "channels");
+        return std::nullopt;
+    }
+    for (auto const& c : out.channels) {
+        if (!valid_name(c, max_channel)) {
+            refusal = error_response(400, "channel names are 1 to 64 bytes without control characters", "channels");
+            return std::nullopt;
+        }
+        if (!who.may_subscribe(c)) {
+            refusal = error_response(403, "the token does not allow the channel \"" + c + "\"", "channels");
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+void server::serve_stream(request_ptr req, tcp::socket socket)
+{
+    sse::response refusal;
+    auto const who = auth_.subscriber(*req, system_clock::now(), refusal);
+    if (!who)
+        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
+    auto what = subscription_for(*req, *who, refusal);
+    if (!what)
+        return refuse(std::move(socket), *req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
+
+    switch (clients_.admit(req->remote_ip, what->user)) {
+    case admission::ok:
+        break;
+    case admission::too_many_total:
+        return refuse(std::move(socket), *req, "too_many_connections",
+                      retry_later(503, "the server has no room for more streams", config_.retry_after));
+    case admission::too_many_for_ip:
+        return refuse(std::move(socket), *req, "too_many_connections_for_ip",
+                      retry_later(429, "too many streams from this address", config_.retry_after));
+    case admission::too_many_for_user:
+        return refuse(std::move(socket), *req, "too_many_connections_for_user",
+                      retry_later(429, "too many streams for this user", config_.retry_after));
+    }
+
+    // Last-Event-ID (a reconnect) wins over ?lastEventId (a page resuming from its storage).
+    std::optional<std::string> resume;
+    if (auto h = req->header("Last-Event-ID"))
+        resume = std::string(*h);
+    else if (auto p = req->head.param("lastEventId"))
+        resume = std::string(*p);
+    if (resume && resume->empty())
+        resume.reset();
+    // A first connection starts from the newest id: subscribing "after" it
+    // replays anything published meanwhile, and the connected event hands the
+    // id to the client, so that even a reconnect before any event loses nothing.
+    std::optional<std::string> start_id;
+    if (!resume)
+        start_id = hub_.newest_id();
+
+    // Shared by the close handler and the expiry timer, both on the stream's strand.
+    struct stream_state
+    {
+        std::uint64_t id = 0;
+        std::weak_ptr<sse::subscriber> subscription;
+        std::unique_ptr<asio::steady_timer> expiry;
+        bool closed = false;
+    };
+    auto state = std::make_shared<stream_state>();
+
+    auto stream = std::make_shared<sse::stream<tcp::socket>>(std::move(socket), stream_options_);
+    sse::subscriber_options options;
+    options.topics = what->channels;
+    options.user = what->user;
+    options.last_event_id = resume ? resume : start_id;
+
+    sse::attach_options how;
+    how.shutdown_deadline = config_.shutdown_deadline;
+    how.final_event = farewell;
+    how.on_close = [this, state](sse::error_code why) {
+        state->closed = true;
+        if (state->expiry)
+            state->expiry->cancel();
+        auto const sub = state->subscription.lock();
+        auto const reason = close_reason_name(sub ? sub->ended() : std::nullopt, why);
+        if (auto r = clients_.closed(state->id, reason)) {
+            auto const lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - r->started);
+            log_.info("stream_closed", {{"client", std::to_string(r->id)}, {"user", string_or_null(r->user)},
+                                        {"ip", r->remote_ip}, {"reason", reason}, {"duration_ms", lasted.count()}});
+        }
+    };
+
+    sse::error_code ec;
+    auto sub = sse::attach(hub_, stream, std::move(options), how, ec);
+    if (!sub) {
+        clients_.release(req->remote_ip, what->user);
+        return refuse(std::move(stream->socket()), *req, "shutting_down",
+                      retry_later(503, "the server is shutting down", config_.retry_after));
+    }
+    state->id = sub->id();
+    state->subscription = sub;
+
+    client_record record;
+    record.id = sub->id();
+    record.user = what->user;
+    record.channels = what->channels;
+    record.remote = req->remote;
+    record.remote_ip = req->remote_ip;
+    record.connected_since = system_clock::now();
+    record.started = clock::now();
+    record.subscription = sub;
+    clients_.opened(std::move(record));
+
+    // Logged before start(): once started, the stream may end, and log its end, on another thread.
+    log_.info("stream_opened", {{"client", std::to_string(sub->id())}, {"user", string_or_null(what->user)},
+                                {"ip", req->remote_ip}, {"remote", req->remote}, {"channels", what->channels},
+                                {"resume", resume ? nlohmann::json(*resume) : nlohmann::json(nullptr)},
+                                {"auth", who->via == identity::source::token ? "token" : "anonymous"}});
+
+    // Queued before start(): it follows the head, ahead of any replayed event.
+    sse::event hello;
+    hello.type = "connected";
+    if (start_id)
+        hello.id = *start_id;
+    hello.data = nlohmann::json{{"clientId", std::to_string(sub->id())},
+                                {"userId", string_or_null(what->user)},
+                                {"channels", what->channels},
+                                {"serverTime", unix_ms(system_clock::now())}}
+                     .dump();
+    stream->send(hello);
+    stream->start(req->head);
+
+    if (who->claims && who->claims->expires) {
+        // The token is honoured as long as verify_jwt would accept it, leeway included.
+        auto const left = *who->claims->expires + config_.jwt_leeway - system_clock::now();
+        asio::post(stream->get_executor(), [this, state, left, ex = stream->get_executor()] {
+            if (state->closed)
+                return;
+            state->expiry = std::make_unique<asio::steady_timer>(
+                ex, std::chrono::duration_cast<clock::duration>(left));
+            state->expiry->async_wait([this, id = state->id](sse::error_code cancelled) {
+                if (!cancelled)
+                    hub_.kick(id, sse::close_reason::token_expired);
+            });
+        });
+    }
+}
+
+void server::serve_poll(request_ptr req, tcp::socket socket)
+{
+    sse::response refusal;
+    auto const who = auth_.subscriber(*req, system_clock::now(), refusal);
+    if (!who)
+        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
+    auto what = subscription_for(*req, *who, refusal);
+    if (!what)
+        return refuse(std::move(socket), *req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
+    sse::subscriber_options options;
+    options.topics = std::move(what->channels);
+    options.user = std::move(what->user);
+    sse::error_code ec;
+    auto body = poll_events(hub_, std::move(options), std::string(req->head.param("since").value_or("")), ec);
+    if (ec)
+        return reply(std::move(socket), *req, retry_later(503, ec.message(), config_.retry_after));
+    reply(std::move(socket), *req, json_response(200, body));
+}
+
+} // namespace app

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs the demo page's browser test (headless Debian Chromium through
+# playwright-core) and the npm eventsource client test against a real sse-server.
+#
+#   examples/server/tests/browser/run.sh path/to/sse-server
+#
+# Installs the npm packages from package-lock.json when node_modules is missing.
+# Exits 77 (skipped, for CTest) when node, npm or /usr/bin/chromium is missing:
+# `scripts/install-deps test` installs them. Screenshots and server logs go to
+# $SSE_TEST_OUTPUT (default: /tmp/sse-browser-test).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+server=${1:-${SSE_SERVER:-}}
+if [[ -z $server || ! -x $server ]]; then
+    echo "usage: $0 path/to/sse-server" >&2
+    exit 2
+fi
+server=$(cd "$(dirname "$server")" && pwd)/$(basename "$server")
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+for tool in node npm; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "browser tests skipped: $tool is missing (scripts/install-deps test)" >&2
+        exit 77
+    fi
+done
+if [[ ! -x $CHROMIUM ]]; then
+    echo "browser tests skipped: $CHROMIUM is missing (scripts/install-deps test)" >&2
+    exit 77
+fi
+
+# Installs the packages if they are missing or older than the lock file. Several
+# build trees may run this at once: flock makes them take turns.
+install() {
+    if [[ ! -e $here/node_modules/.package-lock.json ||
+          $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
+        (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+if command -v flock >/dev/null; then
+    exec 9<"$here/package.json"
+    flock 9
+    install
+    flock -u 9
+else
+    install
+fi
+
+export SSE_TEST_OUTPUT=${SSE_TEST_OUTPUT:-${TMPDIR:-/tmp}/sse-browser-test}
+mkdir -p "$SSE_TEST_OUTPUT"
+
+status=0
+for t in browser eventsource; do
+    echo "== $t.test.mjs"
+    node "$here/$t.test.mjs" "$server" || status=1
+done
+exit $status

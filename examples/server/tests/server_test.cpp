@@ -1,0 +1,1018 @@
+// Tests of the example server over real loopback connections: every endpoint, every refusal.
+#include "server.hpp"
+
+#include "config.hpp"
+#include "events.hpp"
+#include "jwt.hpp"
+#include "loopback.hpp"
+#include "support/sse_client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace {
+
+using namespace loopback;
+using namespace std::chrono_literals;
+
+std::string const secret = "0123456789abcdef0123456789abcdef-test";
+
+long long now_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+long long now_s() { return now_ms() / 1000; }
+
+/// A signed token for `sub`, valid for an hour unless `claims` says otherwise.
+std::string token(std::string const& sub, json claims = json::object())
+{
+    json payload = {{"sub", sub}, {"exp", now_s() + 3600}};
+    payload.update(claims);
+    return app::sign_jwt(payload, secret);
+}
+
+/// The server with JWTs required.
+app::config auth_config()
+{
+    app::config c = test_config();
+    c.jwt_secret = secret;
+    c.publish_key = "the-publish-key";
+    c.jwt_leeway = 0s;
+    return c;
+}
+
+json notification_body(std::string const& title)
+{
+    return {{"event", "notification"},
+            {"data", {{"notificationType", "success"}, {"title", title}, {"message", "done"}, {"duration", 3000}}}};
+}
+
+/// Opens a raw stream and reads its head and first event.
+bool open_raw(support::sse_client& c, unsigned short port, std::string const& target)
+{
+    support::sse_client::options o;
+    o.target = target;
+    return c.connect(port, o) && c.read_until([&] { return c.event_count() >= 1 || c.eof(); }) && c.status() == 200;
+}
+
+} // namespace
+
+TEST_CASE("server: the stream starts with a connected event that names the client")
+{
+    fixture f;
+    reader r(f.port(), "/api/sse?userId=alice&channels=news,sport");
+    REQUIRE(r.wait_for("connected"));
+    auto const first = r.events().front();
+    CHECK(first.type == "connected");
+    auto const data = first.data_json();
+    CHECK(data["userId"] == "alice");
+    CHECK(data["channels"] == json::array({"news", "sport"}));
+    CHECK(std::llabs(data["serverTime"].get<long long>() - now_ms()) < 5000);
+    // The connected event carries the newest id, so that a reconnect right away loses nothing.
+    CHECK(first.id == f.server().hub().newest_id());
+
+    auto const clients = get(f.port(), "/clients").body_json()["clients"];
+    REQUIRE(clients.size() == 1);
+    CHECK(clients[0]["id"] == data["clientId"]);
+
+    SUBCASE("the aliases serve the same stream")
+    {
+        for (char const* path : {"/api/notifications/stream", "/events"}) {
+            CAPTURE(path);
+            reader other(f.port(), path);
+            CHECK(other.wait_for("connected"));
+        }
+    }
+}
+
+TEST_CASE("server: a published notification arrives typed, with the id the publisher was given")
+{
+    fixture f;
+    reader r(f.port(), "/api/sse?channels=news");
+    REQUIRE(r.wait_for("connected"));
+    auto body = notification_body("Saved");
+    body["channels"] = {"news"};
+    auto const answer = post(f.port(), "/api/sse/publish", body);
+    REQUIRE(answer.status == 202);
+    CHECK(answer.body_json()["recipients"] == 1);
+    REQUIRE(r.wait_for("notification"));
+    auto const got = r.events("notification").front();
+    CHECK(got.id == answer.body_json()["id"]);
+    CHECK(got.data_json() == body["data"]);
+
+    SUBCASE("a publisher's own id and retry are passed on")
+    {
+        body["id"] = "order-7";
+        body["retry"] = 2500;
+        REQUIRE(post(f.port(), "/api/sse/publish", body).status == 202);
+        REQUIRE(r.wait_for("notification", 2));
+        CHECK(r.events("notification").back().id == "order-7");
+        CHECK(r.stats().retry == 2500ms);
+    }
+    SUBCASE("data that is not a string is sent as JSON")
+    {
+        REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "custom"}, {"data", {1, 2}}}).status == 202);
+        REQUIRE(r.wait_for("custom"));
+        CHECK(r.events("custom").front().data == "[1,2]");
+    }
+}
+
+TEST_CASE("server: channels and userIds choose the recipients")
+{
+    fixture f;
+    reader a(f.port(), "/api/sse?channels=a&userId=u1");
+    reader b(f.port(), "/api/sse?channels=b&userId=u2");
+    reader c(f.port(), "/api/sse?userId=u3");
+    for (auto* r : {&a, &b, &c})
+        REQUIRE(r->wait_for("connected"));
+
+    auto publish = [&](std::string const& name, json targets, std::string const& path = "/api/sse/publish") {
+        json body = {{"event", "t"}, {"data", name}};
+        body.update(targets);
+        auto const answer = post(f.port(), path, body);
+        REQUIRE(answer.status == 202);
+        return answer.body_json()["recipients"].get<int>();
+    };
+    CHECK(publish("to-a", {{"channels", {"a"}}}) == 1);
+    CHECK(publish("to-u2", {{"userIds", {"u2"}}}) == 1);
+    CHECK(publish("to-a-or-u3", {{"channels", {"a"}}, {"userIds", {"u3"}}}) == 2);
+    CHECK(publish("to-u1-u2", {{"userIds", {"u1", "u2"}}}) == 2);
+    CHECK(publish("to-all", json::object()) == 3);
+    CHECK(publish("broadcast", json::object(), "/broadcast") == 3);
+
+    // Each stream is in order: once the broadcast is there, the rest has arrived.
+    auto names = [](reader& r) {
+        r.wait_for("t", 1);
+        std::vector<std::string> out;
+        for (auto const& e : r.events("t"))
+            out.push_back(e.data);
+        return out;
+    };
+    for (auto* r : {&a, &b, &c})
+        REQUIRE(r->wait_for("t", r == &a ? 5 : r == &b ? 4 : 3));
+    CHECK(names(a) == std::vector<std::string>{"to-a", "to-a-or-u3", "to-u1-u2", "to-all", "broadcast"});
+    CHECK(names(b) == std::vector<std::string>{"to-u2", "to-u1-u2", "to-all", "broadcast"});
+    CHECK(names(c) == std::vector<std::string>{"to-a-or-u3", "to-all", "broadcast"});
+}
+
+TEST_CASE("server: a reconnecting client gets what it missed, once")
+{
+    fixture f;
+    auto publish = [&](std::string const& text) {
+        auto const answer = post(f.port(), "/api/sse/publish", {{"event", "t"}, {"data", text}, {"channels", {"x"}}});
+        REQUIRE(answer.status == 202);
+        return answer.body_json()["id"].get<std::string>();
+    };
+    auto texts = [](reader& r) {
+        std::vector<std::string> out;
+        for (auto const& e : r.events("t"))
+            out.push_back(e.data);
+        return out;
+    };
+    std::string const first = publish("one");
+    publish("two");
+    std::string const second = f.server().hub().newest_id();
+    publish("three");
+
+    SUBCASE("Last-Event-ID")
+    {
+        sse::event_source_options o;
+        o.last_event_id = first;
+        reader r(f.port(), "/api/sse?channels=x", o);
+        REQUIRE(r.wait_for("t", 2));
+        CHECK(texts(r) == std::vector<std::string>{"two", "three"});
+        CHECK(r.events().front().type == "connected");
+        CHECK(r.events().front().id == first);   // no id of its own on a resumed stream
+    }
+    SUBCASE("?lastEventId on a first connection")
+    {
+        reader r(f.port(), "/api/sse?channels=x&lastEventId=" + first);
+        REQUIRE(r.wait_for("t", 2));
+        CHECK(texts(r) == std::vector<std::string>{"two", "three"});
+    }
+    SUBCASE("the header wins over the query")
+    {
+        sse::event_source_options o;
+        o.last_event_id = second;
+        reader r(f.port(), "/api/sse?channels=x&lastEventId=" + first, o);
+        REQUIRE(r.wait_for("t", 1));
+        CHECK(texts(r) == std::vector<std::string>{"three"});
+    }
+    SUBCASE("the connected event's id covers a client that saw no event")
+    {
+        std::string start;
+        {
+            reader r(f.port(), "/api/sse?channels=x");
+            REQUIRE(r.wait_for("connected"));
+            start = r.events().front().id;
+        }
+        publish("four");
+        sse::event_source_options o;
+        o.last_event_id = start;
+        reader again(f.port(), "/api/sse?channels=x", o);
+        REQUIRE(again.wait_for("t", 1));
+        CHECK(texts(again) == std::vector<std::string>{"four"});
+    }
+    SUBCASE("an id from an earlier run gets everything this run published")
+    {
+        sse::event_source_options o;
+        o.last_event_id = "otherepoch-5";
+        reader r(f.port(), "/api/sse?channels=x", o);
+        REQUIRE(r.wait_for("t", 3));
+        CHECK(texts(r) == std::vector<std::string>{"one", "two", "three"});
+        CHECK(r.events("reset").empty());
+    }
+    SUBCASE("with --no-replay-after-restart, an id from another run gets a reset event")
+    {
+        app::config c = test_config();
+        c.replay_after_restart = false;
+        fixture strict(c);
+        sse::event_source_options o;
+        o.last_event_id = "otherepoch-5";
+        reader r(strict.port(), "/api/sse?channels=x", o);
+        REQUIRE(r.wait_for("reset"));
+        auto const reset = r.events("reset").front();
+        CHECK(reset.data_json()["reason"] == "foreign");
+        CHECK(reset.id == strict.server().hub().newest_id());
+        CHECK(r.events("t").empty());
+    }
+}
+
+TEST_CASE("server: the event source reconnects after a kick and misses nothing")
+{
+    app::config c = test_config();
+    c.retry = 50ms;
+    fixture f(c);
+    reader r(f.port(), "/api/sse?channels=x", {}, true);
+    REQUIRE(r.wait_for("connected"));
+    auto const id = r.events().front().data_json()["clientId"].get<std::string>();
+    REQUIRE(http(f.port(), "DELETE", "/clients/" + id).status == 204);
+    REQUIRE(r.wait_for("system"));
+    CHECK(r.events("system").front().data_json()["reason"] == "kicked");
+    // Published while the client may be away or back: it arrives either way, exactly once.
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "t"}, {"data", "while away"}, {"channels", {"x"}}}).status ==
+            202);
+    REQUIRE(r.wait_for("t"));
+    REQUIRE(r.wait_opened(2));
+    CHECK(r.wait_for("connected", 2));
+    CHECK(r.events("t").size() == 1);
+}
+
+TEST_CASE("server: heartbeat events carry the server time")
+{
+    app::config c = test_config();
+    c.heartbeat = 100ms;
+    fixture f(c);
+    reader r(f.port(), "/api/sse");
+    REQUIRE(r.wait_for("heartbeat", 2));
+    for (auto const& h : r.events("heartbeat")) {
+        long long const sent = std::stoll(h.data);
+        long long const seen = std::chrono::duration_cast<std::chrono::milliseconds>(h.at.time_since_epoch()).count();
+        CHECK(std::llabs(seen - sent) < 1000);
+    }
+}
+
+TEST_CASE("server: polling returns the events after an id")
+{
+    fixture f;
+    auto const start = get(f.port(), "/api/sse/poll").body_json();
+    CHECK(start["events"].empty());
+    CHECK(start["reset"] == false);
+    std::string const since = start["lastEventId"];
+    CHECK(since == f.server().hub().newest_id());
+
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "a"}, {"data", "1"}, {"channels", {"x"}}}).status == 202);
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "b"}, {"data", "2"}, {"channels", {"y"}}}).status == 202);
+    REQUIRE(post(f.port(), "/api/sse/publish", notification_body("n")).status == 202);
+
+    auto const got = get(f.port(), "/api/sse/poll?channels=x&since=" + since).body_json();
+    REQUIRE(got["events"].size() == 2);   // "b" went to channel y only
+    CHECK(got["events"][0]["event"] == "a");
+    CHECK(got["events"][0]["data"] == "1");
+    CHECK(got["events"][1]["event"] == "notification");
+    CHECK(json::parse(got["events"][1]["data"].get<std::string>())["title"] == "n");
+    CHECK(got["lastEventId"] == got["events"][1]["id"]);
+    CHECK(got["reset"] == false);
+
+    auto const nothing_new = get(f.port(), "/api/sse/poll?channels=x&since=" + got["lastEventId"].get<std::string>());
+    CHECK(nothing_new.body_json()["events"].empty());
+
+    SUBCASE("an unknown id resets")
+    {
+        auto const reset = get(f.port(), "/api/sse/poll?since=nonsense").body_json();
+        CHECK(reset["reset"] == true);
+        CHECK(reset["reason"] == "unknown");
+        CHECK(reset["events"].empty());
+        CHECK(reset["lastEventId"] == f.server().hub().newest_id());
+    }
+    SUBCASE("an id from an earlier run gets this run's events")
+    {
+        auto const earlier = get(f.port(), "/api/sse/poll?channels=x&since=elsewhere-3").body_json();
+        CHECK(earlier["reset"] == false);
+        CHECK(earlier["events"] == got["events"]);
+    }
+    SUBCASE("an evicted id resets")
+    {
+        app::config c = test_config();
+        c.replay_events = 1;
+        fixture small(c);
+        auto const old = get(small.port(), "/api/sse/poll").body_json()["lastEventId"].get<std::string>();
+        for (int i = 0; i < 3; ++i)
+            REQUIRE(post(small.port(), "/api/sse/publish", {{"event", "a"}, {"data", "x"}}).status == 202);
+        auto const reset = get(small.port(), "/api/sse/poll?since=" + old).body_json();
+        CHECK(reset["reset"] == true);
+        CHECK(reset["reason"] == "too_old");
+    }
+}
+
+TEST_CASE("server: an invalid publish gets 400 naming the field")
+{
+    app::config c = test_config();
+    c.max_event_bytes = 100;
+    fixture f(c);
+    std::string const epoch = f.server().hub().epoch();
+    auto const note = [](json data) { return json{{"event", "notification"}, {"data", data}}; };
+    json const ok = {{"notificationType", "info"}, {"title", "t"}, {"message", "m"}};
+    auto with = [&](char const* key, json value) {
+        json d = ok;
+        d[key] = value;
+        return note(d);
+    };
+    auto without = [&](char const* key) {
+        json d = ok;
+        d.erase(key);
+        return note(d);
+    };
+    struct bad_case
+    {
+        std::string body;
+        std::string field;
+    };
+    std::vector<bad_case> const cases = {
+        {"{not json", "body"},
+        {"[1]", "body"},
+        {json{{"data", "x"}}.dump(), "event"},
+        {json{{"event", 5}, {"data", "x"}}.dump(), "event"},
+        {json{{"event", "a\nb"}, {"data", "x"}}.dump(), "event"},
+        {json{{"event", std::string(65, 'e')}, {"data", "x"}}.dump(), "event"},
+        {json{{"event", "a"}}.dump(), "data"},
+        {json{{"event", "a"}, {"data", nullptr}}.dump(), "data"},
+        {json{{"event", "a"}, {"data", std::string(101, 'd')}}.dump(), "data"},
+        {json{{"event", "a"}, {"data", "x"}, {"id", 7}}.dump(), "id"},
+        {json{{"event", "a"}, {"data", "x"}, {"id", "a\rb"}}.dump(), "id"},
+        {json{{"event", "a"}, {"data", "x"}, {"id", epoch + "-99"}}.dump(), "id"},
+        {json{{"event", "a"}, {"data", "x"}, {"channels", "news"}}.dump(), "channels"},
+        {json{{"event", "a"}, {"data", "x"}, {"channels", {1}}}.dump(), "channels"},
+        {json{{"event", "a"}, {"data", "x"}, {"channels", {"a,b"}}}.dump(), "channels"},
+        {json{{"event", "a"}, {"data", "x"}, {"channels", {""}}}.dump(), "channels"},
+        {json{{"event", "a"}, {"data", "x"}, {"userIds", "u"}}.dump(), "userIds"},
+        {json{{"event", "a"}, {"data", "x"}, {"retry", -1}}.dump(), "retry"},
+        {json{{"event", "a"}, {"data", "x"}, {"retry", "5"}}.dump(), "retry"},
+        {json{{"event", "a"}, {"data", "x"}, {"channel", {"a"}}}.dump(), "channel"},
+        {note("text").dump(), "data"},
+        {with("notificationType", "fatal").dump(), "data.notificationType"},
+        {without("notificationType").dump(), "data.notificationType"},
+        {without("title").dump(), "data.title"},
+        {with("title", 3).dump(), "data.title"},
+        {with("message", std::string(2001, 'm')).dump(), "data.message"},
+        {with("duration", -5).dump(), "data.duration"},
+        {with("duration", 1.5).dump(), "data.duration"},
+        {json{{"event", "update"}, {"data", {{"entity", "order"}, {"action", "moved"}}}}.dump(), "data.action"},
+        {json{{"event", "update"}, {"data", {{"action", "created"}}}}.dump(), "data.entity"},
+        {json{{"event", "progress"}, {"data", {{"operationId", "op"}, {"progress", 101}}}}.dump(), "data.progress"},
+        {json{{"event", "progress"}, {"data", {{"progress", 5}}}}.dump(), "data.operationId"},
+        {json{{"event", "system"}, {"data", {{"message", "m"}, {"level", "loud"}}}}.dump(), "data.level"},
+    };
+    for (auto const& bad : cases) {
+        CAPTURE(bad.body);
+        auto const answer = http(f.port(), "POST", "/api/sse/publish", {}, bad.body);
+        CHECK(answer.status == 400);
+        auto const body = answer.body_json();
+        CHECK(body["field"] == bad.field);
+        CHECK(!body["error"].get<std::string>().empty());
+    }
+    auto const broadcast = post(f.port(), "/broadcast", {{"event", "a"}, {"data", "x"}, {"userIds", {"u"}}});
+    CHECK(broadcast.status == 400);
+    CHECK(broadcast.body_json()["field"] == "userIds");
+
+    for (auto const& good : {note(ok), with("duration", 0),
+                             json{{"event", "update"}, {"data", {{"entity", "o"}, {"action", "deleted"}}}},
+                             json{{"event", "progress"}, {"data", {{"operationId", "op"}, {"progress", 42.5}}}},
+                             json{{"event", "system"}, {"data", {{"message", "m"}}}}}) {
+        CAPTURE(good.dump());
+        CHECK(post(f.port(), "/api/sse/publish", good).status == 202);
+    }
+}
+
+TEST_CASE("server: tokens decide who may stream and publish")
+{
+    fixture f(auth_config());
+    auto const port = f.port();
+    auto stream_status = [&](std::string const& target, headers h = {}) {
+        return http(port, "GET", target, h, std::nullopt, true).status;
+    };
+
+    SUBCASE("a stream needs a valid token")
+    {
+        auto const missing = get(port, "/api/sse");
+        CHECK(missing.status == 401);
+        CHECK(missing.header("WWW-Authenticate") == "Bearer");
+        CHECK(missing.body_json()["error"].get<std::string>().find("token") != std::string::npos);
+
+        auto const garbage = get(port, "/api/sse?token=abc");
+        CHECK(garbage.status == 401);
+        CHECK(garbage.header("WWW-Authenticate") == "Bearer error=\"invalid_token\"");
+
+        auto const forged = app::sign_jwt({{"sub", "eve"}, {"exp", now_s() + 60}}, "another secret of 32 bytes or more!!");
+        CHECK(stream_status("/api/sse?token=" + forged) == 401);
+        CHECK(stream_status("/api/sse?token=" + token("alice", {{"exp", now_s() - 10}})) == 401);
+        CHECK(stream_status("/api/sse", {{"Authorization", "Basic abc"}}) == 401);
+    }
+    SUBCASE("a valid token may not exceed its rights")
+    {
+        auto const t = token("alice", {{"channels", {"news"}}});
+        auto const channel = get(port, "/api/sse?channels=secret&token=" + t);
+        CHECK(channel.status == 403);
+        CHECK(channel.body_json()["field"] == "channels");
+        auto const user = get(port, "/api/sse?userId=bob&token=" + t);
+        CHECK(user.status == 403);
+        CHECK(user.body_json()["field"] == "userId");
+    }
+    SUBCASE("a valid token opens a stream, from the query or the header")
+    {
+        reader by_query(port, "/api/sse?token=" + token("alice", {{"channels", {"news", "sport"}}}));
+        REQUIRE(by_query.wait_for("connected"));
+        auto const hello = by_query.events().front().data_json();
+        CHECK(hello["userId"] == "alice");
+        CHECK(hello["channels"] == json::array({"news", "sport"}));
+
+        sse::event_source_options o;
+        o.headers.emplace_back("Authorization", "Bearer " + token("bob", {{"channels", {"*"}}}));
+        reader by_header(port, "/api/sse?channels=anything&userId=bob", o);
+        REQUIRE(by_header.wait_for("connected"));
+        CHECK(by_header.events().front().data_json()["userId"] == "bob");
+    }
+    SUBCASE("publishing needs a token with publish, or the publish key")
+    {
+        json const body = {{"event", "a"}, {"data", "x"}};
+        CHECK(post(port, "/api/sse/publish", body).status == 401);
+        auto const reader_only = post(port, "/api/sse/publish", body, {{"Authorization", "Bearer " + token("alice")}});
+        CHECK(reader_only.status == 403);
+        CHECK(post(port, "/api/sse/publish", body,
+                   {{"Authorization", "Bearer " + token("svc", {{"publish", true}})}})
+                  .status == 202);
+        CHECK(post(port, "/api/sse/publish", body, {{"X-API-Key", "the-publish-key"}}).status == 202);
+        CHECK(post(port, "/api/sse/publish", body, {{"Authorization", "Bearer the-publish-key"}}).status == 202);
+        CHECK(post(port, "/api/sse/publish", body, {{"X-API-Key", "the-publish-kez"}}).status == 401);
+        CHECK(post(port, "/broadcast", body).status == 401);
+    }
+    SUBCASE("administration needs a publisher credential too")
+    {
+        for (char const* path : {"/api/sse/stats", "/clients"}) {
+            CAPTURE(path);
+            CHECK(get(port, path).status == 401);
+            CHECK(get(port, path, {{"X-API-Key", "the-publish-key"}}).status == 200);
+        }
+        CHECK(http(port, "DELETE", "/clients/1").status == 401);
+        CHECK(get(port, "/health").status == 200);
+        CHECK(get(port, "/metrics").status == 200);
+    }
+    SUBCASE("polling takes the same tokens as streams")
+    {
+        CHECK(get(port, "/api/sse/poll").status == 401);
+        CHECK(get(port, "/api/sse/poll?channels=secret&token=" + token("alice", {{"channels", {"news"}}})).status ==
+              403);
+        CHECK(get(port, "/api/sse/poll?token=" + token("alice")).status == 200);
+    }
+}
+
+TEST_CASE("server: a stream ends when its token expires, after an event that says so")
+{
+    fixture f(auth_config());
+    // exp has whole seconds: this token runs out one to two seconds from now.
+    reader r(f.port(), "/api/sse?token=" + token("alice", {{"exp", now_s() + 2}}));
+    REQUIRE(r.wait_for("connected"));
+    REQUIRE(r.wait_for("system", 1, 4s));
+    auto const why = r.events("system").front().data_json();
+    CHECK(why["reason"] == "token_expired");
+    CHECK(why["level"] == "warning");
+    CHECK(r.wait_ended());
+    CHECK(fixture::eventually([&] { return !f.log("stream_closed").empty(); }));
+    CHECK(f.log("stream_closed").front()["reason"] == "token_expired");
+}
+
+TEST_CASE("server: CORS")
+{
+    app::config c = test_config();
+    c.cors_origins = {"https://good.example"};
+    fixture f(c);
+    headers const good = {{"Origin", "https://good.example"}};
+    headers const evil = {{"Origin", "https://evil.example"}};
+
+    SUBCASE("preflight")
+    {
+        auto const ok = http(f.port(), "OPTIONS", "/api/sse/publish",
+                             {{"Origin", "https://good.example"}, {"Access-Control-Request-Method", "POST"},
+                              {"Access-Control-Request-Headers", "content-type, x-api-key"}});
+        CHECK(ok.status == 204);
+        CHECK(ok.header("Access-Control-Allow-Origin") == "https://good.example");
+        CHECK(ok.header("Access-Control-Allow-Credentials") == "true");
+        CHECK(ok.header("Access-Control-Allow-Methods") == "POST, OPTIONS");
+        CHECK(ok.header("Access-Control-Allow-Headers") == "Content-Type, Authorization, X-API-Key, Last-Event-ID");
+        CHECK(ok.header("Vary") == "Origin");
+
+        auto const refused = http(f.port(), "OPTIONS", "/api/sse/publish",
+                                  {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+        CHECK(refused.status == 403);
+        CHECK(!refused.header("Access-Control-Allow-Origin"));
+    }
+    SUBCASE("answers")
+    {
+        auto const ok = post(f.port(), "/api/sse/publish", {{"event", "a"}, {"data", "x"}}, good);
+        CHECK(ok.status == 202);
+        CHECK(ok.header("Access-Control-Allow-Origin") == "https://good.example");
+        CHECK(ok.header("Access-Control-Allow-Credentials") == "true");
+        auto const other = post(f.port(), "/api/sse/publish", {{"event", "a"}, {"data", "x"}}, evil);
+        CHECK(other.status == 202);   // CORS decides what a page may read, not what the server does
+        CHECK(!other.header("Access-Control-Allow-Origin"));
+        CHECK(other.header("Vary") == "Origin");
+    }
+    SUBCASE("streams")
+    {
+        auto const ok = http(f.port(), "GET", "/api/sse", good, std::nullopt, true);
+        CHECK(ok.status == 200);
+        CHECK(ok.header("Content-Type") == "text/event-stream");
+        CHECK(ok.header("Access-Control-Allow-Origin") == "https://good.example");
+        CHECK(ok.header("Access-Control-Allow-Credentials") == "true");
+        auto const other = http(f.port(), "GET", "/api/sse", evil, std::nullopt, true);
+        CHECK(other.status == 200);
+        CHECK(!other.header("Access-Control-Allow-Origin"));
+    }
+}
+
+TEST_CASE("server: connection limits answer 429 or 503 with Retry-After")
+{
+    app::config c = test_config();
+    c.retry_after = 7s;
+    SUBCASE("per address")
+    {
+        c.max_connections_per_ip = 2;
+        fixture f(c);
+        support::sse_client one, two;
+        REQUIRE(open_raw(one, f.port(), "/api/sse"));
+        REQUIRE(open_raw(two, f.port(), "/api/sse"));
+        auto const third = get(f.port(), "/api/sse");
+        CHECK(third.status == 429);
+        CHECK(third.header("Retry-After") == "7");
+        CHECK(third.body_json()["error"] == "too many streams from this address");
+        one.close();
+        REQUIRE(fixture::eventually([&] { return f.server().clients().size() == 1; }));
+        support::sse_client again;
+        CHECK(open_raw(again, f.port(), "/api/sse"));
+    }
+    SUBCASE("per user")
+    {
+        c.max_connections_per_user = 1;
+        fixture f(c);
+        support::sse_client one;
+        REQUIRE(open_raw(one, f.port(), "/api/sse?userId=u"));
+        auto const second = get(f.port(), "/api/sse?userId=u");
+        CHECK(second.status == 429);
+        CHECK(second.header("Retry-After") == "7");
+        support::sse_client other_user;
+        CHECK(open_raw(other_user, f.port(), "/api/sse?userId=v"));
+    }
+    SUBCASE("in total")
+    {
+        c.max_connections = 2;
+        fixture f(c);
+        support::sse_client one, two;
+        REQUIRE(open_raw(one, f.port(), "/api/sse?userId=a"));
+        REQUIRE(open_raw(two, f.port(), "/api/sse?userId=b"));
+        auto const third = get(f.port(), "/api/sse?userId=c");
+        CHECK(third.status == 503);
+        CHECK(third.header("Retry-After") == "7");
+        auto const metrics = get(f.port(), "/metrics").body;
+        CHECK(metrics.find("sse_requests_refused_total{reason=\"too_many_connections\"} 1\n") != std::string::npos);
+    }
+}
+
+TEST_CASE("server: a body over the limit gets 413")
+{
+    app::config c = test_config();
+    c.max_body = 1024;
+    fixture f(c);
+    std::string const big(2000, 'x');
+    auto const declared = http(f.port(), "POST", "/api/sse/publish", {}, big);
+    CHECK(declared.status == 413);
+    CHECK(declared.body_json()["field"] == "body");
+
+    std::ostringstream chunked;
+    chunked << std::hex << big.size() << "\r\n" << big << "\r\n0\r\n\r\n";
+    auto const streamed = http(f.port(), "POST", "/api/sse/publish", {{"Transfer-Encoding", "chunked"}}, chunked.str());
+    CHECK(streamed.status == 413);
+
+    auto const small = json{{"event", "a"}, {"data", "x"}}.dump();
+    std::ostringstream fine;
+    fine << std::hex << small.size() << "\r\n" << small << "\r\n0\r\n\r\n";
+    CHECK(http(f.port(), "POST", "/api/sse/publish", {{"Transfer-Encoding", "chunked"}}, fine.str()).status == 202);
+    auto const expecting = http(f.port(), "POST", "/api/sse/publish", {{"Expect", "100-continue"}}, small);
+    CHECK(expecting.interim == 100);
+    CHECK(expecting.status == 202);
+}
+
+TEST_CASE("server: slow and oversized requests get 408 and 431")
+{
+    app::config c = test_config();
+    c.head_timeout = 200ms;
+    c.body_timeout = 200ms;
+    fixture f(c);
+    auto const slow_head = exchange(f.port(), "GET /health HTTP/1.1\r\nHost: x\r\n");
+    CHECK(slow_head.status == 408);
+    auto const slow_body = exchange(f.port(), "POST /api/sse/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{");
+    CHECK(slow_body.status == 408);
+    CHECK(slow_body.body_json()["field"] == "body");
+    auto const huge = get(f.port(), "/health", {{"X-Padding", std::string(20000, 'p')}});
+    CHECK(huge.status == 431);
+}
+
+TEST_CASE("server: the publish rate is limited per credential")
+{
+    app::config c = auth_config();
+    c.publish_rate = 0.5;
+    c.publish_burst = 2;
+    fixture f(c);
+    json const body = {{"event", "a"}, {"data", "x"}};
+    headers const alice = {{"Authorization", "Bearer " + token("alice", {{"publish", true}})}};
+    headers const bob = {{"Authorization", "Bearer " + token("bob", {{"publish", true}})}};
+    CHECK(post(f.port(), "/api/sse/publish", body, alice).status == 202);
+    CHECK(post(f.port(), "/api/sse/publish", body, alice).status == 202);
+    auto const third = post(f.port(), "/api/sse/publish", body, alice);
+    CHECK(third.status == 429);
+    auto const wait = std::stoi(third.header("Retry-After").value_or("0"));
+    CHECK(wait >= 1);
+    CHECK(wait <= 2);
+    CHECK(post(f.port(), "/api/sse/publish", body, bob).status == 202);
+}
+
+TEST_CASE("server: stats, clients, kicking and health")
+{
+    fixture f;
+    reader a(f.port(), "/api/sse?userId=alice&channels=news");
+    reader b(f.port(), "/api/sse?userId=bob&channels=news,sport");
+    REQUIRE(a.wait_for("connected"));
+    REQUIRE(b.wait_for("connected"));
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "t"}, {"data", "x"}, {"channels", {"news"}}}).status == 202);
+    REQUIRE(a.wait_for("t"));
+    REQUIRE(b.wait_for("t"));
+
+    auto const stats = get(f.port(), "/api/sse/stats").body_json();
+    CHECK(stats["totalClients"] == 2);
+    CHECK(stats["clientsByUser"] == json{{"alice", 1}, {"bob", 1}});
+    CHECK(stats["clientsByChannel"] == json{{"news", 2}, {"sport", 1}});
+    CHECK(stats["totalEventsPublished"] == 1);
+    CHECK(stats["totalEventsSent"] == 2);
+    CHECK(std::llabs(stats["lastEventTime"].get<long long>() - now_ms()) < 5000);
+    CHECK(stats["eventsPerSecond"].get<double>() == doctest::Approx(0.1));
+    CHECK(stats["averageConnectionDuration"].get<long long>() >= 0);
+    CHECK(stats["drops"] == json{{"coalesced", 0}, {"queue_age", 0}, {"queue_bytes", 0}});
+    CHECK(stats["disconnects"].empty());
+
+    auto const clients = get(f.port(), "/clients").body_json()["clients"];
+    REQUIRE(clients.size() == 2);
+    std::string alice_id;
+    for (auto const& c : clients) {
+        CHECK(c["remoteAddress"].get<std::string>().rfind("127.0.0.1:", 0) == 0);
+        CHECK(c["queueDepth"] == 0);
+        CHECK(std::llabs(c["connectedSince"].get<long long>() - now_ms()) < 5000);
+        if (c["userId"] == "alice") {
+            alice_id = c["id"];
+            CHECK(c["channels"] == json::array({"news"}));
+        }
+    }
+    REQUIRE(!alice_id.empty());
+
+    auto const kicked = http(f.port(), "DELETE", "/clients/" + alice_id);
+    CHECK(kicked.status == 204);
+    REQUIRE(a.wait_for("system"));
+    CHECK(a.events("system").front().data_json()["reason"] == "kicked");
+    CHECK(a.wait_ended());
+    REQUIRE(fixture::eventually([&] { return f.server().clients().size() == 1; }));
+    CHECK(get(f.port(), "/api/sse/stats").body_json()["disconnects"] == json{{"kicked", 1}});
+
+    auto const again = http(f.port(), "DELETE", "/clients/" + alice_id);
+    CHECK(again.status == 404);
+    CHECK(again.body_json()["error"].is_string());
+    CHECK(http(f.port(), "DELETE", "/clients/nonsense").status == 404);
+
+    auto const health = get(f.port(), "/health").body_json();
+    CHECK(health["status"] == "ok");
+    CHECK(health["clients"] == 1);
+    CHECK(health["uptime"].get<long long>() >= 0);
+}
+
+TEST_CASE("server: metrics in the Prometheus text format")
+{
+    fixture f;
+    reader r(f.port(), "/api/sse");
+    REQUIRE(r.wait_for("connected"));
+    REQUIRE(post(f.port(), "/broadcast", {{"event", "t"}, {"data", "x"}}).status == 202);
+    REQUIRE(r.wait_for("t"));
+    auto const answer = get(f.port(), "/metrics");
+    CHECK(answer.status == 200);
+    CHECK(answer.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    std::string const& text = answer.body;
+    for (char const* line : {
+             "# HELP sse_clients Open event streams.\n# TYPE sse_clients gauge\nsse_clients 1\n",
+             "# TYPE sse_connections_total counter\nsse_connections_total 1\n",
+             "# TYPE sse_events_published_total counter\nsse_events_published_total 1\n",
+             "sse_events_delivered_total 1\n",
+             "sse_events_dropped_total{reason=\"queue_bytes\"} 0\n",
+             "sse_events_dropped_total{reason=\"coalesced\"} 0\n",
+             "# TYPE sse_uptime_seconds gauge\nsse_uptime_seconds ",
+         }) {
+        CAPTURE(line);
+        CHECK(text.find(line) != std::string::npos);
+    }
+    // Every family: HELP, then TYPE, then its samples; counters end in _total.
+    std::regex const sample(R"(^([a-z_]+)(\{reason="[a-z_]+"\})? -?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?$)");
+    std::istringstream lines(text);
+    std::string line;
+    std::string family;
+    std::string type;
+    std::set<std::string> seen;
+    while (std::getline(lines, line)) {
+        CAPTURE(line);
+        if (line.rfind("# HELP ", 0) == 0) {
+            family = line.substr(7, line.find(' ', 7) - 7);
+            CHECK(seen.insert(family).second);
+            type.clear();
+        } else if (line.rfind("# TYPE ", 0) == 0) {
+            CHECK(line.substr(7, family.size() + 1) == family + " ");
+            type = line.substr(8 + family.size());
+            CHECK((type == "counter" || type == "gauge"));
+            if (type == "counter")
+                CHECK(family.substr(family.size() - 6) == "_total");
+        } else {
+            std::smatch m;
+            REQUIRE(std::regex_match(line, m, sample));
+            CHECK(m[1] == family);
+            CHECK(!type.empty());
+        }
+    }
+}
+
+TEST_CASE("server: the demo page is served from the binary")
+{
+    fixture f;
+    auto read = [](char const* name) {
+        std::ifstream in(std::string(SSE_SERVER_STATIC_DIR) + "/" + name, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    struct file
+    {
+        char const* path;
+        char const* name;
+        char const* type;
+    };
+    for (auto const& f2 : {file{"/", "index.html", "text/html; charset=utf-8"},
+                           file{"/index.html", "index.html", "text/html; charset=utf-8"},
+                           file{"/app.js", "app.js", "text/javascript; charset=utf-8"},
+                           file{"/style.css", "style.css", "text/css; charset=utf-8"}}) {
+        CAPTURE(f2.path);
+        auto const answer = get(f.port(), f2.path);
+        CHECK(answer.status == 200);
+        CHECK(answer.header("Content-Type") == f2.type);
+        CHECK(answer.header("Cache-Control") == "no-cache");
+        CHECK(answer.body == read(f2.name));
+    }
+    auto const missing = get(f.port(), "/nothing-here");
+    CHECK(missing.status == 404);
+    CHECK(missing.body_json()["error"].is_string());
+    auto const wrong = http(f.port(), "POST", "/health", {}, std::string("{}"));
+    CHECK(wrong.status == 405);
+    CHECK(wrong.header("Allow") == "GET, OPTIONS");
+}
+
+TEST_CASE("server: typed event helpers")
+{
+    fixture f;
+    reader alice(f.port(), "/api/sse?userId=alice&channels=orders");
+    reader bob(f.port(), "/api/sse?userId=bob");
+    REQUIRE(alice.wait_for("connected"));
+    REQUIRE(bob.wait_for("connected"));
+    auto& events = f.server().events();
+
+    app::notification n;
+    n.type = app::notification_type::warning;
+    n.title = "Disk";
+    n.message = "almost full";
+    n.duration = 8s;
+    CHECK(app::notify_user(events, "alice", n).deliveries == 1);
+    app::report_progress(events, sse::audience::user("alice"), "import", 140);
+    CHECK(app::job_completed(events, "alice", "import", "all rows in").deliveries == 1);
+    CHECK(app::data_changed(events, "orders", "order", app::update_action::created, {{"id", 7}}).deliveries == 1);
+    CHECK(app::system_notice(events, "maintenance at noon", app::system_level::info).deliveries == 2);
+
+    REQUIRE(alice.wait_for("system"));
+    REQUIRE(bob.wait_for("system"));
+    std::vector<std::string> types;
+    for (auto const& e : alice.events())
+        types.push_back(e.type);
+    CHECK(types == std::vector<std::string>{"connected", "notification", "progress", "progress", "notification",
+                                            "update", "system"});
+    CHECK(alice.events("notification")[0].data_json() ==
+          json{{"notificationType", "warning"}, {"title", "Disk"}, {"message", "almost full"}, {"duration", 8000}});
+    CHECK(alice.events("progress")[0].data_json()["progress"] == 100.0);   // clamped
+    CHECK(alice.events("progress")[1].data_json() ==
+          json{{"operationId", "import"}, {"progress", 100.0}, {"message", "all rows in"}});
+    CHECK(alice.events("notification")[1].data_json()["notificationType"] == "success");
+    CHECK(alice.events("update")[0].data_json() ==
+          json{{"entity", "order"}, {"action", "created"}, {"payload", {{"id", 7}}}});
+    CHECK(bob.events("system")[0].data_json() == json{{"message", "maintenance at noon"}, {"level", "info"}});
+    // What the helpers send passes the checks of the publish API.
+    for (auto const& e : alice.events())
+        if (e.type != "connected")
+            CHECK(!app::validate_payload(e.type, e.data_json()));
+}
+
+TEST_CASE("server: the examples of docs/server.md")
+{
+    fixture f;
+    app::server& server = f.server();
+    reader alice(f.port(), "/api/sse?userId=alice&channels=orders");
+    REQUIRE(alice.wait_for("connected"));
+
+    // "Typed events"
+    app::notify_user(server.events(), "alice", {app::notification_type::success, "Saved", "Your profile was saved", 5s});
+    app::report_progress(server.events(), sse::audience::user("alice"), "import-7", 42.5, "row 425 of 1000");
+    app::job_completed(server.events(), "alice", "import-7", "1000 rows imported");   // progress 100, then a notification
+    app::data_changed(server.events(), "orders", "order", app::update_action::created, {{"id", 1042}});
+    app::system_notice(server.events(), "Maintenance at 18:00", app::system_level::warning);
+
+    REQUIRE(alice.wait_for("system"));
+    CHECK(alice.events().size() == 7);
+    CHECK(alice.events("notification")[0].data_json()["duration"] == 5000);
+
+    // "Authentication": the shell recipe makes a token the server accepts.
+    if (std::system("command -v openssl >/dev/null") != 0) {
+        MESSAGE("openssl is not installed: the token recipe is not checked");
+        return;
+    }
+    std::string const recipe =
+        "export SSE_SERVER_JWT_SECRET='" + secret + "'\n"
+        "b64() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }\n"
+        "header=$(printf '{\"alg\":\"HS256\",\"typ\":\"JWT\"}' | b64)\n"
+        "payload=$(printf '{\"sub\":\"alice\",\"channels\":[\"orders\"],\"exp\":%d}' $(( $(date +%s) + 3600 )) | b64)\n"
+        "signature=$(printf '%s.%s' \"$header\" \"$payload\" | openssl dgst -sha256 -hmac \"$SSE_SERVER_JWT_SECRET\" -binary | b64)\n"
+        "printf '%s' \"$header.$payload.$signature\"\n";
+    FILE* shell = ::popen(("bash <<'EOF'\n" + recipe + "EOF\n").c_str(), "r");
+    REQUIRE(shell != nullptr);
+    std::string made;
+    char buffer[512];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, shell))
+        made.append(buffer, n);
+    CHECK(::pclose(shell) == 0);
+    std::error_code ec;
+    auto const claims = app::verify_jwt(made, secret, std::chrono::system_clock::now(), ec);
+    REQUIRE(claims);
+    CHECK(claims->subject == "alice");
+    CHECK(claims->channels == std::vector<std::string>{"orders"});
+}
+
+TEST_CASE("server: a graceful shutdown ends every stream with a retry, within the deadline")
+{
+    fixture f;
+    support::sse_client one, two;
+    REQUIRE(open_raw(one, f.port(), "/api/sse?userId=a"));
+    REQUIRE(open_raw(two, f.port(), "/api/sse?userId=b"));
+    auto const start = std::chrono::steady_clock::now();
+    f.server().shutdown();
+    CHECK(support::read_all({&one, &two}, [&] { return one.eof() && two.eof(); }));
+    CHECK(f.server().wait());
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+    for (auto* c : {&one, &two}) {
+        bool said_why = false;
+        std::optional<std::chrono::milliseconds> last_retry;
+        for (auto const& item : c->items()) {
+            said_why = said_why || (item.kind == support::sse_item::comment && item.data == "server shutting down");
+            if (item.kind == support::sse_item::retry)
+                last_retry = item.retry_ms;
+        }
+        CHECK(said_why);
+        REQUIRE(last_retry);
+        CHECK(*last_retry >= 1s);
+        CHECK(*last_retry <= 10s);
+    }
+    auto const closed = f.log("stream_closed");
+    REQUIRE(closed.size() == 2);
+    CHECK(closed[0]["reason"] == "shutdown");
+    CHECK(get(f.port(), "/health").status == 0);   // nobody listens any more
+}
+
+TEST_CASE("server: one log line per stream opened and closed")
+{
+    fixture f;
+    {
+        reader r(f.port(), "/api/sse?userId=carol&channels=news");
+        REQUIRE(r.wait_for("connected"));
+    }
+    REQUIRE(fixture::eventually([&] { return f.log("stream_closed").size() == 1; }));
+    auto const opened = f.log("stream_opened");
+    REQUIRE(opened.size() == 1);
+    CHECK(opened[0]["user"] == "carol");
+    CHECK(opened[0]["ip"] == "127.0.0.1");
+    CHECK(opened[0]["channels"] == json::array({"news"}));
+    CHECK(opened[0]["level"] == "info");
+    auto const closed = f.log("stream_closed").front();
+    CHECK(closed["client"] == opened[0]["client"]);
+    CHECK(closed["user"] == "carol");
+    CHECK(closed["reason"] == "peer_closed");
+    CHECK(closed["duration_ms"].get<long long>() >= 0);
+}
+
+TEST_CASE("config: flags, environment variables and a JSON file")
+{
+    auto parse = [](std::vector<char const*> args, app::config& out) {
+        args.insert(args.begin(), "sse-server");
+        std::ostringstream help, err;
+        auto status = app::parse_command_line(static_cast<int>(args.size()), args.data(), out, help, err);
+        return std::make_pair(status, err.str() + help.str());
+    };
+    auto const file = std::filesystem::temp_directory_path() / ("sse-server-test-" + std::to_string(::getpid()) + ".json");
+    auto write = [&](std::string const& text) { std::ofstream(file) << text; };
+
+    SUBCASE("defaults: the local demo")
+    {
+        app::config c;
+        CHECK(!parse({}, c).first);
+        CHECK(c.host == "127.0.0.1");
+        CHECK(c.port == 8080);
+        CHECK(c.effective_anonymous());
+        CHECK(c.heartbeat == 15s);
+    }
+    SUBCASE("a flag beats the environment, which beats the file")
+    {
+        write(R"({"port": 9001, "heartbeat-ms": 500, "cors-origins": ["https://a.example", "https://b.example"],
+                  "retry-ms": 700, "anonymous": false, "jwt-secret": "0123456789abcdef0123456789abcdef"})");
+        ::setenv("SSE_SERVER_HEARTBEAT_MS", "600", 1);
+        ::setenv("SSE_SERVER_RETRY_MS", "800", 1);
+        app::config c;
+        auto const [status, text] = parse({"--config", file.c_str(), "--retry-ms", "900"}, c);
+        ::unsetenv("SSE_SERVER_HEARTBEAT_MS");
+        ::unsetenv("SSE_SERVER_RETRY_MS");
+        CAPTURE(text);
+        CHECK(!status);
+        CHECK(c.port == 9001);
+        CHECK(c.heartbeat == 600ms);
+        CHECK(c.retry == 900ms);
+        CHECK(c.cors_origins == std::vector<std::string>{"https://a.example", "https://b.example"});
+        CHECK(!c.effective_anonymous());
+    }
+    SUBCASE("SSE_SERVER_CONFIG names the file")
+    {
+        write(R"({"port": 9002, "log-level": "warn"})");
+        ::setenv("SSE_SERVER_CONFIG", file.c_str(), 1);
+        app::config c;
+        auto const [status, text] = parse({}, c);
+        CAPTURE(text);
+        CHECK(!status);
+        CHECK(c.port == 9002);
+        CHECK(c.log == app::log_level::warn);
+        std::filesystem::remove(file);
+        app::config missing;
+        CHECK(parse({}, missing).first == 2);
+        ::unsetenv("SSE_SERVER_CONFIG");
+    }
+    SUBCASE("mistakes stop the program with status 2")
+    {
+        app::config c;
+        write(R"({"prot": 9000})");
+        CHECK(parse({"--config", file.c_str()}, c).first == 2);
+        write("{port: 9000");
+        CHECK(parse({"--config", file.c_str()}, c).first == 2);
+        CHECK(parse({"--log-level", "loud"}, c).first == 2);
+        CHECK(parse({"--host", "0.0.0.0"}, c).first == 2);   // no secret and not loopback
+        CHECK(parse({"--jwt-secret", "short"}, c).first == 2);
+        app::config open;
+        CHECK(!parse({"--host", "0.0.0.0", "--anonymous"}, open).first);
+        CHECK(open.effective_anonymous());
+    }
+    SUBCASE("--help lists every option with its variable")
+    {
+        app::config c;
+        auto const [status, text] = parse({"--help"}, c);
+        CHECK(status == 0);
+        CHECK(text.find("SSE_SERVER_MAX_CONNECTIONS_PER_IP") != std::string::npos);
+        CHECK(text.find("--publish-key") != std::string::npos);
+    }
+    std::filesystem::remove(file);
+}
