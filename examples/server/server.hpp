@@ -119,6 +119,15 @@ private:
     std::optional<subscription> subscription_for(request const& req, identity const& who,
                                                  sse::response& refusal) const;
 
+    // Who a stream or poll request is and what it may subscribe to; if it may
+    // not, the request is answered (401, 403 or 400) and the socket is taken.
+    struct grant
+    {
+        identity who;
+        subscription what;
+    };
+    std::optional<grant> authorize_subscriber(request const& req, tcp::socket& socket);
+
     config config_;
     logger log_;
     sse::hub hub_;   // before io_: outlives every stream attached to it

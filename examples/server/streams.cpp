@@ -106,17 +106,31 @@ std::optional<server::subscription> server::subscription_for(request const& req,
     return out;
 }
 
-void server::serve_stream(request_ptr req, tcp::socket socket)
+std::optional<server::grant> server::authorize_subscriber(request const& req, tcp::socket& socket)
 {
     sse::response refusal;
-    auto const who = auth_.subscriber(*req, system_clock::now(), refusal);
-    if (!who)
-        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
-    auto what = subscription_for(*req, *who, refusal);
-    if (!what)
-        return refuse(std::move(socket), *req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
+    auto who = auth_.subscriber(req, system_clock::now(), refusal);
+    if (!who) {
+        refuse(std::move(socket), req, "unauthorized", std::move(refusal));
+        return std::nullopt;
+    }
+    auto what = subscription_for(req, *who, refusal);
+    if (!what) {
+        refuse(std::move(socket), req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
+        return std::nullopt;
+    }
+    return grant{std::move(*who), std::move(*what)};
+}
 
-    switch (clients_.admit(req->remote_ip, what->user)) {
+void server::serve_stream(request_ptr req, tcp::socket socket)
+{
+    auto granted = authorize_subscriber(*req, socket);
+    if (!granted)
+        return;
+    identity const& who = granted->who;
+    subscription& what = granted->what;
+
+    switch (clients_.admit(req->remote_ip, what.user)) {
     case admission::ok:
         break;
     case admission::too_many_total:
@@ -157,8 +171,8 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
 
     auto stream = std::make_shared<sse::stream<tcp::socket>>(std::move(socket), stream_options_);
     sse::subscriber_options options;
-    options.topics = what->channels;
-    options.user = what->user;
+    options.topics = what.channels;
+    options.user = what.user;
     options.last_event_id = resume ? resume : start_id;
 
     sse::attach_options how;
@@ -180,7 +194,7 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
     sse::error_code ec;
     auto sub = sse::attach(hub_, stream, std::move(options), how, ec);
     if (!sub) {
-        clients_.release(req->remote_ip, what->user);
+        clients_.release(req->remote_ip, what.user);
         return refuse(std::move(stream->socket()), *req, "shutting_down",
                       retry_later(503, "the server is shutting down", config_.retry_after));
     }
@@ -189,8 +203,8 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
 
     client_record record;
     record.id = sub->id();
-    record.user = what->user;
-    record.channels = what->channels;
+    record.user = what.user;
+    record.channels = what.channels;
     record.remote = req->remote;
     record.remote_ip = req->remote_ip;
     record.connected_since = system_clock::now();
@@ -199,10 +213,10 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
     clients_.opened(std::move(record));
 
     // Logged before start(): once started, the stream may end, and log its end, on another thread.
-    log_.info("stream_opened", {{"client", std::to_string(sub->id())}, {"user", string_or_null(what->user)},
-                                {"ip", req->remote_ip}, {"remote", req->remote}, {"channels", what->channels},
+    log_.info("stream_opened", {{"client", std::to_string(sub->id())}, {"user", string_or_null(what.user)},
+                                {"ip", req->remote_ip}, {"remote", req->remote}, {"channels", what.channels},
                                 {"resume", resume ? nlohmann::json(*resume) : nlohmann::json(nullptr)},
-                                {"auth", who->via == identity::source::token ? "token" : "anonymous"}});
+                                {"auth", who.via == identity::source::token ? "token" : "anonymous"}});
 
     // Queued before start(): it follows the head, ahead of any replayed event.
     sse::event hello;
@@ -210,16 +224,16 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
     if (start_id)
         hello.id = *start_id;
     hello.data = nlohmann::json{{"clientId", std::to_string(sub->id())},
-                                {"userId", string_or_null(what->user)},
-                                {"channels", what->channels},
+                                {"userId", string_or_null(what.user)},
+                                {"channels", what.channels},
                                 {"serverTime", unix_ms(system_clock::now())}}
                      .dump();
     stream->send(hello);
     stream->start(req->head);
 
-    if (who->claims && who->claims->expires) {
+    if (who.claims && who.claims->expires) {
         // The token is honoured as long as verify_jwt would accept it, leeway included.
-        auto const left = *who->claims->expires + config_.jwt_leeway - system_clock::now();
+        auto const left = *who.claims->expires + config_.jwt_leeway - system_clock::now();
         asio::post(stream->get_executor(), [this, state, left, ex = stream->get_executor()] {
             if (state->closed)
                 return;
@@ -235,16 +249,13 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
 
 void server::serve_poll(request_ptr req, tcp::socket socket)
 {
-    sse::response refusal;
-    auto const who = auth_.subscriber(*req, system_clock::now(), refusal);
-    if (!who)
-        return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
-    auto what = subscription_for(*req, *who, refusal);
-    if (!what)
-        return refuse(std::move(socket), *req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
+    auto granted = authorize_subscriber(*req, socket);
+    if (!granted)
+        return;
+    subscription& what = granted->what;
     sse::subscriber_options options;
-    options.topics = std::move(what->channels);
-    options.user = std::move(what->user);
+    options.topics = std::move(what.channels);
+    options.user = std::move(what.user);
     sse::error_code ec;
     auto body = poll_events(hub_, std::move(options), std::string(req->head.param("since").value_or("")), ec);
     if (ec)
