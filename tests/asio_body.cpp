@@ -137,3 +137,62 @@ TEST_CASE("async_read_body: the client leaves early; a malformed chunk")
     CHECK(*bad.ec == sse::error::bad_chunk);
     CHECK(sse::http::status_for(*bad.ec) == 400);
 }
+
+TEST_CASE("async_read_body: Expect: 100-continue is answered before the body is read")
+{
+    SUBCASE("answered, then the body arrives")
+    {
+        socket_pair s;
+        outcome out;
+        std::string interim;
+        char buf[64];
+        sse::async_read_body(s.server,
+                             head_of("POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 11\r\n\r\n"),
+                             "", {}, [&](sse::error_code ec, std::string body) {
+                                 out.ec = ec;
+                                 out.body = std::move(body);
+                             });
+        s.client.async_read_some(asio::buffer(buf), [&](sse::error_code ec, std::size_t n) {
+            REQUIRE_FALSE(ec);
+            interim.assign(buf, n);
+            s.send("hello world");
+        });
+        REQUIRE(support::run_until(s.io, [&] { return out.ec.has_value(); }, 5s));
+        CHECK(interim == "HTTP/1.1 100 Continue\r\n\r\n");
+        CHECK_FALSE(*out.ec);
+        CHECK(out.body == "hello world");
+    }
+    SUBCASE("not sent when the body is refused at once, already arriving, or turned off")
+    {
+        sse::body_limits small;
+        small.max_body = 4;
+        sse::body_limits off;
+        off.send_continue = false;
+        struct
+        {
+            sse::body_limits limits;
+            std::string rest;
+        } const cases[] = {{small, ""}, {{}, "hello world"}, {off, ""}};
+        for (auto const& c : cases) {
+            socket_pair s;
+            auto const out = read_body(
+                s, "POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n", c.rest,
+                c.limits, [&] {
+                    if (c.rest.empty() && c.limits.send_continue)
+                        return;
+                    if (c.rest.empty())
+                        s.send("hello world");
+                });
+            s.client.non_blocking(true);
+            char buf[64];
+            sse::error_code ec;
+            std::size_t const n = s.client.read_some(asio::buffer(buf), ec);
+            CHECK(n == 0);   // nothing was written to the client
+            CHECK(ec == asio::error::would_block);
+            if (c.limits.max_body == 4)
+                CHECK(*out.ec == sse::error::body_too_large);
+            else
+                CHECK(out.body == "hello world");
+        }
+    }
+}

@@ -33,3 +33,17 @@ TEST_CASE("response: format_response writes a complete, closing response")
     REQUIRE(blank != std::string::npos);
     CHECK(wire.substr(blank + 4) == r.body);
 }
+
+TEST_CASE("response: 204 and 304 carry neither Content-Length nor a body")
+{
+    for (int status : {204, 304}) {
+        sse::response r;
+        r.status = status;
+        r.content_type.clear();
+        r.body = "ignored";
+        std::string const wire = sse::format_response(r);
+        CHECK(wire.find("Content-Length") == std::string::npos);
+        CHECK(wire.size() >= 4);
+        CHECK(wire.substr(wire.size() - 4) == "\r\n\r\n");
+    }
+}

@@ -1,17 +1,24 @@
-// sse::stream over TLS: asio::ssl::stream<tcp::socket> as the Socket, with a
-// self-signed certificate made by `openssl` for this run, and curl as the peer.
+// sse::stream and sse::tls_listener over TLS: asio::ssl::stream<tcp::socket> as
+// the Socket, with a self-signed certificate made by `openssl` for this run, and
+// curl (and raw sockets) as the peers.
+#include <sse/asio/listener.hpp>
+#include <sse/asio/ssl.hpp>
 #include <sse/asio/stream.hpp>
 
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/connect.hpp>
+#include <asio/read.hpp>
 #include <asio/read_until.hpp>
+#include <asio/write.hpp>
 #include <asio/ssl.hpp>
 #include <asio/streambuf.hpp>
 
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,6 +50,33 @@ sse::event numbered(int n)
     e.data = "event " + std::to_string(n);
     return e;
 }
+
+// A self-signed certificate for 127.0.0.1, made for one test and removed after it.
+struct certificate
+{
+    std::string dir, cert, key;
+
+    certificate()
+    {
+        char dir_template[] = "/tmp/sse-tls-XXXXXX";
+        char const* made = mkdtemp(dir_template);
+        REQUIRE(made != nullptr);
+        dir = made;
+        cert = dir + "/cert.pem";
+        key = dir + "/key.pem";
+        REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                             key + " -out " + cert + " 2>/dev/null")
+                                .c_str()) == 0);
+    }
+
+    ~certificate()
+    {
+        std::remove(cert.c_str());
+        std::remove(key.c_str());
+        ::rmdir(dir.c_str());
+    }
+};
 
 } // namespace
 
@@ -119,4 +153,131 @@ TEST_CASE("stream: serves events over TLS to curl (loopback)")
     std::remove(cert.c_str());
     std::remove(key.c_str());
     ::rmdir(dir);
+}
+
+TEST_CASE("tls_listener: serves a stream over https to curl, which verifies the certificate")
+{
+    certificate files;
+    asio::io_context io;
+    asio::ssl::context tls = sse::tls_server_context(files.cert, files.key);
+
+    std::string seen_path;
+    auto l = std::make_shared<sse::tls_listener>(
+        io.get_executor(), tls, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+        [&](sse::http::request_head head, sse::tls_socket socket, std::string_view) {
+            seen_path = std::string(head.path());
+            sse::stream_options options;
+            options.heartbeat_interval = std::chrono::milliseconds(0);
+            auto s = std::make_shared<sse::stream<sse::tls_socket>>(std::move(socket), options);
+            s->start(head);
+            for (int i = 1; i <= 3; ++i)
+                s->send(numbered(i));
+            s->async_close(std::nullopt, [](sse::error_code) {});
+        });
+    l->start();
+    auto const port = l->local_endpoint().port();
+    // Two threads: heads are read on strands of their own, the handler on the listener's.
+    std::thread t1([&] { io.run_for(std::chrono::seconds(20)); });
+    std::thread t2([&] { io.run_for(std::chrono::seconds(20)); });
+
+    std::string const body = run("curl -s --noproxy '*' --max-time 10 --cacert " + files.cert +
+                                 " https://127.0.0.1:" + std::to_string(port) + "/events");
+    std::string const plain = run("curl -s --noproxy '*' --max-time 10 -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+                                  std::to_string(port) + "/events");
+    l->stop();
+    io.stop();
+    t1.join();
+    t2.join();
+
+    CHECK(seen_path == "/events");
+    std::string expected = "retry: 3000\n\n";
+    for (int i = 1; i <= 3; ++i)
+        expected += sse::to_string(numbered(i));
+    CHECK(body == expected);
+    // Plain http to the TLS port: no handshake, nothing answered, counted.
+    CHECK(plain == "000");
+    CHECK(l->failed_handshakes() == 1);
+    CHECK(l->accepted() == 2);
+}
+
+TEST_CASE("tls_listener: the head deadline covers the handshake and the head; errors are answered over TLS")
+{
+    certificate files;
+    asio::io_context io;
+    asio::ssl::context tls = sse::tls_server_context(files.cert, files.key);
+    sse::listener_options options;
+    options.head_timeout = std::chrono::milliseconds(300);
+    int handed_over = 0;
+    auto l = std::make_shared<sse::tls_listener>(
+        io.get_executor(), tls, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+        [&](sse::http::request_head, sse::tls_socket, std::string_view) { ++handed_over; }, options);
+    l->start();
+    auto const endpoint = l->local_endpoint();
+    std::thread server([&] { io.run_for(std::chrono::seconds(20)); });
+
+    asio::io_context client_io;
+    asio::ssl::context client_tls(asio::ssl::context::tls_client);
+    client_tls.load_verify_file(files.cert);
+
+    auto read_all = [](auto& stream) {
+        std::string out;
+        char buf[512];
+        sse::error_code ec;
+        for (;;) {
+            std::size_t n = stream.read_some(asio::buffer(buf), ec);
+            out.append(buf, n);
+            if (ec)
+                return out;
+        }
+    };
+
+    SUBCASE("a client that connects and says nothing is cut off without an answer")
+    {
+        tcp::socket raw(client_io);
+        raw.connect(endpoint);
+        auto const start = std::chrono::steady_clock::now();
+        CHECK(read_all(raw).empty());
+        CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(250));
+        CHECK(l->failed_handshakes() == 1);
+    }
+    SUBCASE("a client that completes the handshake but not its head gets 408 over TLS")
+    {
+        sse::tls_socket client(client_io, client_tls);
+        client.lowest_layer().connect(endpoint);
+        client.set_verify_mode(asio::ssl::verify_peer);
+        client.handshake(asio::ssl::stream_base::client);
+        asio::write(client, asio::buffer(std::string("GET /events HTTP/1.1\r\nHost: x\r\n")));
+        std::string const answer = read_all(client);
+        CHECK(answer.rfind("HTTP/1.1 408 ", 0) == 0);
+        CHECK(l->failed_handshakes() == 0);
+    }
+    SUBCASE("a malformed head gets 400 over TLS")
+    {
+        sse::tls_socket client(client_io, client_tls);
+        client.lowest_layer().connect(endpoint);
+        client.handshake(asio::ssl::stream_base::client);
+        asio::write(client, asio::buffer(std::string("GET /events HTTP/1.1\r\nBad Header\r\n\r\n")));
+        CHECK(read_all(client).rfind("HTTP/1.1 400 ", 0) == 0);
+    }
+    l->stop();
+    io.stop();
+    server.join();
+    CHECK(handed_over == 0);
+}
+
+TEST_CASE("tls_server_context: a missing file is named in the error")
+{
+    certificate files;
+    try {
+        (void)sse::tls_server_context(files.dir + "/missing.pem", files.key);
+        FAIL("no exception");
+    } catch (std::system_error const& e) {
+        CHECK(std::string(e.what()).find("missing.pem") != std::string::npos);
+    }
+    try {
+        (void)sse::tls_server_context(files.cert, files.dir + "/nokey.pem");
+        FAIL("no exception");
+    } catch (std::system_error const& e) {
+        CHECK(std::string(e.what()).find("nokey.pem") != std::string::npos);
+    }
 }

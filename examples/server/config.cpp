@@ -142,6 +142,8 @@ std::optional<std::string> config::problem() const
         return "anonymous mode is off (the default off loopback and with --publish-key), so streams need "
                "tokens, but there is no --jwt-secret to check them: set one, or pass --anonymous to serve "
                "without authentication";
+    if (tls_cert.empty() != tls_key.empty())
+        return "--tls-cert and --tls-key go together: give both to serve https, or neither";
     if (!jwt_secret.empty() && jwt_secret.size() < 32)
         return "--jwt-secret must be at least 32 bytes: shorter HS256 secrets can be guessed offline";
     return std::nullopt;
@@ -185,6 +187,9 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
         ->group("Network");
     add(app, "port", out.port, "Port to listen on (0: any free port)")->group("Network");
     add(app, "threads", out.threads, "Threads running the server (0: one per core)")->group("Network");
+    add(app, "tls-cert", out.tls_cert, "PEM certificate chain (server certificate first); with --tls-key: https")
+        ->check(CLI::ExistingFile)->group("Network");
+    add(app, "tls-key", out.tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile)->group("Network");
 
     add(app, "jwt-secret", out.jwt_secret,
         "HS256 secret of the JWTs (at least 32 bytes); prefer the environment variable")

@@ -29,6 +29,9 @@ struct config
     unsigned short port = 8080;
     /// Threads running the io_context. 0: the number of cores (2 if unknown).
     unsigned threads = 0;
+    /// PEM certificate chain and private key: with both, the server speaks https only.
+    std::string tls_cert;
+    std::string tls_key;
 
     // Authentication.
     /// HS256 secret of the tokens. Empty: tokens are not accepted.

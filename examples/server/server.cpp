@@ -12,6 +12,7 @@
 #include <asio/write.hpp>
 
 #include <charconv>
+#include <stdexcept>
 #include <iostream>
 
 namespace app {
@@ -72,6 +73,10 @@ sse::listener_options listener_options_for(config const& c)
     return o;
 }
 
+// The TCP connection under the socket, TLS or not: for the peer's address.
+asio::ip::tcp::socket& tcp_layer(asio::ip::tcp::socket& s) { return s; }
+asio::ip::tcp::socket& tcp_layer(sse::tls_socket& s) { return s.next_layer(); }
+
 std::string remote_ip_of(asio::ip::address a)
 {
     if (a.is_v6() && a.to_v6().is_v4_mapped())
@@ -106,12 +111,27 @@ server::server(config c, logger::sink_type log_sink)
     stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
 
     tcp::endpoint const at(asio::ip::make_address(config_.host), config_.port);
-    listener_ = std::make_shared<sse::listener>(
-        io_.get_executor(), at,
-        [this](sse::http::request_head head, tcp::socket socket, std::string_view rest) {
-            on_request(std::move(head), std::move(socket), rest);
-        },
-        listener_options_for(config_));
+    if (!config_.tls_cert.empty()) {
+        try {
+            tls_.emplace(sse::tls_server_context(config_.tls_cert, config_.tls_key));
+        } catch (std::system_error const& e) {
+            // Not a listening problem: say which file, not "cannot listen".
+            throw std::runtime_error(std::string("cannot load the TLS certificate or key: ") + e.what());
+        }
+        tls_listener_ = std::make_shared<sse::tls_listener>(
+            io_.get_executor(), *tls_, at,
+            [this](sse::http::request_head head, sse::tls_socket socket, std::string_view rest) {
+                on_request(std::move(head), std::move(socket), rest);
+            },
+            listener_options_for(config_));
+    } else {
+        listener_ = std::make_shared<sse::listener>(
+            io_.get_executor(), at,
+            [this](sse::http::request_head head, tcp::socket socket, std::string_view rest) {
+                on_request(std::move(head), std::move(socket), rest);
+            },
+            listener_options_for(config_));
+    }
 }
 
 server::~server()
@@ -126,7 +146,7 @@ std::string server::url() const
     std::string host = e.address().is_unspecified() ? "localhost" : e.address().to_string();
     if (e.address().is_v6() && !e.address().is_unspecified())
         host = "[" + host + "]";
-    return "http://" + host + ":" + std::to_string(e.port()) + "/";
+    return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(e.port()) + "/";
 }
 
 void server::start()
@@ -134,7 +154,10 @@ void server::start()
     std::lock_guard<std::mutex> lock(run_mutex_);
     if (!threads_.empty() || stopping_)
         return;
-    listener_->start();
+    if (listener_)
+        listener_->start();
+    else
+        tls_listener_->start();
     unsigned const n = config_.effective_threads();
     for (unsigned i = 0; i < n; ++i)
         threads_.emplace_back([this] {
@@ -155,7 +178,10 @@ void server::shutdown()
     stopping_ = true;
     stop_deadline_ = clock::now() + config_.shutdown_deadline + std::chrono::seconds(2);
     log_.info("shutting_down", {{"clients", clients_.size()}});
-    listener_->stop();
+    if (listener_)
+        listener_->stop();
+    else
+        tls_listener_->stop();
     hub_.shutdown();   // every stream writes its queue, then a spread-out retry:, then closes
     guard_.reset();
     run_changed_.notify_all();
@@ -204,10 +230,11 @@ service_snapshot server::snapshot() const
 
 // ---- routing -----------------------------------------------------------------------------
 
-void server::on_request(sse::http::request_head head, tcp::socket socket, std::string_view rest)
+template<class Socket>
+void server::on_request(sse::http::request_head head, Socket socket, std::string_view rest)
 {
     sse::error_code ec;
-    auto const peer = socket.remote_endpoint(ec);
+    auto const peer = tcp_layer(socket).remote_endpoint(ec);
     if (ec)
         return;   // gone already
     auto req = std::make_shared<request>();
@@ -247,7 +274,8 @@ void server::on_request(sse::http::request_head head, tcp::socket socket, std::s
     }
 }
 
-void server::reply(tcp::socket socket, request const& req, sse::response r)
+template<class Socket>
+void server::reply(Socket socket, request const& req, sse::response r)
 {
     cors_.apply(req.origin(), r);
     // The path only: a query may carry a token.
@@ -256,7 +284,8 @@ void server::reply(tcp::socket socket, request const& req, sse::response r)
     sse::respond_and_close(std::move(socket), r);
 }
 
-void server::refuse(tcp::socket socket, request const& req, char const* reason, sse::response r)
+template<class Socket>
+void server::refuse(Socket socket, request const& req, char const* reason, sse::response r)
 {
     {
         std::lock_guard<std::mutex> lock(refused_mutex_);
@@ -268,7 +297,8 @@ void server::refuse(tcp::socket socket, request const& req, char const* reason, 
 
 // ---- publishing --------------------------------------------------------------------------
 
-void server::serve_publish(request_ptr req, tcp::socket socket, std::string_view rest, bool broadcast)
+template<class Socket>
+void server::serve_publish(request_ptr req, Socket socket, std::string_view rest, bool broadcast)
 {
     sse::response refusal;
     auto who = auth_.publisher(*req, system_clock::now(), refusal);
@@ -283,33 +313,23 @@ void server::serve_publish(request_ptr req, tcp::socket socket, std::string_view
                       error_response(413, "the body must be at most " + std::to_string(config_.max_body) + " bytes",
                                      "body"));
 
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
-    auto read = [this, req, sock, who = std::move(*who), broadcast](std::string_view already) {
-        sse::body_limits limits;
-        limits.max_body = config_.max_body;
-        limits.timeout = config_.body_timeout;
-        sse::async_read_body(*sock, req->head, already, limits,
-                             [this, req, sock, who, broadcast](sse::error_code ec, std::string body) {
-                                 if (ec)
-                                     return refuse(std::move(*sock), *req,
-                                                   ec == sse::error::body_too_large ? "body_too_large" : "bad_body",
-                                                   error_response(sse::http::status_for(ec), ec.message(), "body"));
-                                 finish_publish(req, std::move(*sock), who, body, broadcast);
-                             });
-    };
-    auto const expect = req->header("Expect");
-    if (!expect || !sse::http::iequals(*expect, "100-continue") || req->head.version() < 11)
-        return read(rest);
-    // curl and others wait for this before they send a large body.
-    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-    asio::async_write(*sock, asio::buffer(go_on.data(), go_on.size()),
-                      [read, sock, already = std::string(rest)](sse::error_code ec, std::size_t) {
-                          if (!ec)
-                              read(already);
-                      });
+    // async_read_body answers Expect: 100-continue, which curl waits for before a large body.
+    auto sock = std::make_shared<Socket>(std::move(socket));
+    sse::body_limits limits;
+    limits.max_body = config_.max_body;
+    limits.timeout = config_.body_timeout;
+    sse::async_read_body(*sock, req->head, rest, limits,
+                         [this, req, sock, who = std::move(*who), broadcast](sse::error_code ec, std::string body) {
+                             if (ec)
+                                 return refuse(std::move(*sock), *req,
+                                               ec == sse::error::body_too_large ? "body_too_large" : "bad_body",
+                                               error_response(sse::http::status_for(ec), ec.message(), "body"));
+                             finish_publish(req, std::move(*sock), who, body, broadcast);
+                         });
 }
 
-void server::finish_publish(request_ptr req, tcp::socket socket, identity const& who, std::string const& body,
+template<class Socket>
+void server::finish_publish(request_ptr req, Socket socket, identity const& who, std::string const& body,
                             bool broadcast)
 {
     publish_rules rules;
@@ -332,7 +352,8 @@ void server::finish_publish(request_ptr req, tcp::socket socket, identity const&
 
 // ---- administration, health, the page ------------------------------------------------------
 
-void server::serve_stats(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_stats(request_ptr req, Socket socket)
 {
     sse::response refusal;
     if (!auth_.publisher(*req, system_clock::now(), refusal))
@@ -340,7 +361,8 @@ void server::serve_stats(request_ptr req, tcp::socket socket)
     reply(std::move(socket), *req, json_response(200, stats_json(snapshot())));
 }
 
-void server::serve_clients(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_clients(request_ptr req, Socket socket)
 {
     sse::response refusal;
     if (!auth_.publisher(*req, system_clock::now(), refusal))
@@ -356,7 +378,8 @@ void server::serve_clients(request_ptr req, tcp::socket socket)
     reply(std::move(socket), *req, json_response(200, {{"clients", list}}));
 }
 
-void server::serve_kick(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_kick(request_ptr req, Socket socket)
 {
     sse::response refusal;
     if (!auth_.publisher(*req, system_clock::now(), refusal))
@@ -374,14 +397,16 @@ void server::serve_kick(request_ptr req, tcp::socket socket)
     reply(std::move(socket), *req, r);
 }
 
-void server::serve_health(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_health(request_ptr req, Socket socket)
 {
     auto const up = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_);
     reply(std::move(socket), *req,
           json_response(200, {{"status", "ok"}, {"uptime", up.count()}, {"clients", clients_.size()}}));
 }
 
-void server::serve_metrics(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_metrics(request_ptr req, Socket socket)
 {
     sse::response r;
     r.content_type = prometheus_content_type;
@@ -390,7 +415,8 @@ void server::serve_metrics(request_ptr req, tcp::socket socket)
     reply(std::move(socket), *req, std::move(r));
 }
 
-void server::serve_file(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_file(request_ptr req, Socket socket)
 {
     auto const file = find_static_file(req->head.path());
     sse::response r;
@@ -402,6 +428,12 @@ void server::serve_file(request_ptr req, tcp::socket socket)
     reply(std::move(socket), *req, std::move(r));
 }
 
+// Used by streams.cpp.
+template void server::reply(tcp::socket, request const&, sse::response);
+template void server::reply(sse::tls_socket, request const&, sse::response);
+template void server::refuse(tcp::socket, request const&, char const*, sse::response);
+template void server::refuse(sse::tls_socket, request const&, char const*, sse::response);
+
 // ---- the program -------------------------------------------------------------------------
 
 int run(config const& c)
@@ -411,6 +443,9 @@ int run(config const& c)
         s.emplace(c);
     } catch (std::system_error const& e) {
         std::cerr << "sse-server: cannot listen on " << c.host << ":" << c.port << ": " << e.code().message() << '\n';
+        return 1;
+    } catch (std::exception const& e) {   // e.g. a certificate that does not load
+        std::cerr << "sse-server: " << e.what() << '\n';
         return 1;
     }
     asio::signal_set signals(s->get_executor(), SIGINT, SIGTERM);

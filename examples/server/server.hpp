@@ -12,6 +12,7 @@
 #include "publisher.hpp"
 
 #include <sse/asio/listener.hpp>
+#include <sse/asio/ssl.hpp>
 #include <sse/asio/stream.hpp>
 #include <sse/hub.hpp>
 
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,7 +34,7 @@
 namespace app {
 
 /** The whole service on one sse::hub: the endpoints of docs/server.md over
-    sse::listener, run on `config::threads` threads.
+    sse::listener (sse::tls_listener with a certificate), run on `config::threads` threads.
 
     @code
     app::server s(config);          // binds; throws std::system_error if it cannot
@@ -60,9 +62,9 @@ public:
     server& operator=(server const&) = delete;
 
     /// The bound address: the port chosen when configured with port 0.
-    tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
+    tcp::endpoint endpoint() const { return listener_ ? listener_->local_endpoint() : tls_listener_->local_endpoint(); }
 
-    /// The URL of the demo page.
+    /// The URL of the demo page: https with `--tls-cert`.
     std::string url() const;
 
     /// Starts accepting, with the configured number of threads.
@@ -94,21 +96,35 @@ public:
 private:
     using request_ptr = std::shared_ptr<request const>;
 
-    void on_request(sse::http::request_head head, tcp::socket socket, std::string_view rest);
-    void reply(tcp::socket socket, request const& req, sse::response r);
-    void refuse(tcp::socket socket, request const& req, char const* reason, sse::response r);
+    // Every handler takes the connection as it came: tcp::socket, or sse::tls_socket with --tls-cert.
+    template<class Socket>
+    void on_request(sse::http::request_head head, Socket socket, std::string_view rest);
+    template<class Socket>
+    void reply(Socket socket, request const& req, sse::response r);
+    template<class Socket>
+    void refuse(Socket socket, request const& req, char const* reason, sse::response r);
 
-    void serve_stream(request_ptr req, tcp::socket socket);
-    void serve_publish(request_ptr req, tcp::socket socket, std::string_view rest, bool broadcast);
-    void finish_publish(request_ptr req, tcp::socket socket, identity const& who, std::string const& body,
+    template<class Socket>
+    void serve_stream(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_publish(request_ptr req, Socket socket, std::string_view rest, bool broadcast);
+    template<class Socket>
+    void finish_publish(request_ptr req, Socket socket, identity const& who, std::string const& body,
                         bool broadcast);
-    void serve_poll(request_ptr req, tcp::socket socket);
-    void serve_stats(request_ptr req, tcp::socket socket);
-    void serve_clients(request_ptr req, tcp::socket socket);
-    void serve_kick(request_ptr req, tcp::socket socket);
-    void serve_health(request_ptr req, tcp::socket socket);
-    void serve_metrics(request_ptr req, tcp::socket socket);
-    void serve_file(request_ptr req, tcp::socket socket);
+    template<class Socket>
+    void serve_poll(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_stats(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_clients(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_kick(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_health(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_metrics(request_ptr req, Socket socket);
+    template<class Socket>
+    void serve_file(request_ptr req, Socket socket);
 
     // What a stream or poll request subscribes to, once its identity is known.
     struct subscription
@@ -126,7 +142,8 @@ private:
         identity who;
         subscription what;
     };
-    std::optional<grant> authorize_subscriber(request const& req, tcp::socket& socket);
+    template<class Socket>
+    std::optional<grant> authorize_subscriber(request const& req, Socket& socket);
 
     config config_;
     logger log_;
@@ -144,7 +161,9 @@ private:
 
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> guard_;
+    std::optional<asio::ssl::context> tls_;   // with --tls-cert: every connection speaks https
     std::shared_ptr<sse::listener> listener_;
+    std::shared_ptr<sse::tls_listener> tls_listener_;
 
     std::mutex run_mutex_;
     std::condition_variable run_changed_;

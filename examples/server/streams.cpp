@@ -106,7 +106,8 @@ std::optional<server::subscription> server::subscription_for(request const& req,
     return out;
 }
 
-std::optional<server::grant> server::authorize_subscriber(request const& req, tcp::socket& socket)
+template<class Socket>
+std::optional<server::grant> server::authorize_subscriber(request const& req, Socket& socket)
 {
     sse::response refusal;
     auto who = auth_.subscriber(req, system_clock::now(), refusal);
@@ -122,7 +123,8 @@ std::optional<server::grant> server::authorize_subscriber(request const& req, tc
     return grant{std::move(*who), std::move(*what)};
 }
 
-void server::serve_stream(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_stream(request_ptr req, Socket socket)
 {
     auto granted = authorize_subscriber(*req, socket);
     if (!granted)
@@ -169,7 +171,7 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
     };
     auto state = std::make_shared<stream_state>();
 
-    auto stream = std::make_shared<sse::stream<tcp::socket>>(std::move(socket), stream_options_);
+    auto stream = std::make_shared<sse::stream<Socket>>(std::move(socket), stream_options_);
     sse::subscriber_options options;
     options.topics = what.channels;
     options.user = what.user;
@@ -247,7 +249,8 @@ void server::serve_stream(request_ptr req, tcp::socket socket)
     }
 }
 
-void server::serve_poll(request_ptr req, tcp::socket socket)
+template<class Socket>
+void server::serve_poll(request_ptr req, Socket socket)
 {
     auto granted = authorize_subscriber(*req, socket);
     if (!granted)
@@ -262,5 +265,11 @@ void server::serve_poll(request_ptr req, tcp::socket socket)
         return reply(std::move(socket), *req, retry_later(503, ec.message(), config_.retry_after));
     reply(std::move(socket), *req, json_response(200, body));
 }
+
+// Called from server.cpp's routing.
+template void server::serve_stream(request_ptr, asio::ip::tcp::socket);
+template void server::serve_stream(request_ptr, sse::tls_socket);
+template void server::serve_poll(request_ptr, asio::ip::tcp::socket);
+template void server::serve_poll(request_ptr, sse::tls_socket);
 
 } // namespace app

@@ -6,6 +6,7 @@
 #include "server.hpp"
 
 #include <sse/asio/event_source.hpp>
+#include <sse/asio/ssl.hpp>
 #include <sse/http/fields.hpp>
 
 #include <asio/io_context.hpp>
@@ -126,9 +127,12 @@ struct reply
 
 /** Sends `bytes` over a new connection as they are, and reads the response
     until the server closes it (or, with `head_only`, until the end of the
-    head). A 1xx response before it is skipped and noted in `interim`.
+    head). A 1xx response before it is skipped and noted in `interim`. With
+    `after_interim`, those bytes are sent once a first head has arrived, as a
+    client that sent `Expect: 100-continue` does.
 */
-inline reply exchange(unsigned short port, std::string const& bytes, bool head_only = false)
+inline reply exchange(unsigned short port, std::string const& bytes, bool head_only = false,
+                      std::optional<std::string> const& after_interim = std::nullopt)
 {
     reply out;
     int const fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -149,7 +153,18 @@ inline reply exchange(unsigned short port, std::string const& bytes, bool head_o
     }
     std::string raw;
     auto const deadline = std::chrono::steady_clock::now() + 5s;
+    bool waiting_for_interim = after_interim.has_value();
     while (std::chrono::steady_clock::now() < deadline) {
+        if (waiting_for_interim && raw.find("\r\n\r\n") != std::string::npos) {
+            // The interim answer came: now the body, as a client that waits for it sends it.
+            waiting_for_interim = false;
+            for (std::string_view rest = *after_interim; !rest.empty();) {
+                ssize_t const n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+                if (n <= 0)
+                    break;
+                rest.remove_prefix(static_cast<std::size_t>(n));
+            }
+        }
         if (head_only && raw.find("\r\n\r\n") != std::string::npos)
             break;
         pollfd p{fd, POLLIN, 0};
@@ -225,17 +240,22 @@ struct received
     json data_json() const { return json::parse(data); }
 };
 
-/** An sse::event_source<tcp::socket> on its own thread that records every
-    event and state change. Does not reconnect unless asked to.
+/** An sse::event_source on its own thread that records every event and state
+    change. Does not reconnect unless asked to. Its TLS socket speaks http too.
 */
 class reader
 {
 public:
     reader(unsigned short port, std::string const& target, sse::event_source_options options = {},
            bool reconnect = false)
+        : reader("http://127.0.0.1:" + std::to_string(port) + target, std::move(options), reconnect)
+    {
+    }
+
+    reader(std::string const& url, sse::event_source_options options, bool reconnect)
     {
         options.reconnect = reconnect;
-        source_.emplace(io_.get_executor(), "http://127.0.0.1:" + std::to_string(port) + target, options);
+        source_.emplace(io_.get_executor(), url, options);
         source_->on_event([this](sse::event_view const& e) {
             std::lock_guard<std::mutex> lock(mutex_);
             events_.push_back({std::string(e.type), std::string(e.data), std::string(e.last_event_id),
@@ -322,7 +342,7 @@ private:
     }
 
     asio::io_context io_;
-    std::optional<sse::event_source<asio::ip::tcp::socket>> source_;
+    std::optional<sse::event_source<sse::tls_socket>> source_;
     std::thread thread_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;

@@ -624,9 +624,66 @@ TEST_CASE("server: a body over the limit gets 413")
     std::ostringstream fine;
     fine << std::hex << small.size() << "\r\n" << small << "\r\n0\r\n\r\n";
     CHECK(http(f.port(), "POST", "/api/sse/publish", {{"Transfer-Encoding", "chunked"}}, fine.str()).status == 202);
-    auto const expecting = http(f.port(), "POST", "/api/sse/publish", {{"Expect", "100-continue"}}, small);
+    // A client that waits for 100 Continue before it sends its body, as curl does.
+    auto const expecting = exchange(f.port(),
+                                    "POST /api/sse/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                                    "Content-Length: " + std::to_string(small.size()) + "\r\n\r\n",
+                                    false, small);
     CHECK(expecting.interim == 100);
     CHECK(expecting.status == 202);
+    // Refused at once by its declared length: no 100, straight to 413.
+    auto const refused = http(f.port(), "POST", "/api/sse/publish", {{"Expect", "100-continue"}}, big, true);
+    CHECK(refused.interim == 0);
+    CHECK(refused.status == 413);
+}
+
+TEST_CASE("server: https with --tls-cert and --tls-key")
+{
+    char dir_template[] = "/tmp/sse-server-tls-XXXXXX";
+    REQUIRE(mkdtemp(dir_template) != nullptr);
+    std::string const dir = dir_template;
+    std::string const cert = dir + "/cert.pem", key = dir + "/key.pem";
+    REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                         "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null")
+                            .c_str()) == 0);
+    app::config c = test_config();
+    c.tls_cert = cert;
+    c.tls_key = key;
+    {
+        fixture f(c);
+        std::string const base = "https://127.0.0.1:" + std::to_string(f.port());
+        CHECK(f.server().url() == base + "/");
+
+        sse::event_source_options options;
+        options.ca_file = cert;   // verified: chain and IP address
+        reader r(base + "/api/sse?userId=alice", options, false);
+        REQUIRE(r.wait_for("connected"));
+
+        // Publish over https with curl, which checks the certificate and waits for 100 Continue.
+        std::string const body = json{{"event", "notification"}, {"userIds", {"alice"}},
+                                      {"data", {{"notificationType", "info"}, {"title", "over TLS"},
+                                                {"message", "hello"}}}}.dump();
+        std::string const command = "curl -s --noproxy '*' --max-time 10 --expect100-timeout 30 --cacert " + cert +
+                                    " -H 'Expect: 100-continue' -H 'Content-Type: application/json' -d '" + body +
+                                    "' -o /dev/null -w '%{http_code}' " + base + "/api/sse/publish";
+        std::string status;
+        if (FILE* p = popen(command.c_str(), "r")) {
+            char buf[64];
+            status.assign(buf, std::fread(buf, 1, sizeof buf, p));
+            pclose(p);
+        }
+        CHECK(status == "202");
+        REQUIRE(r.wait_for("notification"));
+        CHECK(r.events("notification").front().data_json()["title"] == "over TLS");
+
+        // Plain http to the https port gets no answer.
+        CHECK(get(f.port(), "/health").status == 0);
+    }
+    std::filesystem::remove_all(dir);
+
+    app::config half = test_config();
+    half.tls_cert = cert;
+    CHECK(half.problem().has_value());
 }
 
 TEST_CASE("server: slow and oversized requests get 408 and 431")

@@ -5,6 +5,7 @@
 #include <sse/config.hpp>
 #include <sse/error.hpp>
 #include <sse/http/chunked_decoder.hpp>
+#include <sse/http/fields.hpp>
 #include <sse/http/request_head.hpp>
 #include <sse/asio/detail/stream_support.hpp>
 
@@ -12,6 +13,7 @@
 #include <asio/buffer.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
 #include <asio/strand.hpp>
 
 #include <array>
@@ -33,6 +35,12 @@ struct body_limits
 
     /// Time the whole body may take to arrive. Over it: `error::body_timeout` (408). Zero: no limit.
     std::chrono::milliseconds timeout = std::chrono::seconds(10);
+
+    /** Answer `Expect: 100-continue` with `HTTP/1.1 100 Continue` before reading,
+        as clients such as curl wait for it (a second or so) before they send a
+        large body. Not sent when the body is refused at once or already arriving.
+    */
+    bool send_continue = true;
 };
 
 /** Reads the body of a request whose head was already read, such as a POST
@@ -51,6 +59,10 @@ struct body_limits
     declared length over the limit fails before anything is read. `already_read`
     holds the bytes that arrived with the head. Bytes after the body (a
     pipelined request) are not read.
+
+    A request with `Expect: 100-continue` (HTTP/1.1) is first answered
+    `100 Continue` (see `body_limits::send_continue`), unless its declared length
+    is already too large: then it gets `error::body_too_large` without a byte read.
 
     `handler(error_code, std::string body)` is called exactly once, through a
     strand over the socket's executor. Errors: `error::body_too_large`,
@@ -73,6 +85,10 @@ public:
           handler_(std::move(handler)), limits_(limits), framing_(head.body_framing()),
           remaining_(head.content_length())
     {
+        if (limits_.send_continue && head.version() >= 11) {
+            auto const expect = head.fields().find("Expect");
+            expects_continue_ = expect && http::iequals(*expect, "100-continue");
+        }
     }
 
     void start(std::string_view already_read)
@@ -94,6 +110,8 @@ public:
         error_code ec;
         if (consume(already_read, ec) || ec)
             return finish_later(ec);
+        if (expects_continue_ && already_read.empty())
+            return send_continue();
         read();
     }
 
@@ -127,6 +145,21 @@ private:
             body_.append(data);
         }
         return chunked_.done();
+    }
+
+    void send_continue()
+    {
+        static constexpr char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        asio::async_write(socket_, asio::buffer(interim, sizeof interim - 1),
+            asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+                if (self->done_)
+                    return;
+                if (self->timed_out_)
+                    return self->finish(error::body_timeout);
+                if (ec)
+                    return self->finish(ec);
+                self->read();
+            }));
     }
 
     void read()
@@ -178,6 +211,7 @@ private:
     http::chunked_decoder chunked_;
     std::string body_;
     std::array<char, 8192> buffer_{};
+    bool expects_continue_ = false;
     bool done_ = false;
     bool timed_out_ = false;
 };

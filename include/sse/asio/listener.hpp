@@ -7,6 +7,7 @@
 #include <sse/http/request_head.hpp>
 #include <sse/http/request_parser.hpp>
 #include <sse/asio/response.hpp>
+#include <sse/asio/detail/accept_traits.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/tcp.hpp>
@@ -18,6 +19,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 SSE_NAMESPACE_BEGIN
@@ -53,6 +55,8 @@ struct listener_options
 
 /** Accepts TCP connections, reads each request head under a deadline, and hands
     the head and the connection to a handler, for users without an HTTP server.
+    `sse::listener` serves plain TCP; `sse::tls_listener` (`<sse/asio/ssl.hpp>`)
+    serves https, the TLS handshake counted in the head's deadline.
 
     @code
     auto l = std::make_shared<sse::listener>(io.get_executor(), endpoint,
@@ -68,25 +72,37 @@ struct listener_options
     A head that is malformed gets 400, a target too long 414, a head too large
     431, an unsupported version 505, a head that is too slow 408: each with a
     short body and `Connection: close`, then the connection closes. A client that
-    goes away before its head is complete is closed silently. Bytes that arrived
-    with the head but follow it (the start of a body, a pipelined request) are
-    handed to the handler; the rest stay unread on the connection.
+    goes away before its head is complete, or whose TLS handshake fails, is
+    closed silently. Bytes that arrived with the head but follow it (the start of
+    a body, a pipelined request) are handed to the handler; the rest stay unread
+    on the connection.
 
     @par Ownership
     Always owned by a `std::shared_ptr`. Pending operations keep it alive until
     `stop()`.
 
     @par Thread safety
-    `start`, `stop`, `local_endpoint`, `pending` and `accepted` may be called from any thread.
-    The handler runs on the listener's strand, one call at a time: it should hand
-    the connection over and return, not block. The sockets it receives use the
-    listener's executor (not the strand), so each stream makes its own strand.
+    `start`, `stop`, `local_endpoint`, `pending`, `accepted` and `failed_handshakes`
+    may be called from any thread. Each connection reads its head on a strand of
+    its own, so heads (and TLS handshakes) are read in parallel when several
+    threads run the executor; the handler runs on the listener's strand, one call
+    at a time: it should hand the connection over and return, not block. The
+    sockets it receives use the listener's executor (not a strand), so each stream
+    makes its own strand.
+
+    @tparam Socket `asio::ip::tcp::socket`, or `sse::tls_socket` with `<sse/asio/ssl.hpp>`.
 */
-class listener : public std::enable_shared_from_this<listener>
+template<class Socket>
+class basic_listener : public std::enable_shared_from_this<basic_listener<Socket>>
 {
+    using traits = detail::accept_traits<Socket>;
+
 public:
-    using socket_type = asio::ip::tcp::socket;
+    using socket_type = Socket;
     using executor_type = asio::strand<asio::any_io_executor>;
+
+    /// What the connections need besides the socket: an `asio::ssl::context` for TLS.
+    using context_type = typename traits::context_type;
 
     /** Called with each complete, valid request head, its connection, and the
         bytes read after the head (valid during the call; usually empty, or the
@@ -95,16 +111,40 @@ public:
     using handler_type = std::function<void(http::request_head, socket_type, std::string_view)>;
 
     /// Opens, binds and listens on `endpoint` (port 0: any free port).
-    /// Throws `std::system_error` on failure.
-    listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
-             listener_options options = {});
+    /// Throws `std::system_error` on failure. Plain TCP only.
+    basic_listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+                   listener_options options = {})
+        : basic_listener(ex, nullptr, endpoint, std::move(handler), std::move(options))
+    {
+        static_assert(!traits::handshake, "a TLS listener needs its asio::ssl::context");
+    }
 
     /// As above; reports failure through `ec` (the listener then does nothing).
-    listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
-             listener_options options, error_code& ec);
+    basic_listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+                   listener_options options, error_code& ec)
+        : basic_listener(ex, nullptr, endpoint, std::move(handler), std::move(options), ec)
+    {
+        static_assert(!traits::handshake, "a TLS listener needs its asio::ssl::context");
+    }
 
-    listener(listener const&) = delete;
-    listener& operator=(listener const&) = delete;
+    /** With the context every connection is made with (for TLS: certificate and
+        key). The context must outlive the listener and every connection it made.
+    */
+    basic_listener(asio::any_io_executor ex, context_type& context, asio::ip::tcp::endpoint const& endpoint,
+                   handler_type handler, listener_options options = {})
+        : basic_listener(ex, &context, endpoint, std::move(handler), std::move(options))
+    {
+    }
+
+    /// As above; reports failure through `ec`.
+    basic_listener(asio::any_io_executor ex, context_type& context, asio::ip::tcp::endpoint const& endpoint,
+                   handler_type handler, listener_options options, error_code& ec)
+        : basic_listener(ex, &context, endpoint, std::move(handler), std::move(options), ec)
+    {
+    }
+
+    basic_listener(basic_listener const&) = delete;
+    basic_listener& operator=(basic_listener const&) = delete;
 
     /// The bound address: the port chosen when asked for port 0.
     asio::ip::tcp::endpoint local_endpoint() const noexcept { return endpoint_; }
@@ -126,27 +166,41 @@ public:
     /// Connections accepted since construction (refused ones included).
     std::size_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
+    /// TLS handshakes that failed or timed out (always 0 for plain TCP).
+    std::size_t failed_handshakes() const noexcept { return failed_handshakes_.load(std::memory_order_relaxed); }
+
 private:
     class head_reader;
     friend class head_reader;
 
+    basic_listener(asio::any_io_executor ex, context_type* context, asio::ip::tcp::endpoint const& endpoint,
+                   handler_type handler, listener_options options);
+    basic_listener(asio::any_io_executor ex, context_type* context, asio::ip::tcp::endpoint const& endpoint,
+                   handler_type handler, listener_options options, error_code& ec);
+
     void open(asio::ip::tcp::endpoint const& endpoint, error_code& ec);
     void accept();
-    void on_accept(error_code ec, socket_type socket);
+    void on_accept(error_code ec, asio::ip::tcp::socket socket);
     void do_stop();
 
     asio::any_io_executor io_;
     executor_type strand_;
+    context_type* context_;
     asio::ip::tcp::acceptor acceptor_;
     asio::steady_timer retry_timer_;
     asio::ip::tcp::endpoint endpoint_;
     handler_type handler_;
     listener_options options_;
+    std::mutex readers_mutex_;
     head_reader* readers_ = nullptr;   // intrusive list of heads being read, for stop()
     std::atomic<std::size_t> pending_{0};
     std::atomic<std::size_t> accepted_{0};
-    bool stopped_ = false;
+    std::atomic<std::size_t> failed_handshakes_{0};
+    bool stopped_ = false;   // on the strand
 };
+
+/// The plain-TCP listener.
+using listener = basic_listener<asio::ip::tcp::socket>;
 
 SSE_NAMESPACE_END
 

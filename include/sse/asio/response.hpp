@@ -36,7 +36,8 @@ struct response
 inline std::string_view reason_phrase(int status) noexcept;
 
 /** The bytes of `r`: status line, `Content-Type`, `Content-Length`,
-    `Connection: close`, the extra headers, an empty line, the body.
+    `Connection: close`, the extra headers, an empty line, the body. A 1xx, 204
+    or 304 gets neither `Content-Length` nor a body (RFC 9110).
 */
 inline std::string format_response(response const& r);
 

@@ -1,4 +1,4 @@
-// sse/asio/ssl.hpp - TLS for the event source: https URLs over asio::ssl::stream.
+// sse/asio/ssl.hpp - TLS over asio::ssl::stream: https for the event source and for the listener.
 #ifndef SSE_ASIO_SSL_HPP
 #define SSE_ASIO_SSL_HPP
 
@@ -6,6 +6,7 @@
 #include <sse/error.hpp>
 #include <sse/source_options.hpp>
 #include <sse/url.hpp>
+#include <sse/asio/detail/accept_traits.hpp>
 #include <sse/asio/detail/client_transport.hpp>
 
 #include <asio/ip/tcp.hpp>
@@ -19,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
 
 SSE_NAMESPACE_BEGIN
@@ -28,6 +30,38 @@ SSE_NAMESPACE_BEGIN
     (`OpenSSL::SSL`, `OpenSSL::Crypto`).
 */
 using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+
+/** A listener that serves https: `std::make_shared<sse::tls_listener>(ex, context, endpoint, handler)`.
+    Its handler receives `sse::tls_socket`s whose handshake is done; `sse::stream`,
+    `sse::attach`, `sse::respond_and_close` and `sse::async_read_body` take them as they are.
+*/
+using tls_listener = basic_listener<tls_socket>;
+
+/** A server context from PEM files: the certificate chain (the server's
+    certificate first) and its private key. TLS 1.2 and later only. Throws
+    `std::system_error` naming the file that failed.
+
+    @code
+    asio::ssl::context tls = sse::tls_server_context("cert.pem", "key.pem");
+    auto l = std::make_shared<sse::tls_listener>(io.get_executor(), tls, endpoint, handler);
+    @endcode
+*/
+inline asio::ssl::context tls_server_context(std::string const& certificate_chain_file,
+                                             std::string const& private_key_file)
+{
+    asio::ssl::context ctx(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    error_code ec;
+    ctx.use_certificate_chain_file(certificate_chain_file, ec);
+    if (ec)
+        SSE_THROW(std::system_error(ec, "sse::tls_server_context: certificate chain " + certificate_chain_file));
+    ctx.use_private_key_file(private_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+        SSE_THROW(std::system_error(ec, "sse::tls_server_context: private key " + private_key_file));
+    return ctx;
+}
 
 /// True if `ec` says the peer's certificate failed verification (chain or host name).
 inline bool is_certificate_error(error_code ec) noexcept
@@ -97,6 +131,25 @@ struct client_transport<asio::ssl::stream<Next>>
             if ((c < '0' || c > '9') && c != '.')
                 return false;
         return !host.empty();
+    }
+};
+
+// The server side: a TLS stream over the accepted socket, and its handshake.
+template<>
+struct accept_traits<tls_socket>
+{
+    using context_type = asio::ssl::context;
+    static constexpr bool handshake = true;
+
+    static tls_socket make(asio::ip::tcp::socket socket, context_type* ctx)
+    {
+        return tls_socket(std::move(socket), *ctx);
+    }
+
+    template<class Handler>
+    static void async_handshake(tls_socket& s, Handler&& handler)
+    {
+        s.async_handshake(asio::ssl::stream_base::server, std::forward<Handler>(handler));
     }
 };
 

@@ -1,4 +1,4 @@
-// sse/asio/impl/listener.hpp - bodies of sse::listener.
+// sse/asio/impl/listener.hpp - bodies of sse::basic_listener.
 #ifndef SSE_ASIO_IMPL_LISTENER_HPP
 #define SSE_ASIO_IMPL_LISTENER_HPP
 
@@ -6,20 +6,24 @@
 
 #include <asio/bind_executor.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/post.hpp>
 
 #include <string>
 #include <string_view>
 
 SSE_NAMESPACE_BEGIN
 
-// One accepted connection until its head is complete. Runs on the listener's
-// strand and sits in the listener's list, so that stop() can reach it.
-class listener::head_reader : public std::enable_shared_from_this<head_reader>
+// One accepted connection until its head is complete. It does its I/O on a
+// strand of its own, so that heads and TLS handshakes proceed in parallel, and
+// sits in the listener's list (under its mutex) so that stop() can reach it.
+template<class Socket>
+class basic_listener<Socket>::head_reader : public std::enable_shared_from_this<head_reader>
 {
 public:
-    head_reader(std::shared_ptr<listener> owner, socket_type socket)
+    head_reader(std::shared_ptr<basic_listener> owner, asio::ip::tcp::socket socket)
         : owner_(std::move(owner)),
-          socket_(std::move(socket)),
+          strand_(asio::make_strand(owner_->io_)),
+          socket_(traits::make(std::move(socket), owner_->context_)),
           timer_(owner_->io_),
           parser_(owner_->options_.limits)
     {
@@ -30,32 +34,56 @@ public:
     void run()
     {
         link();
-        auto self = shared_from_this();
-        timer_.expires_after(owner_->options_.head_timeout);
-        timer_.async_wait(asio::bind_executor(owner_->strand_, [self](error_code ec) {
-            if (!ec && !self->done_) {
-                // The pending read ends with operation_aborted and answers 408.
-                self->timed_out_ = true;
-                error_code ignored;
-                self->socket_.cancel(ignored);
-            }
-        }));
-        read();
+        asio::post(strand_, [self = this->shared_from_this()] { self->begin(); });
     }
 
+    // From stop(), on this reader's strand.
     void abort()
     {
-        error_code ignored;
+        if (done_)
+            return;
+        aborted_ = true;
         timer_.cancel();
-        socket_.close(ignored);
+        error_code ignored;
+        detail::lowest_layer_of(socket_).close(ignored);
     }
 
 private:
+    void begin()
+    {
+        if (aborted_)
+            return finish_silently();
+        timer_.expires_after(owner_->options_.head_timeout);
+        timer_.async_wait(asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec) {
+            if (!ec && !self->done_) {
+                // The pending handshake or read ends with operation_aborted.
+                self->timed_out_ = true;
+                error_code ignored;
+                detail::lowest_layer_of(self->socket_).cancel(ignored);
+            }
+        }));
+        if constexpr (traits::handshake) {
+            traits::async_handshake(socket_, asio::bind_executor(strand_, [self = this->shared_from_this()](
+                                                                              error_code ec) {
+                                        if (ec || self->aborted_ || self->timed_out_) {
+                                            if (!self->aborted_)
+                                                self->owner_->failed_handshakes_.fetch_add(
+                                                    1, std::memory_order_relaxed);
+                                            return self->finish_silently();
+                                        }
+                                        self->read();
+                                    }));
+        }
+        else {
+            read();
+        }
+    }
+
     void read()
     {
         socket_.async_read_some(asio::buffer(buffer_),
-                                asio::bind_executor(owner_->strand_, [self = shared_from_this()](
-                                                                         error_code ec, std::size_t n) {
+                                asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec,
+                                                                                               std::size_t n) {
                                     self->on_read(ec, n);
                                 }));
     }
@@ -64,15 +92,10 @@ private:
     {
         if (done_)
             return;
-        if (timed_out_)
+        if (timed_out_ && !aborted_)
             return respond(408, make_error_code(error::head_timeout).message());
-        if (ec) {
-            // Gone before the head was complete, or stopped: nobody to answer.
-            finish();
-            error_code ignored;
-            socket_.close(ignored);
-            return;
-        }
+        if (ec || aborted_)
+            return finish_silently();   // gone before the head was complete, or stopped: nobody to answer
         error_code pec;
         std::size_t const used = parser_.feed(std::string_view(buffer_, n), pec);
         if (pec)
@@ -80,8 +103,19 @@ private:
         if (!parser_.done())
             return read();
         finish();
-        // The handler may throw; the connection is then closed with the socket.
-        owner_->handler_(parser_.release(), std::move(socket_), std::string_view(buffer_ + used, n - used));
+        // The handler runs on the listener's strand, one call at a time. After
+        // stop() nobody takes connections any more: close this one.
+        asio::dispatch(owner_->strand_, [self = this->shared_from_this(), used, n] {
+            basic_listener& owner = *self->owner_;
+            if (owner.stopped_) {
+                error_code ignored;
+                detail::lowest_layer_of(self->socket_).close(ignored);
+                return;
+            }
+            // The handler may throw; the connection is then closed with the socket.
+            owner.handler_(self->parser_.release(), std::move(self->socket_),
+                           std::string_view(self->buffer_ + used, n - used));
+        });
     }
 
     void respond(int status, std::string const& why)
@@ -93,6 +127,13 @@ private:
         respond_and_close(std::move(socket_), r, owner_->options_.response_deadline);
     }
 
+    void finish_silently()
+    {
+        finish();
+        error_code ignored;
+        detail::lowest_layer_of(socket_).close(ignored);
+    }
+
     void finish()
     {
         done_ = true;
@@ -102,6 +143,7 @@ private:
 
     void link()
     {
+        std::lock_guard<std::mutex> lock(owner_->readers_mutex_);
         next_ = owner_->readers_;
         if (next_)
             next_->prev_ = this;
@@ -112,6 +154,7 @@ private:
 
     void unlink() noexcept
     {
+        std::lock_guard<std::mutex> lock(owner_->readers_mutex_);
         if (!linked_)
             return;
         linked_ = false;
@@ -125,23 +168,27 @@ private:
         owner_->pending_.fetch_sub(1, std::memory_order_relaxed);
     }
 
-    friend class listener;
+    friend class basic_listener;
 
-    std::shared_ptr<listener> owner_;
-    socket_type socket_;
+    std::shared_ptr<basic_listener> owner_;
+    asio::strand<asio::any_io_executor> strand_;
+    Socket socket_;
     asio::steady_timer timer_;
     http::request_parser parser_;
-    head_reader* prev_ = nullptr;
+    head_reader* prev_ = nullptr;   // under owner_->readers_mutex_
     head_reader* next_ = nullptr;
     bool linked_ = false;
-    bool done_ = false;
+    bool done_ = false;   // on strand_
+    bool aborted_ = false;
     bool timed_out_ = false;
     char buffer_[1024];
 };
 
-inline listener::listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint,
-                          handler_type handler, listener_options options)
-    : io_(ex), strand_(asio::make_strand(ex)), acceptor_(ex), retry_timer_(ex),
+template<class Socket>
+basic_listener<Socket>::basic_listener(asio::any_io_executor ex, context_type* context,
+                                       asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+                                       listener_options options)
+    : io_(ex), strand_(asio::make_strand(ex)), context_(context), acceptor_(ex), retry_timer_(ex),
       handler_(std::move(handler)), options_(std::move(options))
 {
     error_code ec;
@@ -150,15 +197,18 @@ inline listener::listener(asio::any_io_executor ex, asio::ip::tcp::endpoint cons
         SSE_THROW(std::system_error(ec, "sse::listener"));
 }
 
-inline listener::listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint,
-                          handler_type handler, listener_options options, error_code& ec)
-    : io_(ex), strand_(asio::make_strand(ex)), acceptor_(ex), retry_timer_(ex),
+template<class Socket>
+basic_listener<Socket>::basic_listener(asio::any_io_executor ex, context_type* context,
+                                       asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+                                       listener_options options, error_code& ec)
+    : io_(ex), strand_(asio::make_strand(ex)), context_(context), acceptor_(ex), retry_timer_(ex),
       handler_(std::move(handler)), options_(std::move(options))
 {
     open(endpoint, ec);
 }
 
-inline void listener::open(asio::ip::tcp::endpoint const& endpoint, error_code& ec)
+template<class Socket>
+void basic_listener<Socket>::open(asio::ip::tcp::endpoint const& endpoint, error_code& ec)
 {
     ec = {};
     acceptor_.open(endpoint.protocol(), ec);
@@ -177,28 +227,32 @@ inline void listener::open(asio::ip::tcp::endpoint const& endpoint, error_code& 
     }
 }
 
-inline void listener::start()
+template<class Socket>
+void basic_listener<Socket>::start()
 {
-    asio::dispatch(strand_, [self = shared_from_this()] {
+    asio::dispatch(strand_, [self = this->shared_from_this()] {
         if (!self->stopped_)
             self->accept();
     });
 }
 
-inline void listener::stop()
+template<class Socket>
+void basic_listener<Socket>::stop()
 {
-    asio::dispatch(strand_, [self = shared_from_this()] { self->do_stop(); });
+    asio::dispatch(strand_, [self = this->shared_from_this()] { self->do_stop(); });
 }
 
-inline void listener::accept()
+template<class Socket>
+void basic_listener<Socket>::accept()
 {
-    acceptor_.async_accept(io_, asio::bind_executor(strand_, [self = shared_from_this()](
-                                                                  error_code ec, socket_type socket) {
+    acceptor_.async_accept(io_, asio::bind_executor(strand_, [self = this->shared_from_this()](
+                                                                  error_code ec, asio::ip::tcp::socket socket) {
                                self->on_accept(ec, std::move(socket));
                            }));
 }
 
-inline void listener::on_accept(error_code ec, socket_type socket)
+template<class Socket>
+void basic_listener<Socket>::on_accept(error_code ec, asio::ip::tcp::socket socket)
 {
     if (stopped_)
         return;
@@ -208,7 +262,7 @@ inline void listener::on_accept(error_code ec, socket_type socket)
         // Out of descriptors or a similar pressure: try again shortly instead of
         // spinning on an error that repeats at once.
         retry_timer_.expires_after(std::chrono::milliseconds(50));
-        retry_timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code tec) {
+        retry_timer_.async_wait(asio::bind_executor(strand_, [self = this->shared_from_this()](error_code tec) {
             if (!tec && !self->stopped_)
                 self->accept();
         }));
@@ -216,19 +270,27 @@ inline void listener::on_accept(error_code ec, socket_type socket)
     }
     accepted_.fetch_add(1, std::memory_order_relaxed);
     if (options_.max_pending != 0 && pending() >= options_.max_pending) {
-        response r;
-        r.status = 503;
-        r.body = "503 Service Unavailable: too many connections are sending their request; retry later\n";
-        r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after.count()));
-        respond_and_close(std::move(socket), r, options_.response_deadline);
+        if constexpr (traits::handshake) {
+            // Before the handshake there is no way to answer in HTTP: just close.
+            error_code ignored;
+            socket.close(ignored);
+        }
+        else {
+            response r;
+            r.status = 503;
+            r.body = "503 Service Unavailable: too many connections are sending their request; retry later\n";
+            r.headers.emplace_back("Retry-After", std::to_string(options_.retry_after.count()));
+            respond_and_close(std::move(socket), r, options_.response_deadline);
+        }
     }
     else {
-        std::make_shared<head_reader>(shared_from_this(), std::move(socket))->run();
+        std::make_shared<head_reader>(this->shared_from_this(), std::move(socket))->run();
     }
     accept();
 }
 
-inline void listener::do_stop()
+template<class Socket>
+void basic_listener<Socket>::do_stop()
 {
     if (stopped_)
         return;
@@ -236,8 +298,12 @@ inline void listener::do_stop()
     error_code ignored;
     acceptor_.close(ignored);
     retry_timer_.cancel();
+    // A reader whose last owner is going away cannot be locked; its destructor
+    // unlinks it once this loop lets go of the mutex.
+    std::lock_guard<std::mutex> lock(readers_mutex_);
     for (head_reader* r = readers_; r != nullptr; r = r->next_)
-        r->abort();
+        if (auto reader = r->weak_from_this().lock())
+            asio::post(reader->strand_, [reader] { reader->abort(); });
 }
 
 SSE_NAMESPACE_END

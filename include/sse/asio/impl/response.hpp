@@ -57,12 +57,17 @@ inline std::string format_response(response const& r)
     out += "\r\n";
     if (!r.content_type.empty())
         out.append("Content-Type: ").append(r.content_type).append("\r\n");
-    out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+    // RFC 9110 8.6 and 6.4.1: 1xx and 204 carry no Content-Length, and neither they
+    // nor 304 carry a body.
+    bool const bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+    if (!bodiless)
+        out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
     out += "Connection: close\r\n";
     for (auto const& [name, value] : r.headers)
         out.append(name).append(": ").append(value).append("\r\n");
     out += "\r\n";
-    out += r.body;
+    if (!bodiless)
+        out += r.body;
     return out;
 }
 
