@@ -54,6 +54,8 @@ enum class error
     stalled,              ///< no byte within event_source_options::stall_timeout
     stream_ended,         ///< the server ended the stream (the client reconnects)
     reconnect_limit,      ///< backoff_options::max_attempts or max_elapsed reached
+    held_back,            ///< an open stream delivered nothing while polling found events (a buffering proxy)
+    bad_poll_response,    ///< the polling endpoint's answer is not 200, too large, or not in the expected format
 
     // sse::stream and sse::listener (server transport).
     peer_closed,          ///< the client closed the connection or vanished

@@ -5,6 +5,7 @@
 #include <sse/config.hpp>
 #include <sse/backoff.hpp>
 #include <sse/error.hpp>
+#include <sse/event.hpp>
 #include <sse/http/chunked_decoder.hpp>
 #include <sse/http/fields.hpp>
 #include <sse/http/response_parser.hpp>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,18 +26,21 @@ SSE_NAMESPACE_BEGIN
 /** Where an event source is in its life.
 
     `connecting` → `open` → (`waiting` → `connecting` → `open` …) until `closed`
-    or `failed`, which are final.
+    or `failed`, which are final. With a polling fallback, `polling` may come
+    between them: from `waiting` or `open`, and back to `open` when a stream
+    works again.
 */
 enum class source_state
 {
     connecting,   ///< resolving, connecting, handshaking, or waiting for the response head
     open,         ///< the server answered 200 with text/event-stream: events flow
     waiting,      ///< the connection ended or failed; a reconnect is scheduled
+    polling,      ///< the stream is unavailable or held back: events come from the polling fallback
     closed,       ///< ended for good without a failure: close(), 204, or the end of a one-shot stream
     failed,       ///< ended for good by a failure that a reconnect would not cure, or a limit
 };
 
-/// The state's name, for logs: "connecting", "open", "waiting", "closed" or "failed".
+/// The state's name, for logs: "connecting", "open", "waiting", "polling", "closed" or "failed".
 constexpr char const* to_string(source_state s) noexcept
 {
     switch (s) {
@@ -45,6 +50,8 @@ constexpr char const* to_string(source_state s) noexcept
         return "open";
     case source_state::waiting:
         return "waiting";
+    case source_state::polling:
+        return "polling";
     case source_state::closed:
         return "closed";
     case source_state::failed:
@@ -88,6 +95,66 @@ inline void set_header(std::vector<header_field>& headers, std::string_view name
     if (!found)
         headers.emplace_back(std::string(name), std::move(value));
 }
+
+/// What one answer of a polling endpoint holds (see poll_fallback_options::decode).
+struct poll_batch
+{
+    /** The events after the `since` id, oldest first. Each should carry its id:
+        events are told apart by id, so that none is delivered twice when the
+        source switches between polling and streaming. An empty `type` is "message".
+    */
+    std::vector<event> events;
+
+    /// Where the next poll continues, if the answer says (else: the last event's id).
+    std::optional<std::string> last_event_id;
+};
+
+/** Reads a polling endpoint's body into `out`; false, with a reason in `why`,
+    if it is not in the expected format. `<sse/json.hpp>` has one for the JSON
+    of the example server's `/api/sse/poll`: `sse::json_poll_decoder()`.
+*/
+using poll_decoder = std::function<bool(std::string_view body, poll_batch& out, std::string& why)>;
+
+/** Graceful degradation: where and when an event source polls instead of streaming.
+
+    Off unless both `url` and `decode` are set. Then the source polls when
+    streaming failed `after_failures` times in a row (any status, a wrong
+    content type, or a network error, but not a certificate or URL error), or
+    when an open stream stayed silent for `probe_after` while a poll found new
+    events (a proxy that buffers the stream). While polling it tries the stream
+    again every `stream_retry`, and streams again once one opens (after a
+    held-back stream: once one delivers its first bytes). Events are told apart by id across the switches: none is delivered
+    twice, and none is lost as long as the server still has it.
+*/
+struct poll_fallback_options
+{
+    /// The polling endpoint: absolute, or relative to the stream's URL. Empty: no fallback.
+    std::string url;
+
+    /// Reads the endpoint's answer. Empty: no fallback.
+    poll_decoder decode;
+
+    /// The query parameter that carries the last event id (omitted while there is none).
+    std::string since_param = "since";
+
+    /// Failed stream attempts in a row before polling starts.
+    unsigned after_failures = 3;
+
+    /** An open stream without a byte for this long is checked with a poll;
+        if the poll finds events the stream did not deliver, the source polls
+        instead. Set it above the server's heartbeat interval. Zero: never.
+    */
+    std::chrono::milliseconds probe_after{0};
+
+    /// Time between polls.
+    std::chrono::milliseconds interval = std::chrono::seconds(2);
+
+    /// While polling, time between attempts to stream again.
+    std::chrono::milliseconds stream_retry = std::chrono::seconds(30);
+
+    /// Octets of one answer (after chunked decoding); more is `error::bad_poll_response`.
+    std::size_t max_body = 4 * 1024 * 1024;
+};
 
 /** Settings of an event source.
 
@@ -174,6 +241,9 @@ struct event_source_options
 
     /// TLS only: a PEM file of trusted certificates, used instead of the system store.
     std::string ca_file;
+
+    /// Polling when the stream fails or is held back. Off by default.
+    poll_fallback_options fallback;
 };
 
 /** What an event source has seen, for a health monitor. A snapshot: see
@@ -241,6 +311,19 @@ struct event_source_stats
 
     /// The last event ID string, sent as `Last-Event-ID` on the next attempt.
     std::string last_event_id;
+
+    /// Switches to polling (poll_fallback_options).
+    std::uint64_t fallbacks = 0;
+
+    /// Polls sent, probes of a silent stream included, and those that failed.
+    std::uint64_t polls = 0;
+    std::uint64_t poll_failures = 0;
+
+    /// Events that came by polling (counted in events_received too).
+    std::uint64_t events_polled = 0;
+
+    /// Events dropped because one with the same id was delivered already (fallback only).
+    std::uint64_t duplicates_dropped = 0;
 };
 
 SSE_NAMESPACE_END

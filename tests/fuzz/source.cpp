@@ -5,7 +5,10 @@
 // the rest is what a server sends: head and body. detail::source_core (the
 // sans-I/O half of sse::event_source) reads it whole, split in two, and one byte
 // per read; the events it dispatches, the retry it learns and how the response
-// ends (open, redirect, stop or retry; ended, failed or more) must agree.
+// ends (open, redirect, stop or retry; ended, failed or more) must agree. The
+// polling fallback's reader (detail::poll_exchange) gets the same bytes as a
+// poll answer, read the same three ways: status, body, completion and error
+// must agree, and the body must stay within its limit.
 #include <sse/detail/source_core.hpp>
 
 #include <cstddef>
@@ -95,6 +98,38 @@ result run(std::string_view response, std::vector<std::string_view> const& reads
     return r;
 }
 
+struct poll_result
+{
+    bool done = false;
+    int status = 0;
+    std::string body;
+    sse::error_code ec;
+
+    bool operator==(poll_result const& o) const
+    {
+        return done == o.done && status == o.status && body == o.body && ec == o.ec;
+    }
+};
+
+poll_result run_poll(std::vector<std::string_view> const& reads, std::uint8_t pick)
+{
+    auto const options = options_for(pick);
+    std::size_t const max_body = (pick & 1) ? 100 : 4096;
+    sse::detail::poll_exchange exchange(options.head_limits, options.chunked_limits, max_body);
+    poll_result r;
+    for (std::string_view input : reads) {
+        r.done = exchange.feed(input, r.ec);
+        if (r.done || r.ec)
+            break;
+    }
+    if (!r.done && !r.ec)
+        r.done = exchange.closed();   // the connection ends after the last byte
+    r.status = exchange.status();
+    r.body = exchange.body();
+    require(r.body.size() <= max_body, "a poll answer over its limit was kept");
+    return r;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size)
@@ -114,5 +149,10 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         bytes.push_back(response.substr(i, 1));
     result const single = run(response, bytes, pick);
     require(whole == single, "byte-at-a-time reads changed the outcome");
+
+    poll_result const poll_whole = run_poll({response}, pick);
+    require(poll_whole == run_poll({response.substr(0, split), response.substr(split)}, pick),
+            "a split changed the poll answer");
+    require(poll_whole == run_poll(bytes, pick), "byte-at-a-time reads changed the poll answer");
     return 0;
 }

@@ -7,6 +7,8 @@
 #include "loopback.hpp"
 #include "support/sse_client.hpp"
 
+#include <sse/json.hpp>
+
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -684,6 +686,55 @@ TEST_CASE("server: https with --tls-cert and --tls-key")
     app::config half = test_config();
     half.tls_cert = cert;
     CHECK(half.problem().has_value());
+}
+
+TEST_CASE("server: an event source falls back to /api/sse/poll while its stream is refused, and streams again")
+{
+    app::config c = test_config();
+    c.max_connections_per_user = 1;
+    fixture f(c);
+    auto const notify = [&](std::string const& title) {
+        app::notify_user(f.server().events(), "alice", {app::notification_type::info, title, "m", 0ms});
+    };
+
+    // Alice's one allowed stream is taken: her second client gets 429.
+    auto first = std::make_unique<reader>(f.port(), "/api/sse?userId=alice");
+    REQUIRE(first->wait_for("connected"));
+
+    sse::event_source_options options;
+    options.backoff.initial_retry = 20ms;
+    options.backoff.min_retry = 1ms;
+    options.fallback.url = "/api/sse/poll?userId=alice";
+    options.fallback.decode = sse::json_poll_decoder();
+    options.fallback.after_failures = 2;
+    options.fallback.interval = 50ms;
+    options.fallback.stream_retry = 300ms;
+    reader second(f.port(), "/api/sse?userId=alice", options, true);
+    REQUIRE(fixture::eventually([&] { return second.stats().state == sse::source_state::polling; }));
+    CHECK(second.stats().last_status == 429);
+
+    notify("by poll 1");
+    notify("by poll 2");
+    REQUIRE(second.wait_for("notification", 2));
+
+    // The stream is free again: a trial takes over, resuming after what was polled.
+    first->close();
+    first.reset();
+    REQUIRE(fixture::eventually([&] { return second.stats().state == sse::source_state::open; }, 5s));
+    notify("by stream");
+    REQUIRE(second.wait_for("notification", 3));
+
+    std::vector<std::string> titles, ids;
+    for (auto const& e : second.events("notification")) {
+        titles.push_back(e.data_json()["title"]);
+        ids.push_back(e.id);
+    }
+    CHECK(titles == std::vector<std::string>{"by poll 1", "by poll 2", "by stream"});
+    CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 3);
+    auto const st = second.stats();
+    CHECK(st.fallbacks == 1);
+    CHECK(st.events_polled >= 2);
+    second.close();
 }
 
 TEST_CASE("server: slow and oversized requests get 408 and 431")

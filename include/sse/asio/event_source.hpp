@@ -19,6 +19,7 @@
 #include <asio/strand.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -201,7 +202,8 @@ private:
         impl(asio::any_io_executor ex, url origin, event_source_options options)
             : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
               tls_context(transport::make_context(core.options())), resolver(strand), deadline(strand),
-              reconnect_timer(strand), throttle_timer(strand)
+              reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poll_resolver(strand),
+              poll_timer(strand), poll_deadline(strand)
         {
             buffer.resize(core.options().read_size > 0 ? core.options().read_size : 16 * 1024);
         }
@@ -221,6 +223,23 @@ private:
         bool tls_active = false;
         bool is_open = false;
         clock::time_point last_byte{};
+
+        // The polling fallback: one poll (or probe of a silent stream) at a
+        // time, on its own connection, next to the stream or its trials.
+        asio::steady_timer probe_timer;
+        asio::ip::tcp::resolver poll_resolver;
+        asio::steady_timer poll_timer;        // the next poll
+        asio::steady_timer poll_deadline;     // one poll's time limit
+        std::optional<Socket> poll_socket;
+        std::optional<detail::poll_exchange> exchange;
+        std::vector<char> poll_buffer;
+        std::string poll_request;
+        std::size_t poll_generation = 0;
+        bool poll_tls = false;
+        bool poll_in_flight = false;
+        bool poll_is_probe = false;
+        clock::time_point probe_started{};
+        clock::time_point last_probe{};
 
         // Calls f with what carries HTTP: the TLS stream, or the TCP socket under it.
         template<class F>
@@ -376,6 +395,7 @@ private:
                 if (core.stopped())
                     return;
                 arm_stall(gen);
+                arm_probe(gen);
                 if (!input.empty() && !on_body_bytes(gen, input, now))
                     return;
                 if (ec) {
@@ -462,6 +482,202 @@ private:
             });
         }
 
+        // A stream that stays silent for probe_after while a poll finds events is
+        // held back on its way (a buffering proxy): poll instead.
+        void arm_probe(std::size_t gen)
+        {
+            auto const limit = core.options().fallback.probe_after;
+            if (!core.has_fallback() || limit.count() <= 0)
+                return;
+            probe_timer.expires_at(std::max(last_byte, last_probe) + limit);
+            probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
+                if (ec || gen != self->generation || self->core.stopped() || !self->is_open)
+                    return;
+                auto const now = clock::now();
+                auto const quiet_since = std::max(self->last_byte, self->last_probe);
+                if (self->core.polling() || self->poll_in_flight ||
+                    now - quiet_since < self->core.options().fallback.probe_after)
+                    return self->arm_probe(gen);
+                self->probe_started = self->last_probe = now;
+                self->poll(true);
+            });
+        }
+
+        void start_polling()
+        {
+            poll(false);
+            // The stream is tried again after stream_retry; each failed trial waits as long again.
+            reconnect_timer.expires_after(core.options().fallback.stream_retry);
+            reconnect_timer.async_wait([self = this->shared_from_this()](error_code ec) {
+                if (ec || self->core.stopped())
+                    return;
+                self->attempt();
+            });
+        }
+
+        template<class F>
+        void with_poll_stream(F&& f)
+        {
+            if constexpr (transport::tls) {
+                if (poll_tls) {
+                    f(*poll_socket);
+                    return;
+                }
+            }
+            f(transport::tcp_layer(*poll_socket));
+        }
+
+        void poll(bool probe)
+        {
+            if (core.stopped() || poll_in_flight)
+                return;
+            poll_in_flight = true;
+            poll_is_probe = probe;
+            std::size_t const gen = ++poll_generation;
+            error_code ec;
+            poll_request = core.begin_poll(ec);
+            url const& endpoint = core.poll_url();
+            if (!ec && endpoint.is_https() && !transport::tls)
+                ec = error::https_not_supported;
+            if (ec)
+                return poll_done(gen, ec);
+            exchange.emplace(core.make_poll_exchange());
+            if (poll_buffer.empty())
+                poll_buffer.resize(16 * 1024);
+            auto const timeout = core.options().connect_timeout;
+            if (timeout.count() > 0) {
+                poll_deadline.expires_after(timeout);
+                poll_deadline.async_wait([self = this->shared_from_this(), gen](error_code tec) {
+                    if (!tec && gen == self->poll_generation && self->poll_in_flight)
+                        self->poll_done(gen, make_error_code(error::connect_timeout));
+                });
+            }
+            poll_resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                [self = this->shared_from_this(), gen](error_code rec, asio::ip::tcp::resolver::results_type results) {
+                    if (gen != self->poll_generation || self->core.stopped())
+                        return;
+                    if (rec)
+                        return self->poll_done(gen, rec);
+                    self->poll_socket.reset();
+                    self->poll_socket.emplace(transport::make_socket(self->strand, self->tls_context.get()));
+                    self->poll_tls = false;
+                    asio::async_connect(transport::tcp_layer(*self->poll_socket), results,
+                        [self, gen](error_code cec, asio::ip::tcp::endpoint const&) {
+                            if (gen != self->poll_generation || self->core.stopped())
+                                return;
+                            if (cec)
+                                return self->poll_done(gen, cec);
+                            self->poll_connected(gen);
+                        });
+                });
+        }
+
+        void poll_connected(std::size_t gen)
+        {
+            if constexpr (transport::tls) {
+                if (core.poll_url().is_https()) {
+                    poll_tls = true;
+                    transport::async_handshake(*poll_socket, core.poll_url(), core.options().verify_peer,
+                        [self = this->shared_from_this(), gen](error_code ec) {
+                            if (gen != self->poll_generation || self->core.stopped())
+                                return;
+                            if (ec)
+                                return self->poll_done(gen, ec);
+                            self->poll_send(gen);
+                        });
+                    return;
+                }
+            }
+            poll_send(gen);
+        }
+
+        void poll_send(std::size_t gen)
+        {
+            with_poll_stream([&](auto& stream) {
+                asio::async_write(stream, asio::buffer(poll_request),
+                    [self = this->shared_from_this(), gen](error_code ec, std::size_t) {
+                        if (gen != self->poll_generation || self->core.stopped())
+                            return;
+                        if (ec)
+                            return self->poll_done(gen, ec);
+                        self->poll_read(gen);
+                    });
+            });
+        }
+
+        void poll_read(std::size_t gen)
+        {
+            with_poll_stream([&](auto& stream) {
+                stream.async_read_some(asio::buffer(poll_buffer),
+                    [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
+                        if (gen != self->poll_generation || self->core.stopped())
+                            return;
+                        self->core.received(n, clock::now());
+                        error_code pec;
+                        if (n > 0 && self->exchange->feed(std::string_view(self->poll_buffer.data(), n), pec))
+                            return self->poll_done(gen, {});
+                        if (pec)
+                            return self->poll_done(gen, pec);
+                        if (ec) {
+                            bool const closed = ec == asio::error::eof || transport::is_truncation(ec);
+                            if (closed && self->exchange->closed())
+                                return self->poll_done(gen, {});
+                            return self->poll_done(gen, closed ? make_error_code(error::stream_ended) : ec);
+                        }
+                        self->poll_read(gen);
+                    });
+            });
+        }
+
+        void close_poll_socket()
+        {
+            ++poll_generation;
+            error_code ignored;
+            poll_deadline.cancel();
+            poll_resolver.cancel();
+            if (poll_socket) {
+                transport::tcp_layer(*poll_socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                transport::tcp_layer(*poll_socket).close(ignored);
+            }
+        }
+
+        // One poll is over (an answer, or `ec`): deliver, then decide what comes next.
+        void poll_done(std::size_t gen, error_code ec)
+        {
+            if (gen != poll_generation || !poll_in_flight)
+                return;
+            close_poll_socket();
+            poll_in_flight = false;
+            std::size_t fresh = 0;
+            if (ec)
+                core.poll_failed(ec);
+            else
+                fresh = core.on_poll_answer(exchange->status(), exchange->body(), clock::now(), ec);
+            if (core.stopped())
+                return shut();
+            if (poll_is_probe && !core.polling()) {
+                // New events while the stream delivered not a byte since the probe began: held back.
+                if (fresh > 0 && is_open && last_byte < probe_started) {
+                    core.stream_held_back();
+                    close_socket();
+                    if (core.stopped())
+                        return shut();
+                    return start_polling();
+                }
+                if (is_open)
+                    arm_probe(generation);
+                return;
+            }
+            if (!core.polling())
+                return;   // a trial took over
+            poll_timer.expires_after(core.options().fallback.interval);
+            poll_timer.async_wait([self = this->shared_from_this()](error_code tec) {
+                if (tec || self->core.stopped() || !self->core.polling())
+                    return;
+                self->poll(false);
+            });
+        }
+
         void arm_throttle()
         {
             auto const due = core.next_due();
@@ -484,6 +700,7 @@ private:
             is_open = false;
             error_code ignored;
             deadline.cancel();
+            probe_timer.cancel();
             resolver.cancel();
             if (socket) {
                 transport::tcp_layer(*socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -504,6 +721,8 @@ private:
             if (!delay) {
                 if (core.stopped())
                     shut();
+                else if (core.polling())
+                    start_polling();
                 return;
             }
             reconnect_timer.expires_after(*delay);
@@ -517,6 +736,9 @@ private:
         void shut()
         {
             close_socket();
+            close_poll_socket();
+            poll_in_flight = false;
+            poll_timer.cancel();
             reconnect_timer.cancel();
             if (!core.next_due())
                 throttle_timer.cancel();

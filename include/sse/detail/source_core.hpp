@@ -15,12 +15,14 @@
 #include <sse/http/chunked_decoder.hpp>
 #include <sse/http/response_parser.hpp>
 #include <sse/parser.hpp>
+#include <sse/detail/poll_exchange.hpp>
 #include <sse/source_options.hpp>
 #include <sse/url.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -28,6 +30,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 SSE_NAMESPACE_BEGIN
@@ -128,6 +131,39 @@ public:
     /// True if the error ends the source for good whatever the options say.
     SSE_DECL static bool is_final(error_code ec) noexcept;
 
+    // ---- the polling fallback (event_source_options::fallback) ----
+
+    /// True if a fallback is configured.
+    bool has_fallback() const noexcept { return poll_url_.has_value(); }
+
+    /// True while events come by polling (state `polling`); stream attempts are then trials.
+    bool polling() const noexcept { return polling_; }
+
+    /// The polling endpoint (has_fallback() only).
+    url const& poll_url() const noexcept { return *poll_url_; }
+
+    /** Starts a poll (or a probe of a silent stream): runs the hook, counts it.
+        Returns the request, or an error if its headers cannot be sent.
+    */
+    SSE_DECL std::string begin_poll(error_code& ec);
+
+    /// A reader for the answer.
+    SSE_DECL poll_exchange make_poll_exchange() const;
+
+    /** The answer of a poll. Delivers the events not seen yet, in order, and
+        returns how many; `ec` (error::bad_poll_response) if the answer is not
+        usable, which is also counted as a failed poll.
+    */
+    SSE_DECL std::size_t on_poll_answer(int status, std::string_view body, clock::time_point now, error_code& ec);
+
+    /// A poll failed on the network (or timed out).
+    SSE_DECL void poll_failed(error_code ec);
+
+    /** A probe found events an open stream did not deliver: the stream is held
+        back. Enters `polling` with error::held_back; the I/O drops the stream.
+    */
+    SSE_DECL void stream_held_back();
+
 private:
     struct pending_event
     {
@@ -152,6 +188,9 @@ private:
     SSE_DECL void deliver(per_type* entry, event_view const& ev);
     SSE_DECL void flush_all();
     SSE_DECL head_outcome redirect(http::response_head const& head, error_code& ec);
+    SSE_DECL void enter_polling(error_code why);
+    SSE_DECL bool first_delivery(std::string_view id);
+    SSE_DECL void note_last_id(std::string_view id);
 
     url origin_;
     url target_;
@@ -176,6 +215,21 @@ private:
     backoff backoff_;
     std::mt19937 rng_;
     std::optional<std::chrono::milliseconds> retry_after_;
+
+    // The fallback. Ids delivered recently, to drop an event that comes again
+    // by the other path; `stream_id_` is the stream's id before the current
+    // event, to tell events with an id line from those that inherit one.
+    std::optional<url> poll_url_;
+    bool poll_url_bad_ = false;
+    bool polling_ = false;
+    bool trial_open_ = false;
+    bool polled_for_held_back_ = false;
+    unsigned failures_in_row_ = 0;
+    std::string stream_id_;
+    std::string newest_id_;   // the latest id from either path: where polls and trials continue
+    std::deque<std::string> recent_order_;
+    std::unordered_set<std::string> recent_ids_;
+
     source_state state_ = source_state::closed;
     bool started_ = false;
     bool stopped_ = false;

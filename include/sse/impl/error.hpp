@@ -81,6 +81,12 @@ public:
                    "reconnection is off)";
         case error::reconnect_limit:
             return "gave up reconnecting: backoff_options::max_attempts or max_elapsed was reached";
+        case error::held_back:
+            return "the stream stayed silent while polling found new events: something between "
+                   "client and server (a proxy) is probably buffering the stream; polling instead";
+        case error::bad_poll_response:
+            return "the polling endpoint did not answer 200 with a body the poll decoder accepts "
+                   "(within poll_fallback_options::max_body)";
         case error::peer_closed:
             return "client closed the connection or vanished; it may reconnect with Last-Event-ID";
         case error::write_timeout:
@@ -143,6 +149,9 @@ private:
         case error::connect_timeout:
         case error::stalled:
         case error::stream_ended:
+        // Polling takes over, and the stream is tried again later.
+        case error::held_back:
+        case error::bad_poll_response:
             return true;
         default:
             return false;

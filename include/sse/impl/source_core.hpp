@@ -62,6 +62,15 @@ SSE_DECL source_core::source_core(url origin, event_source_options options)
     parser_.last_event_id(options_.last_event_id);
     stats_.retry = backoff_.retry();
     stats_.last_event_id = stats_last_event_id_ = options_.last_event_id;
+    newest_id_ = options_.last_event_id;
+    if (!options_.fallback.url.empty() && options_.fallback.decode) {
+        error_code ec;
+        url endpoint = resolve_url(origin_, options_.fallback.url, ec);
+        if (ec)
+            poll_url_bad_ = true;   // reported by the first attempt
+        else
+            poll_url_ = std::move(endpoint);
+    }
 }
 
 SSE_DECL void source_core::on(std::string type, event_handler handler)
@@ -140,9 +149,19 @@ SSE_DECL error_code source_core::begin_attempt()
             ++stats_.reconnects;
     }
     started_ = true;
-    set_state(source_state::connecting, {});
+    if (has_fallback()) {
+        // Continue after the newest event from either path.
+        parser_.last_event_id(newest_id_);
+        stream_id_ = newest_id_;
+        trial_open_ = false;
+    }
+    // While polling, an attempt is a trial: the state stays `polling` until it streams.
+    if (!polling_)
+        set_state(source_state::connecting, {});
 
     error_code ec;
+    if (poll_url_bad_)
+        return make_error_code(error::bad_url);
     if (!http::is_token(method_))
         ec = error::bad_method;
     for (auto const& [name, value] : options_.headers)
@@ -277,6 +296,21 @@ SSE_DECL head_outcome source_core::redirect(http::response_head const& head, err
 SSE_DECL void source_core::opened(clock::time_point now)
 {
     backoff_.opened(now);
+    if (polling_) {
+        {
+            std::lock_guard<std::mutex> lock(stats_mutex_);
+            ++stats_.opens;
+        }
+        // A trial. After failures, a stream that opens is back. After a held-back
+        // stream it must also deliver bytes: a buffering proxy answers the head
+        // at once and holds the rest.
+        if (polled_for_held_back_) {
+            trial_open_ = true;
+            return;
+        }
+        polling_ = false;
+    }
+    failures_in_row_ = 0;
     {
         std::lock_guard<std::mutex> lock(stats_mutex_);
         ++stats_.opens;
@@ -287,6 +321,18 @@ SSE_DECL void source_core::opened(clock::time_point now)
 
 SSE_DECL body_outcome source_core::on_body(std::string_view input, clock::time_point now, error_code& ec)
 {
+    if (polling_ && trial_open_ && !input.empty()) {
+        polling_ = false;
+        trial_open_ = false;
+        failures_in_row_ = 0;
+        {
+            std::lock_guard<std::mutex> lock(stats_mutex_);
+            stats_.open_since = now;
+        }
+        set_state(source_state::open, {});
+        if (stopped_)
+            return body_outcome::stopped;
+    }
     switch (framing_) {
     case http::framing::chunked:
         while (!input.empty()) {
@@ -328,6 +374,19 @@ SSE_DECL body_outcome source_core::parse(std::string_view data, clock::time_poin
         case parse_item::event: {
             event_view const ev = parser_.event();
             counters_.events_received.fetch_add(1, std::memory_order_relaxed);
+            if (has_fallback()) {
+                // An event whose id differs from the one before carried an id
+                // line: if that id came already by polling, this is a repeat.
+                bool const own_id = ev.last_event_id != stream_id_;
+                stream_id_.assign(ev.last_event_id);
+                if (own_id && !ev.last_event_id.empty() && !first_delivery(ev.last_event_id)) {
+                    std::lock_guard<std::mutex> lock(stats_mutex_);
+                    ++stats_.duplicates_dropped;
+                    break;
+                }
+                if (own_id)
+                    newest_id_.assign(ev.last_event_id);
+            }
             if (stats_last_event_id_ != ev.last_event_id) {
                 stats_last_event_id_.assign(ev.last_event_id);
                 std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -450,7 +509,26 @@ SSE_DECL std::optional<std::chrono::milliseconds> source_core::ended(
         finish(source_state::closed, why);
         return std::nullopt;
     }
-    if (final || is_final(why)) {
+    // With a fallback, a stream the server refuses (any status, another content
+    // type) or cannot deliver is polled instead; a bad certificate or URL is not.
+    bool const poll_instead = has_fallback() && options_.reconnect &&
+                              (why == error::bad_status || why == error::bad_content_type || (!final && !is_final(why)));
+    if (polling_) {
+        trial_open_ = false;
+        if (!poll_instead) {
+            finish(source_state::failed, why);
+            return std::nullopt;
+        }
+        // A trial failed: polling goes on, and the stream is tried again later.
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.reconnect_delay = options_.fallback.stream_retry;
+        return options_.fallback.stream_retry;
+    }
+    if (poll_instead && ++failures_in_row_ >= options_.fallback.after_failures) {
+        enter_polling(why);
+        return std::nullopt;
+    }
+    if (!poll_instead && (final || is_final(why))) {
         finish(source_state::failed, why);
         return std::nullopt;
     }
@@ -460,7 +538,10 @@ SSE_DECL std::optional<std::chrono::milliseconds> source_core::ended(
     }
     auto delay = backoff_.next_delay(now, rng_);
     if (!delay) {
-        finish(source_state::failed, error::reconnect_limit);
+        if (has_fallback())
+            enter_polling(why);
+        else
+            finish(source_state::failed, error::reconnect_limit);
         return std::nullopt;
     }
     if (retry_after_ && *retry_after_ > *delay)
@@ -474,6 +555,129 @@ SSE_DECL std::optional<std::chrono::milliseconds> source_core::ended(
     if (stopped_)   // the state handler called close()
         return std::nullopt;
     return delay;
+}
+
+SSE_DECL void source_core::enter_polling(error_code why)
+{
+    polling_ = true;
+    polled_for_held_back_ = why == error::held_back;
+    trial_open_ = false;
+    failures_in_row_ = 0;
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.fallbacks;
+        stats_.reconnect_delay = options_.fallback.stream_retry;
+    }
+    set_state(source_state::polling, why);
+}
+
+SSE_DECL void source_core::stream_held_back()
+{
+    if (stopped_ || polling_)
+        return;
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.last_error = error::held_back;
+        if (state_ == source_state::open) {
+            connected_before_ += clock::now() - stats_.open_since;
+            stats_.open_since = {};
+        }
+    }
+    head_parser_.reset();
+    enter_polling(error::held_back);
+}
+
+SSE_DECL std::string source_core::begin_poll(error_code& ec)
+{
+    ec = {};
+    if (hook_)
+        hook_(options_.headers);
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        ++stats_.polls;
+    }
+    for (auto const& [name, value] : options_.headers)
+        if (!http::is_token(name) || !source::valid_field_value(value) || is_source_header(name))
+            ec = error::bad_header;
+    if (ec)
+        return {};
+    return poll_exchange::request(*poll_url_, options_.fallback.since_param, newest_id_, options_.headers);
+}
+
+SSE_DECL poll_exchange source_core::make_poll_exchange() const
+{
+    return poll_exchange(options_.head_limits, options_.chunked_limits, options_.fallback.max_body);
+}
+
+SSE_DECL void source_core::poll_failed(error_code)
+{
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.poll_failures;
+}
+
+SSE_DECL std::size_t source_core::on_poll_answer(int status, std::string_view body, clock::time_point now,
+                                                 error_code& ec)
+{
+    ec = {};
+    poll_batch batch;
+    std::string why;
+    if (status != 200 || !options_.fallback.decode(body, batch, why)) {
+        ec = error::bad_poll_response;
+        poll_failed(ec);
+        return 0;
+    }
+    std::size_t fresh = 0;
+    for (event const& e : batch.events) {
+        if (stopped_)
+            return fresh;
+        if (!e.data)
+            continue;   // nothing to dispatch, as for a stream
+        counters_.events_received.fetch_add(1, std::memory_order_relaxed);
+        std::string_view const id = e.id ? std::string_view(*e.id) : std::string_view();
+        {
+            std::lock_guard<std::mutex> lock(stats_mutex_);
+            ++stats_.events_polled;
+            if (!id.empty() && !first_delivery(id)) {
+                ++stats_.duplicates_dropped;
+                continue;
+            }
+        }
+        if (e.id)
+            note_last_id(id);
+        ++fresh;
+        dispatch(event_view{e.type.empty() ? std::string_view("message") : std::string_view(e.type), *e.data,
+                            newest_id_},
+                 now);
+    }
+    if (batch.last_event_id && !stopped_)
+        note_last_id(*batch.last_event_id);
+    return fresh;
+}
+
+SSE_DECL bool source_core::first_delivery(std::string_view id)
+{
+    std::string key(id);
+    if (recent_ids_.count(key) != 0)
+        return false;
+    // Enough to cover a replay after any switch; old ids leave first.
+    constexpr std::size_t remembered = 4096;
+    recent_order_.push_back(key);
+    recent_ids_.insert(std::move(key));
+    if (recent_order_.size() > remembered) {
+        recent_ids_.erase(recent_order_.front());
+        recent_order_.pop_front();
+    }
+    return true;
+}
+
+SSE_DECL void source_core::note_last_id(std::string_view id)
+{
+    newest_id_.assign(id);
+    if (stats_last_event_id_ != id) {
+        stats_last_event_id_.assign(id);
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.last_event_id = stats_last_event_id_;
+    }
 }
 
 SSE_DECL void source_core::close(bool report)
