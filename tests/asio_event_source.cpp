@@ -5,6 +5,7 @@
 #include <sse/asio/ssl.hpp>
 #include <sse/backoff.hpp>
 
+#include "support/certificate.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 #include "support/test_server.hpp"
@@ -856,30 +857,7 @@ TEST_CASE("event_source: set_header replaces every field of that name, or append
 
 namespace {
 
-struct tls_files
-{
-    std::string dir, cert, key;
-    tls_files()
-    {
-        char dir_template[] = "/tmp/sse-es-tls-XXXXXX";
-        char const* d = mkdtemp(dir_template);
-        REQUIRE(d != nullptr);
-        dir = d;
-        cert = dir + "/cert.pem";
-        key = dir + "/key.pem";
-        // An IP address is checked against subjectAltName only, never the CN.
-        REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-                             key + " -out " + cert + " 2>/dev/null")
-                                .c_str()) == 0);
-    }
-    ~tls_files()
-    {
-        std::remove(cert.c_str());
-        std::remove(key.c_str());
-        std::remove(dir.c_str());
-    }
-};
+using tls_files = support::certificate;
 
 // A TLS server built on this project's sse::stream: answers every connection
 // with `count` events, then closes (with close_notify or without).

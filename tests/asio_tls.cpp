@@ -5,6 +5,8 @@
 #include <sse/asio/ssl.hpp>
 #include <sse/asio/stream.hpp>
 
+#include "support/certificate.hpp"
+
 #include <doctest/doctest.h>
 
 #include <asio/io_context.hpp>
@@ -23,7 +25,6 @@
 #include <string>
 #include <thread>
 
-#include <unistd.h>
 
 namespace {
 
@@ -51,45 +52,13 @@ sse::event numbered(int n)
     return e;
 }
 
-// A self-signed certificate for 127.0.0.1, made for one test and removed after it.
-struct certificate
-{
-    std::string dir, cert, key;
-
-    certificate()
-    {
-        char dir_template[] = "/tmp/sse-tls-XXXXXX";
-        char const* made = mkdtemp(dir_template);
-        REQUIRE(made != nullptr);
-        dir = made;
-        cert = dir + "/cert.pem";
-        key = dir + "/key.pem";
-        REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-                             key + " -out " + cert + " 2>/dev/null")
-                                .c_str()) == 0);
-    }
-
-    ~certificate()
-    {
-        std::remove(cert.c_str());
-        std::remove(key.c_str());
-        ::rmdir(dir.c_str());
-    }
-};
-
 } // namespace
 
 TEST_CASE("stream: serves events over TLS to curl (loopback)")
 {
-    char dir_template[] = "/tmp/sse-tls-XXXXXX";
-    char const* dir = mkdtemp(dir_template);
-    REQUIRE(dir != nullptr);
-    std::string const cert = std::string(dir) + "/cert.pem";
-    std::string const key = std::string(dir) + "/key.pem";
-    REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key +
-                         " -out " + cert + " 2>/dev/null")
-                            .c_str()) == 0);
+    support::certificate files;
+    std::string const& cert = files.cert;
+    std::string const& key = files.key;
 
     asio::io_context io;
     asio::ssl::context ctx(asio::ssl::context::tls_server);
@@ -149,15 +118,11 @@ TEST_CASE("stream: serves events over TLS to curl (loopback)")
     CHECK(body == expected);
     CHECK(closed);
     CHECK_FALSE(close_reason);
-
-    std::remove(cert.c_str());
-    std::remove(key.c_str());
-    ::rmdir(dir);
 }
 
 TEST_CASE("tls_listener: serves a stream over https to curl, which verifies the certificate")
 {
-    certificate files;
+    support::certificate files;
     asio::io_context io;
     asio::ssl::context tls = sse::tls_server_context(files.cert, files.key);
 
@@ -202,7 +167,7 @@ TEST_CASE("tls_listener: serves a stream over https to curl, which verifies the 
 
 TEST_CASE("tls_listener: the head deadline covers the handshake and the head; errors are answered over TLS")
 {
-    certificate files;
+    support::certificate files;
     asio::io_context io;
     asio::ssl::context tls = sse::tls_server_context(files.cert, files.key);
     sse::listener_options options;
@@ -267,7 +232,7 @@ TEST_CASE("tls_listener: the head deadline covers the handshake and the head; er
 
 TEST_CASE("tls_server_context: a missing file is named in the error")
 {
-    certificate files;
+    support::certificate files;
     try {
         (void)sse::tls_server_context(files.dir + "/missing.pem", files.key);
         FAIL("no exception");

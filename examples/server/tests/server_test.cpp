@@ -5,6 +5,7 @@
 #include "events.hpp"
 #include "jwt.hpp"
 #include "loopback.hpp"
+#include "support/certificate.hpp"
 #include "support/sse_client.hpp"
 
 #include <sse/json.hpp>
@@ -641,13 +642,9 @@ TEST_CASE("server: a body over the limit gets 413")
 
 TEST_CASE("server: https with --tls-cert and --tls-key")
 {
-    char dir_template[] = "/tmp/sse-server-tls-XXXXXX";
-    REQUIRE(mkdtemp(dir_template) != nullptr);
-    std::string const dir = dir_template;
-    std::string const cert = dir + "/cert.pem", key = dir + "/key.pem";
-    REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                         "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null")
-                            .c_str()) == 0);
+    support::certificate files;
+    std::string const& cert = files.cert;
+    std::string const& key = files.key;
     app::config c = test_config();
     c.tls_cert = cert;
     c.tls_key = key;
@@ -681,8 +678,6 @@ TEST_CASE("server: https with --tls-cert and --tls-key")
         // Plain http to the https port gets no answer.
         CHECK(get(f.port(), "/health").status == 0);
     }
-    std::filesystem::remove_all(dir);
-
     app::config half = test_config();
     half.tls_cert = cert;
     CHECK(half.problem().has_value());
