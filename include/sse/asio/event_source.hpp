@@ -201,57 +201,117 @@ private:
     {
         impl(asio::any_io_executor ex, url origin, event_source_options options)
             : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
-              tls_context(transport::make_context(core.options())), resolver(strand), deadline(strand),
-              reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poll_resolver(strand),
+              tls_context(transport::make_context(core.options())), stream(strand), deadline(strand),
+              reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poller(strand),
               poll_timer(strand), poll_deadline(strand)
         {
             buffer.resize(core.options().read_size > 0 ? core.options().read_size : 16 * 1024);
         }
 
+        // One HTTP connection: the stream's, or a poll's. Its generation changes
+        // when it is dropped, so that completions of an older one are ignored.
+        struct connection
+        {
+            explicit connection(executor_type const& ex) : resolver(ex) {}
+
+            asio::ip::tcp::resolver resolver;
+            std::optional<Socket> socket;
+            std::size_t generation = 0;
+            bool tls_active = false;
+
+            // Calls f with what carries HTTP: the TLS stream, or the TCP socket under it.
+            template<class F>
+            void with_stream(F&& f)
+            {
+                if constexpr (transport::tls) {
+                    if (tls_active) {
+                        f(*socket);
+                        return;
+                    }
+                }
+                f(transport::tcp_layer(*socket));
+            }
+
+            void drop()
+            {
+                ++generation;
+                error_code ignored;
+                resolver.cancel();
+                if (socket) {
+                    transport::tcp_layer(*socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                    transport::tcp_layer(*socket).close(ignored);
+                }
+            }
+        };
+
         executor_type strand;
         detail::source_core core;
         std::shared_ptr<typename transport::context_type> tls_context;
-        asio::ip::tcp::resolver resolver;
-        std::optional<Socket> socket;
+        connection stream;
         asio::steady_timer deadline;          // connect timeout, then stall detection
         asio::steady_timer reconnect_timer;
         asio::steady_timer throttle_timer;
         std::optional<clock::time_point> throttle_armed;
         std::vector<char> buffer;
         std::string request;
-        std::size_t generation = 0;           // completions of an older connection are ignored
-        bool tls_active = false;
         bool is_open = false;
         clock::time_point last_byte{};
 
         // The polling fallback: one poll (or probe of a silent stream) at a
         // time, on its own connection, next to the stream or its trials.
         asio::steady_timer probe_timer;
-        asio::ip::tcp::resolver poll_resolver;
+        connection poller;
         asio::steady_timer poll_timer;        // the next poll
         asio::steady_timer poll_deadline;     // one poll's time limit
-        std::optional<Socket> poll_socket;
         std::optional<detail::poll_exchange> exchange;
         std::vector<char> poll_buffer;
         std::string poll_request;
-        std::size_t poll_generation = 0;
-        bool poll_tls = false;
         bool poll_in_flight = false;
         bool poll_is_probe = false;
         clock::time_point probe_started{};
         clock::time_point last_probe{};
 
-        // Calls f with what carries HTTP: the TLS stream, or the TCP socket under it.
-        template<class F>
-        void with_stream(F&& f)
+        /** Resolves, connects and, for https, handshakes `c` with `target`; then
+            `done(error_code)`, unless `c` was dropped or the source ended meanwhile.
+        */
+        template<class Done>
+        void open(connection& c, url const& target, Done done)
         {
-            if constexpr (transport::tls) {
-                if (tls_active) {
-                    f(*socket);
-                    return;
-                }
-            }
-            f(transport::tcp_layer(*socket));
+            std::size_t const gen = c.generation;
+            c.resolver.async_resolve(target.host, std::to_string(target.port),
+                [self = this->shared_from_this(), &c, gen, target, done = std::move(done)](
+                    error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
+                    if (gen != c.generation || self->core.stopped())
+                        return;
+                    if (ec)
+                        return done(ec);
+                    c.socket.reset();
+                    c.socket.emplace(transport::make_socket(self->strand, self->tls_context.get()));
+                    c.tls_active = false;
+                    asio::async_connect(transport::tcp_layer(*c.socket), results,
+                        [self, &c, gen, target = std::move(target), done = std::move(done)](
+                            error_code cec, asio::ip::tcp::endpoint const&) mutable {
+                            if (gen != c.generation || self->core.stopped())
+                                return;
+                            if (cec)
+                                return done(cec);
+                            asio::ip::tcp::no_delay nodelay(true);
+                            transport::tcp_layer(*c.socket).set_option(nodelay, cec);
+                            if constexpr (transport::tls) {
+                                if (target.is_https()) {
+                                    c.tls_active = true;
+                                    transport::async_handshake(*c.socket, target, self->core.options().verify_peer,
+                                        [self, &c, gen, done = std::move(done)](error_code hec) mutable {
+                                            if (gen != c.generation || self->core.stopped())
+                                                return;
+                                            done(hec);
+                                        });
+                                    return;
+                                }
+                            }
+                            done(error_code());
+                        });
+                });
         }
 
         void attempt()
@@ -276,75 +336,30 @@ private:
                 end(make_error_code(error::https_not_supported), true);
                 return;
             }
-            std::size_t const gen = ++generation;
+            std::size_t const gen = ++stream.generation;
             is_open = false;
             auto const timeout = core.options().connect_timeout;
             if (timeout.count() > 0) {
                 deadline.expires_after(timeout);
                 deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                    if (!ec && gen == self->generation && !self->is_open && !self->core.stopped())
+                    if (!ec && gen == self->stream.generation && !self->is_open && !self->core.stopped())
                         self->drop(make_error_code(error::connect_timeout), false);
                 });
             }
             request = core.request();
-            resolver.async_resolve(target.host, std::to_string(target.port),
-                [self = this->shared_from_this(), gen](error_code ec, asio::ip::tcp::resolver::results_type results) {
-                    if (gen != self->generation || self->core.stopped())
-                        return;
-                    if (ec) {
-                        self->drop(ec, false);
-                        return;
-                    }
-                    self->on_resolved(gen, std::move(results));
-                });
-        }
-
-        void on_resolved(std::size_t gen, asio::ip::tcp::resolver::results_type results)
-        {
-            socket.reset();
-            socket.emplace(transport::make_socket(strand, tls_context.get()));
-            tls_active = false;
-            asio::async_connect(transport::tcp_layer(*socket), results,
-                [self = this->shared_from_this(), gen](error_code ec, asio::ip::tcp::endpoint const&) {
-                    if (gen != self->generation || self->core.stopped())
-                        return;
-                    if (ec) {
-                        self->drop(ec, false);
-                        return;
-                    }
-                    asio::ip::tcp::no_delay nodelay(true);
-                    transport::tcp_layer(*self->socket).set_option(nodelay, ec);
-                    self->on_connected(gen);
-                });
-        }
-
-        void on_connected(std::size_t gen)
-        {
-            if constexpr (transport::tls) {
-                if (core.target().is_https()) {
-                    tls_active = true;
-                    transport::async_handshake(*socket, core.target(), core.options().verify_peer,
-                        [self = this->shared_from_this(), gen](error_code ec) {
-                            if (gen != self->generation || self->core.stopped())
-                                return;
-                            if (ec) {
-                                self->drop(ec, false);
-                                return;
-                            }
-                            self->send_request(gen);
-                        });
-                    return;
-                }
-            }
-            send_request(gen);
+            open(stream, target, [self = this->shared_from_this(), gen](error_code ec) {
+                if (ec)
+                    return self->drop(ec, false);
+                self->send_request(gen);
+            });
         }
 
         void send_request(std::size_t gen)
         {
-            with_stream([&](auto& stream) {
-                asio::async_write(stream, asio::buffer(request),
+            stream.with_stream([&](auto& s) {
+                asio::async_write(s, asio::buffer(request),
                     [self = this->shared_from_this(), gen](error_code ec, std::size_t) {
-                        if (gen != self->generation || self->core.stopped())
+                        if (gen != self->stream.generation || self->core.stopped())
                             return;
                         if (ec) {
                             self->drop(ec, false);
@@ -357,10 +372,10 @@ private:
 
         void read_head(std::size_t gen)
         {
-            with_stream([&](auto& stream) {
-                stream.async_read_some(asio::buffer(buffer),
+            stream.with_stream([&](auto& s) {
+                s.async_read_some(asio::buffer(buffer),
                     [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
-                        if (gen != self->generation || self->core.stopped())
+                        if (gen != self->stream.generation || self->core.stopped())
                             return;
                         self->on_head_bytes(gen, ec, n);
                     });
@@ -420,10 +435,10 @@ private:
 
         void read_body(std::size_t gen)
         {
-            with_stream([&](auto& stream) {
-                stream.async_read_some(asio::buffer(buffer),
+            stream.with_stream([&](auto& s) {
+                s.async_read_some(asio::buffer(buffer),
                     [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
-                        if (gen != self->generation || self->core.stopped())
+                        if (gen != self->stream.generation || self->core.stopped())
                             return;
                         auto const now = clock::now();
                         if (n > 0) {
@@ -473,7 +488,7 @@ private:
                 return;
             deadline.expires_at(last_byte + limit);
             deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                if (ec || gen != self->generation || self->core.stopped() || !self->is_open)
+                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open)
                     return;
                 if (clock::now() - self->last_byte >= self->core.options().stall_timeout)
                     self->drop(make_error_code(error::stalled), false);
@@ -491,7 +506,7 @@ private:
                 return;
             probe_timer.expires_at(std::max(last_byte, last_probe) + limit);
             probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                if (ec || gen != self->generation || self->core.stopped() || !self->is_open)
+                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open)
                     return;
                 auto const now = clock::now();
                 auto const quiet_since = std::max(self->last_byte, self->last_probe);
@@ -515,25 +530,13 @@ private:
             });
         }
 
-        template<class F>
-        void with_poll_stream(F&& f)
-        {
-            if constexpr (transport::tls) {
-                if (poll_tls) {
-                    f(*poll_socket);
-                    return;
-                }
-            }
-            f(transport::tcp_layer(*poll_socket));
-        }
-
         void poll(bool probe)
         {
             if (core.stopped() || poll_in_flight)
                 return;
             poll_in_flight = true;
             poll_is_probe = probe;
-            std::size_t const gen = ++poll_generation;
+            std::size_t const gen = ++poller.generation;
             error_code ec;
             poll_request = core.begin_poll(ec);
             url const& endpoint = core.poll_url();
@@ -548,55 +551,23 @@ private:
             if (timeout.count() > 0) {
                 poll_deadline.expires_after(timeout);
                 poll_deadline.async_wait([self = this->shared_from_this(), gen](error_code tec) {
-                    if (!tec && gen == self->poll_generation && self->poll_in_flight)
+                    if (!tec && gen == self->poller.generation && self->poll_in_flight)
                         self->poll_done(gen, make_error_code(error::connect_timeout));
                 });
             }
-            poll_resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                [self = this->shared_from_this(), gen](error_code rec, asio::ip::tcp::resolver::results_type results) {
-                    if (gen != self->poll_generation || self->core.stopped())
-                        return;
-                    if (rec)
-                        return self->poll_done(gen, rec);
-                    self->poll_socket.reset();
-                    self->poll_socket.emplace(transport::make_socket(self->strand, self->tls_context.get()));
-                    self->poll_tls = false;
-                    asio::async_connect(transport::tcp_layer(*self->poll_socket), results,
-                        [self, gen](error_code cec, asio::ip::tcp::endpoint const&) {
-                            if (gen != self->poll_generation || self->core.stopped())
-                                return;
-                            if (cec)
-                                return self->poll_done(gen, cec);
-                            self->poll_connected(gen);
-                        });
-                });
-        }
-
-        void poll_connected(std::size_t gen)
-        {
-            if constexpr (transport::tls) {
-                if (core.poll_url().is_https()) {
-                    poll_tls = true;
-                    transport::async_handshake(*poll_socket, core.poll_url(), core.options().verify_peer,
-                        [self = this->shared_from_this(), gen](error_code ec) {
-                            if (gen != self->poll_generation || self->core.stopped())
-                                return;
-                            if (ec)
-                                return self->poll_done(gen, ec);
-                            self->poll_send(gen);
-                        });
-                    return;
-                }
-            }
-            poll_send(gen);
+            open(poller, endpoint, [self = this->shared_from_this(), gen](error_code oec) {
+                if (oec)
+                    return self->poll_done(gen, oec);
+                self->poll_send(gen);
+            });
         }
 
         void poll_send(std::size_t gen)
         {
-            with_poll_stream([&](auto& stream) {
-                asio::async_write(stream, asio::buffer(poll_request),
+            poller.with_stream([&](auto& s) {
+                asio::async_write(s, asio::buffer(poll_request),
                     [self = this->shared_from_this(), gen](error_code ec, std::size_t) {
-                        if (gen != self->poll_generation || self->core.stopped())
+                        if (gen != self->poller.generation || self->core.stopped())
                             return;
                         if (ec)
                             return self->poll_done(gen, ec);
@@ -607,10 +578,10 @@ private:
 
         void poll_read(std::size_t gen)
         {
-            with_poll_stream([&](auto& stream) {
-                stream.async_read_some(asio::buffer(poll_buffer),
+            poller.with_stream([&](auto& s) {
+                s.async_read_some(asio::buffer(poll_buffer),
                     [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
-                        if (gen != self->poll_generation || self->core.stopped())
+                        if (gen != self->poller.generation || self->core.stopped())
                             return;
                         self->core.received(n, clock::now());
                         error_code pec;
@@ -631,20 +602,14 @@ private:
 
         void close_poll_socket()
         {
-            ++poll_generation;
-            error_code ignored;
             poll_deadline.cancel();
-            poll_resolver.cancel();
-            if (poll_socket) {
-                transport::tcp_layer(*poll_socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-                transport::tcp_layer(*poll_socket).close(ignored);
-            }
+            poller.drop();
         }
 
         // One poll is over (an answer, or `ec`): deliver, then decide what comes next.
         void poll_done(std::size_t gen, error_code ec)
         {
-            if (gen != poll_generation || !poll_in_flight)
+            if (gen != poller.generation || !poll_in_flight)
                 return;
             close_poll_socket();
             poll_in_flight = false;
@@ -665,7 +630,7 @@ private:
                     return start_polling();
                 }
                 if (is_open)
-                    arm_probe(generation);
+                    arm_probe(stream.generation);
                 return;
             }
             if (!core.polling())
@@ -696,16 +661,10 @@ private:
 
         void close_socket()
         {
-            ++generation;   // whatever is still pending on the old connection is stale
+            stream.drop();   // whatever is still pending on the old connection is stale
             is_open = false;
-            error_code ignored;
             deadline.cancel();
             probe_timer.cancel();
-            resolver.cancel();
-            if (socket) {
-                transport::tcp_layer(*socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-                transport::tcp_layer(*socket).close(ignored);
-            }
         }
 
         // The current connection or attempt is over: decide what comes next.
