@@ -273,9 +273,10 @@ private:
 
         /** Resolves, connects and, for https, handshakes `c` with `target`; then
             `done(error_code)`, unless `c` was dropped or the source ended meanwhile.
+            `done` is type-erased so that Asio's connect and handshake operations are
+            compiled once for the stream and the polls, not once each.
         */
-        template<class Done>
-        void open(connection& c, url const& target, Done done)
+        void open(connection& c, url const& target, std::function<void(error_code)> done)
         {
             std::size_t const gen = c.generation;
             c.resolver.async_resolve(target.host, std::to_string(target.port),
@@ -713,6 +714,11 @@ private:
 
     std::shared_ptr<impl> impl_;
 };
+
+#if defined(SSE_SEPARATE_ASIO)
+// Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
+extern template class event_source<asio::ip::tcp::socket>;
+#endif
 
 SSE_NAMESPACE_END
 

@@ -156,4 +156,12 @@ struct accept_traits<tls_socket>
 } // namespace detail
 SSE_NAMESPACE_END
 
+#if defined(SSE_SEPARATE_ASIO)
+// Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
+#include <sse/asio/event_source.hpp>
+SSE_NAMESPACE_BEGIN
+extern template class event_source<tls_socket>;
+SSE_NAMESPACE_END
+#endif
+
 #endif
