@@ -85,8 +85,8 @@ fi
 
 # ---- helpers -------------------------------------------------------------------------
 
-passed=0
-failed=0
+# check NAME COMMAND...: counts in $passed and $failed.
+source "$here/../../tests/support/check.sh"
 
 # sse ARGS...: runs sse-cat under a 20 s guard; sets rc, and its output is in $dir/out, $dir/err.
 sse() {
@@ -118,19 +118,6 @@ expect() {
         printf '       %s\n' "${problems[@]}"
         echo "       stdout:"; sed 's/^/         /' "$dir/out"
         echo "       stderr:"; sed 's/^/         /' "$dir/err"
-    fi
-}
-
-# check NAME CONDITION...: passes when the command succeeds.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
     fi
 }
 

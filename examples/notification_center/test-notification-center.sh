@@ -39,21 +39,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-
-# check NAME COMMAND...: passes when the command succeeds.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-    fi
-}
+# check NAME COMMAND...: counts in $passed and $failed.
+source "$(dirname "${BASH_SOURCE[0]}")/../../tests/support/check.sh"
 
 # wait_for FILE REGEX [SECONDS]: until a line of FILE matches REGEX.
 wait_for() {

@@ -23,6 +23,13 @@ public:
 
     void sample(char const* name, double value) { line(name, {}, {}, value); }
 
+    /// A family of one unlabelled sample.
+    void single(char const* name, char const* type, char const* help, double value)
+    {
+        family(name, type, help);
+        sample(name, value);
+    }
+
     void sample(char const* name, char const* label, std::string const& label_value, double value)
     {
         line(name, label, label_value, value);
@@ -118,37 +125,32 @@ nlohmann::json stats_json(service_snapshot const& s)
 std::string prometheus_text(service_snapshot const& s)
 {
     exposition m;
-    m.family("sse_uptime_seconds", "gauge", "Seconds since the server started.");
-    m.sample("sse_uptime_seconds", std::chrono::duration<double>(s.uptime).count());
-    m.family("sse_clients", "gauge", "Open event streams.");
-    m.sample("sse_clients", static_cast<double>(s.clients));
-    m.family("sse_connections_total", "counter", "Event streams opened.");
-    m.sample("sse_connections_total", static_cast<double>(s.connections_total));
+    m.single("sse_uptime_seconds", "gauge", "Seconds since the server started.",
+             std::chrono::duration<double>(s.uptime).count());
+    m.single("sse_clients", "gauge", "Open event streams.", static_cast<double>(s.clients));
+    m.single("sse_connections_total", "counter", "Event streams opened.", static_cast<double>(s.connections_total));
     m.family("sse_disconnects_total", "counter", "Event streams closed, by reason.");
     for (auto const& [reason, n] : s.disconnects)
         m.sample("sse_disconnects_total", "reason", reason, static_cast<double>(n));
     m.family("sse_requests_refused_total", "counter", "Requests refused, by reason.");
     for (auto const& [reason, n] : s.refused)
         m.sample("sse_requests_refused_total", "reason", reason, static_cast<double>(n));
-    m.family("sse_events_published_total", "counter", "Events published.");
-    m.sample("sse_events_published_total", static_cast<double>(s.hub.published));
-    m.family("sse_events_delivered_total", "counter", "Events queued to streams, replay excluded.");
-    m.sample("sse_events_delivered_total", static_cast<double>(s.hub.deliveries));
-    m.family("sse_events_replayed_total", "counter", "Events queued by Last-Event-ID replay and polling.");
-    m.sample("sse_events_replayed_total", static_cast<double>(s.hub.replayed));
-    m.family("sse_replay_resets_total", "counter", "Reset events sent for ids the replay buffer could not place.");
-    m.sample("sse_replay_resets_total", static_cast<double>(s.hub.resets));
+    m.single("sse_events_published_total", "counter", "Events published.", static_cast<double>(s.hub.published));
+    m.single("sse_events_delivered_total", "counter", "Events queued to streams, replay excluded.",
+             static_cast<double>(s.hub.deliveries));
+    m.single("sse_events_replayed_total", "counter", "Events queued by Last-Event-ID replay and polling.",
+             static_cast<double>(s.hub.replayed));
+    m.single("sse_replay_resets_total", "counter", "Reset events sent for ids the replay buffer could not place.",
+             static_cast<double>(s.hub.resets));
     m.family("sse_events_dropped_total", "counter", "Queued events discarded before sending, by reason.");
     for (auto r : drop_reasons)
         m.sample("sse_events_dropped_total", "reason", to_string(r), static_cast<double>(s.hub.dropped(r)));
-    m.family("sse_queued_events", "gauge", "Events waiting in stream queues.");
-    m.sample("sse_queued_events", static_cast<double>(s.hub.queued_events));
-    m.family("sse_queued_bytes", "gauge", "Bytes waiting in stream queues.");
-    m.sample("sse_queued_bytes", static_cast<double>(s.hub.queued_bytes));
-    m.family("sse_replay_buffer_events", "gauge", "Events kept for replay.");
-    m.sample("sse_replay_buffer_events", static_cast<double>(s.hub.replay_events));
-    m.family("sse_replay_buffer_bytes", "gauge", "Bytes of events kept for replay.");
-    m.sample("sse_replay_buffer_bytes", static_cast<double>(s.hub.replay_bytes));
+    m.single("sse_queued_events", "gauge", "Events waiting in stream queues.",
+             static_cast<double>(s.hub.queued_events));
+    m.single("sse_queued_bytes", "gauge", "Bytes waiting in stream queues.", static_cast<double>(s.hub.queued_bytes));
+    m.single("sse_replay_buffer_events", "gauge", "Events kept for replay.", static_cast<double>(s.hub.replay_events));
+    m.single("sse_replay_buffer_bytes", "gauge", "Bytes of events kept for replay.",
+             static_cast<double>(s.hub.replay_bytes));
     return m.take();
 }
 

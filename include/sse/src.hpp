@@ -21,6 +21,7 @@
 #include <sse/impl/hub.hpp>
 #include <sse/impl/url.hpp>
 #include <sse/impl/source_core.hpp>
+#include <sse/impl/body_collector.hpp>
 #include <sse/impl/poll_exchange.hpp>
 #include <sse/http/impl/fields.hpp>
 #include <sse/http/impl/request_head.hpp>

@@ -4,7 +4,7 @@
 
 #include <sse/config.hpp>
 #include <sse/error.hpp>
-#include <sse/http/chunked_decoder.hpp>
+#include <sse/detail/body_collector.hpp>
 #include <sse/http/fields.hpp>
 #include <sse/http/request_head.hpp>
 #include <sse/asio/detail/stream_support.hpp>
@@ -83,7 +83,7 @@ public:
     body_reader(Socket& socket, http::request_head const& head, body_limits limits, Handler handler)
         : socket_(socket), strand_(asio::make_strand(socket.get_executor())), timer_(strand_),
           handler_(std::move(handler)), limits_(limits), framing_(head.body_framing()),
-          remaining_(head.content_length())
+          declared_length_(head.content_length()), body_({}, limits.max_body, error::body_too_large)
     {
         if (limits_.send_continue && head.version() >= 11) {
             auto const expect = head.fields().find("Expect");
@@ -93,22 +93,20 @@ public:
 
     void start(std::string_view already_read)
     {
-        if (framing_ == http::framing::length && remaining_ > limits_.max_body)
-            return finish_later(error::body_too_large);
-        if (framing_ == http::framing::none || (framing_ == http::framing::length && remaining_ == 0))
-            return finish_later({});
+        error_code ec;
+        if (body_.start(framing_, declared_length_, ec) || ec)
+            return finish_later(ec);
         if (limits_.timeout.count() > 0) {
             timer_.expires_after(limits_.timeout);
-            timer_.async_wait([self = this->shared_from_this()](error_code ec) {
-                if (!ec && !self->done_) {
+            timer_.async_wait([self = this->shared_from_this()](error_code tec) {
+                if (!tec && !self->done_) {
                     self->timed_out_ = true;
                     error_code ignored;
-                    lowest(self->socket_).cancel(ignored);
+                    lowest_layer_of(self->socket_).cancel(ignored);
                 }
             });
         }
-        error_code ec;
-        if (consume(already_read, ec) || ec)
+        if (body_.feed(already_read, ec) || ec)
             return finish_later(ec);
         if (expects_continue_ && already_read.empty())
             return send_continue();
@@ -116,37 +114,6 @@ public:
     }
 
 private:
-    template<class S>
-    static auto& lowest(S& s)
-    {
-        if constexpr (has_lowest_layer<S>::value)
-            return s.lowest_layer();
-        else
-            return s;
-    }
-
-    // True once the body is complete.
-    bool consume(std::string_view input, error_code& ec)
-    {
-        if (framing_ == http::framing::length) {
-            std::size_t const take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size()));
-            body_.append(input.data(), take);
-            remaining_ -= take;
-            return remaining_ == 0;
-        }
-        while (!input.empty() && !chunked_.done()) {
-            std::string_view const data = chunked_.next(input, ec);
-            if (ec)
-                return false;
-            if (body_.size() + data.size() > limits_.max_body) {
-                ec = error::body_too_large;
-                return false;
-            }
-            body_.append(data);
-        }
-        return chunked_.done();
-    }
-
     void send_continue()
     {
         static constexpr char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -177,7 +144,7 @@ private:
         if (timed_out_)
             return finish(error::body_timeout);
         error_code parse_ec;
-        bool const complete = consume(std::string_view(buffer_.data(), n), parse_ec);
+        bool const complete = body_.feed(std::string_view(buffer_.data(), n), parse_ec);
         if (complete || parse_ec)
             return finish(parse_ec);
         if (ec)
@@ -197,8 +164,8 @@ private:
         done_ = true;
         timer_.cancel();
         if (ec)
-            body_.clear();
-        std::move(handler_)(ec, std::move(body_));
+            body_.body().clear();
+        std::move(handler_)(ec, std::move(body_.body()));
     }
 
     Socket& socket_;
@@ -207,9 +174,8 @@ private:
     Handler handler_;
     body_limits limits_;
     http::framing framing_;
-    std::uint64_t remaining_;
-    http::chunked_decoder chunked_;
-    std::string body_;
+    std::uint64_t declared_length_;
+    body_collector body_;
     std::array<char, 8192> buffer_{};
     bool expects_continue_ = false;
     bool done_ = false;

@@ -4,13 +4,13 @@
 
 #include <sse/config.hpp>
 #include <sse/error.hpp>
+#include <sse/detail/body_collector.hpp>
 #include <sse/http/chunked_decoder.hpp>
 #include <sse/http/response_parser.hpp>
 #include <sse/source_options.hpp>
 #include <sse/url.hpp>
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,9 +34,6 @@ public:
     SSE_DECL static std::string request(url const& endpoint, std::string_view since_param, std::string_view since,
                                         std::vector<header_field> const& headers);
 
-    /// Starts reading a new answer.
-    SSE_DECL void reset();
-
     /** Feeds bytes of the answer. True once it is complete (then see status()
         and body()); `ec` on a malformed or oversized answer.
     */
@@ -48,20 +45,13 @@ public:
     /// The final status (interim 1xx answers are skipped), 0 before the head.
     int status() const noexcept { return status_; }
 
-    std::string& body() noexcept { return body_; }
+    std::string& body() noexcept { return body_.body(); }
 
 private:
-    SSE_DECL bool consume(std::string_view input, error_code& ec);
-
     http::response_parser head_parser_;
-    http::chunked_decoder chunked_;
-    std::size_t max_body_;
-    http::framing framing_ = http::framing::until_close;
-    std::uint64_t left_ = 0;
+    body_collector body_;
     int status_ = 0;
     bool head_done_ = false;
-    bool done_ = false;
-    std::string body_;
 };
 
 } // namespace detail

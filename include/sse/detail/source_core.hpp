@@ -228,7 +228,7 @@ private:
     std::string stream_id_;
     std::string newest_id_;   // the latest id from either path: where polls and trials continue
     std::deque<std::string> recent_order_;
-    std::unordered_set<std::string> recent_ids_;
+    std::unordered_set<std::string_view> recent_ids_;   // views of recent_order_
 
     source_state state_ = source_state::closed;
     bool started_ = false;

@@ -4,14 +4,13 @@
 
 #include <sse/detail/poll_exchange.hpp>
 
-#include <algorithm>
 
 SSE_NAMESPACE_BEGIN
 namespace detail {
 
 SSE_DECL poll_exchange::poll_exchange(http::response_limits head_limits, http::chunked_limits chunked_limits,
                                       std::size_t max_body)
-    : head_parser_(head_limits), chunked_(chunked_limits), max_body_(max_body)
+    : head_parser_(head_limits), body_(chunked_limits, max_body, error::bad_poll_response)
 {
 }
 
@@ -49,36 +48,14 @@ SSE_DECL std::string poll_exchange::request(url const& endpoint, std::string_vie
     return out;
 }
 
-SSE_DECL void poll_exchange::reset()
-{
-    head_parser_.reset();
-    chunked_.reset();
-    framing_ = http::framing::until_close;
-    left_ = 0;
-    status_ = 0;
-    head_done_ = false;
-    done_ = false;
-    body_.clear();
-}
-
 SSE_DECL bool poll_exchange::feed(std::string_view input, error_code& ec)
-{
-    bool const done = consume(input, ec);
-    if (ec)
-        body_.clear();   // nothing of a failed answer is used
-    return done;
-}
-
-SSE_DECL bool poll_exchange::consume(std::string_view input, error_code& ec)
 {
     while (!head_done_) {
         if (input.empty())
             return false;
         std::size_t const used = head_parser_.feed(input, ec);
         input.remove_prefix(used);
-        if (ec)
-            return false;
-        if (!head_parser_.done())
+        if (ec || !head_parser_.done())
             return false;
         int const status = head_parser_.get().status();
         if (status >= 100 && status < 200) {   // 100 Continue, 103 Early Hints
@@ -88,52 +65,16 @@ SSE_DECL bool poll_exchange::consume(std::string_view input, error_code& ec)
         http::response_head head = head_parser_.release();
         status_ = status;
         head_done_ = true;
-        framing_ = status == 204 || status == 304 ? http::framing::none : head.body_framing();
-        left_ = head.content_length();
-        if (framing_ == http::framing::length && left_ > max_body_) {
-            ec = error::bad_poll_response;
-            return false;
-        }
-        if (framing_ == http::framing::none || (framing_ == http::framing::length && left_ == 0))
-            return done_ = true;
+        auto const framing = status == 204 || status == 304 ? http::framing::none : head.body_framing();
+        if (body_.start(framing, head.content_length(), ec) || ec)
+            return !ec;
     }
-    if (done_)
-        return true;
-    switch (framing_) {
-    case http::framing::length: {
-        std::size_t const take = static_cast<std::size_t>(std::min<std::uint64_t>(left_, input.size()));
-        body_.append(input.data(), take);
-        left_ -= take;
-        return done_ = left_ == 0;
-    }
-    case http::framing::chunked:
-        while (!input.empty() && !chunked_.done()) {
-            std::string_view const data = chunked_.next(input, ec);
-            if (ec)
-                return false;
-            if (body_.size() + data.size() > max_body_) {
-                ec = error::bad_poll_response;
-                return false;
-            }
-            body_.append(data);
-        }
-        return done_ = chunked_.done();
-    case http::framing::until_close:
-    default:
-        if (body_.size() + input.size() > max_body_) {
-            ec = error::bad_poll_response;
-            return false;
-        }
-        body_.append(input);
-        return false;
-    }
+    return body_.feed(input, ec);
 }
 
 SSE_DECL bool poll_exchange::closed()
 {
-    if (head_done_ && !done_ && framing_ == http::framing::until_close)
-        done_ = true;
-    return done_;
+    return head_done_ && body_.closed();
 }
 
 } // namespace detail

@@ -656,13 +656,14 @@ SSE_DECL std::size_t source_core::on_poll_answer(int status, std::string_view bo
 
 SSE_DECL bool source_core::first_delivery(std::string_view id)
 {
-    std::string key(id);
-    if (recent_ids_.count(key) != 0)
+    if (recent_ids_.count(id) != 0)
         return false;
-    // Enough to cover a replay after any switch; old ids leave first.
+    // Enough to cover a replay after any switch; old ids leave first. The set
+    // views the deque's strings, which stay put when the deque grows or shrinks
+    // at its ends: one copy per id, none per look-up.
     constexpr std::size_t remembered = 4096;
-    recent_order_.push_back(key);
-    recent_ids_.insert(std::move(key));
+    recent_order_.emplace_back(id);
+    recent_ids_.insert(recent_order_.back());
     if (recent_order_.size() > remembered) {
         recent_ids_.erase(recent_order_.front());
         recent_order_.pop_front();

@@ -42,6 +42,16 @@ export async function waitFor(check, what, ms = 10000, every = 50) {
 }
 
 /** A running sse-server: `url` is its base URL ("http://127.0.0.1:PORT"). */
+/** A fetch() response as { status, body (parsed JSON, or null), text }. */
+async function answer(res) {
+  const text = await res.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch { /* not JSON */ }
+  return { status: res.status, body, text };
+}
+
 export class Server {
   constructor(child, port, logFile) {
     this.child = child;
@@ -59,13 +69,7 @@ export class Server {
   }
 
   async get(p) {
-    const res = await fetch(this.url + p);
-    const text = await res.text();
-    let body = null;
-    try {
-      body = JSON.parse(text);
-    } catch { /* not JSON */ }
-    return { status: res.status, body, text };
+    return answer(await fetch(this.url + p));
   }
 
   /** POST /api/sse/publish; returns { status, body }. */
@@ -75,12 +79,7 @@ export class Server {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(message),
     });
-    const text = await res.text();
-    let body = null;
-    try {
-      body = JSON.parse(text);
-    } catch { /* not JSON */ }
-    return { status: res.status, body, text };
+    return answer(res);
   }
 
   /** Publishes a notification and requires a 2xx answer. */
