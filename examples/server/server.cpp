@@ -308,21 +308,21 @@ void server::serve_publish(request_ptr req, Socket socket, std::string_view rest
     if (auto wait = publish_rate_.take(who->rate_key(req->remote_ip), clock::now()))
         return refuse(std::move(socket), *req, "rate_limited",
                       retry_later(429, "too many publish requests; slow down", *wait));
-    if (req->head.body_framing() == sse::http::framing::length && req->head.content_length() > config_.max_body)
-        return refuse(std::move(socket), *req, "body_too_large",
-                      error_response(413, "the body must be at most " + std::to_string(config_.max_body) + " bytes",
-                                     "body"));
-
-    // async_read_body answers Expect: 100-continue, which curl waits for before a large body.
+    // async_read_body refuses a declared length over the limit before reading, and
+    // answers Expect: 100-continue, which curl waits for before a large body.
     auto sock = std::make_shared<Socket>(std::move(socket));
     sse::body_limits limits;
     limits.max_body = config_.max_body;
     limits.timeout = config_.body_timeout;
     sse::async_read_body(*sock, req->head, rest, limits,
                          [this, req, sock, who = std::move(*who), broadcast](sse::error_code ec, std::string body) {
+                             if (ec == sse::error::body_too_large)
+                                 return refuse(std::move(*sock), *req, "body_too_large",
+                                               error_response(413, "the body must be at most " +
+                                                                       std::to_string(config_.max_body) + " bytes",
+                                                              "body"));
                              if (ec)
-                                 return refuse(std::move(*sock), *req,
-                                               ec == sse::error::body_too_large ? "body_too_large" : "bad_body",
+                                 return refuse(std::move(*sock), *req, "bad_body",
                                                error_response(sse::http::status_for(ec), ec.message(), "body"));
                              finish_publish(req, std::move(*sock), who, body, broadcast);
                          });
