@@ -228,28 +228,44 @@ TEST_CASE("event_source: the server's retry: sets the reconnect delay (seeded ji
         std::mt19937 rng(seed);
         return *policy.next_delay(now, rng);
     };
-    // Seeds whose draw is in the upper half of the range, so that the two retry
-    // values give clearly different gaps.
-    auto seed_for = [&](int retry_ms) {
-        std::uint32_t seed = 1;
-        while (expected_delay(retry_ms, seed) < std::chrono::milliseconds(retry_ms / 2))
-            ++seed;
-        return seed;
-    };
-
-    std::uint32_t const long_seed = seed_for(1200);
+    std::uint32_t const long_seed = 11;
     auto const long_expected = expected_delay(1200, long_seed);
     auto const [long_gap, long_reported] = measured_gap(1200, long_seed);
     CHECK(long_reported == long_expected);
     CHECK(long_gap >= long_expected - 5ms);
     CHECK(long_gap < long_expected + 1000ms);
 
-    std::uint32_t const short_seed = seed_for(40);
+    std::uint32_t const short_seed = 12;
     auto const short_expected = expected_delay(40, short_seed);
     auto const [short_gap, short_reported] = measured_gap(40, short_seed);
     CHECK(short_reported == short_expected);
     CHECK(short_gap >= short_expected - 5ms);
     CHECK(short_gap < long_gap);
+}
+
+TEST_CASE("event_source: never reconnects sooner than the server's retry:")
+{
+    // WHATWG HTML 9.2.3: after the stream ends, wait a delay equal to the
+    // reconnection time, then optionally more. Unseeded: any draw must comply.
+    auto gap_after_retry = [](int retry_ms) {
+        script_server server([retry_ms](script_server::connection& c, support::recorded_request const&) {
+            if (c.index() == 0)
+                c.send(support::sse_head() + "retry: " + std::to_string(retry_ms) + "\ndata: x\n\n");
+            else
+                c.send(support::status_response(204, "No Content"));
+        });
+        harness h(server.url("/"), sse::event_source_options{});
+        REQUIRE(h.run());
+        auto const requests = server.requests();
+        REQUIRE(requests.size() == 2);
+        return std::chrono::duration_cast<std::chrono::milliseconds>(requests[1].at - requests[0].at).count();
+    };
+    auto const long_gap = gap_after_retry(1500);
+    CHECK(long_gap >= 1500);
+    CHECK(long_gap < 1500 * 3 / 2 + 1000);   // the jitter adds at most half the reconnection time
+    auto const short_gap = gap_after_retry(200);
+    CHECK(short_gap >= 200);
+    CHECK(short_gap < 1000);
 }
 
 TEST_CASE("event_source: a stream that opens and closes at once meets growing delays")

@@ -19,13 +19,24 @@ struct backoff_options
     /// lets the user agent choose; 3 s is what browsers use).
     std::chrono::milliseconds initial_retry = std::chrono::seconds(3);
 
-    /// No delay is longer than this, however many attempts failed.
+    /** No delay is longer than this once attempts fail in a row: the window stops
+        doubling here. A server's `retry:` longer than this is still honoured (and
+        jittered above): the cap bounds the growth, never the reconnection time the
+        server asked for.
+    */
     std::chrono::milliseconds cap = std::chrono::seconds(60);
 
-    /** The base delay is never shorter than this, so that a server sending
+    /** The reconnection time is never shorter than this, so that a server sending
         `retry: 0` and closing at once still meets a growing delay.
     */
     std::chrono::milliseconds min_retry = std::chrono::milliseconds(100);
+
+    /** How far above its floor a delay may be drawn, as a fraction of the window's
+        top: attempt n draws from [top / (1 + jitter), top] (see sse::backoff). 0.5
+        spreads clients that lost the same server over a third of the window. Zero:
+        no randomness; negative values count as zero.
+    */
+    double jitter = 0.5;
 
     /// Give up after this many attempts in a row without a healthy stream. Empty: never.
     std::optional<std::size_t> max_attempts;
@@ -41,14 +52,35 @@ struct backoff_options
     std::chrono::milliseconds healthy_after = std::chrono::seconds(10);
 };
 
+/// The range an attempt's delay is drawn from, both ends included.
+struct backoff_window
+{
+    std::chrono::milliseconds min{0};
+    std::chrono::milliseconds max{0};
+
+    friend bool operator==(backoff_window const& a, backoff_window const& b) noexcept
+    {
+        return a.min == b.min && a.max == b.max;
+    }
+    friend bool operator!=(backoff_window const& a, backoff_window const& b) noexcept { return !(a == b); }
+};
+
 /** The reconnect delay policy of an event source.
 
-    Attempt n (from 0) of a streak of failures waits a random time in
-    [0, min(cap, max(retry, min_retry) × 2^n)]: exponential back-off with full
-    jitter, based on the server's `retry:`. Full jitter spreads the reconnects of many clients that
-    lost the same server at the same moment; the growing ceiling keeps a failing
-    server from being hammered. The streak ends, and the next failure starts from
-    attempt 0 again, only when a stream stayed open for `healthy_after`.
+    Let R be the reconnection time: the server's last `retry:` (else
+    `initial_retry`), and never less than `min_retry`. Attempt n (from 0) of a
+    streak of failures waits a random time drawn uniformly from [low, top]:
+    @code
+    top = min(R × (1 + jitter) × 2^n, max(cap, R × (1 + jitter)))
+    low = max(R, top / (1 + jitter))
+    @endcode
+    So no delay is shorter than R, as WHATWG HTML 9.2.3 asks ("wait a delay equal
+    to the reconnection time", then optionally more): a server that sends `retry:`
+    to shed load is obeyed. The jitter only lengthens delays, spreading the
+    reconnects of clients that lost the same server at the same moment; the
+    window doubles after each failure until the cap, so a failing server is not
+    hammered. The streak ends, and the next failure starts from attempt 0 again,
+    only when a stream stayed open for `healthy_after`.
 
     It does no I/O and keeps no clock: times and the random source are passed in.
 
@@ -58,7 +90,7 @@ struct backoff_options
     policy.server_retry(std::chrono::milliseconds(2000));     // from parser::retry()
     policy.opened(now);                                        // the stream opened
     if (auto delay = policy.next_delay(later, rng))            // it ended: wait, then reconnect
-        schedule_reconnect(*delay);
+        schedule_reconnect(*delay);                            // 2000 ms to 3000 ms
     else
         give_up();                                             // a limit was reached
     @endcode
@@ -76,8 +108,14 @@ public:
     /// Sets the base delay to the server's `retry:` value.
     void server_retry(std::chrono::milliseconds retry) noexcept { retry_ = retry; }
 
-    /// The base delay: the server's last `retry:`, or the initial one.
+    /// The server's last `retry:`, or the initial one.
     std::chrono::milliseconds retry() const noexcept { return retry_; }
+
+    /// The shortest delay any attempt waits: retry(), and never less than `min_retry`.
+    std::chrono::milliseconds reconnection_time() const noexcept
+    {
+        return retry_ < options_.min_retry ? options_.min_retry : retry_;
+    }
 
     /// The stream opened at `now`: if it stays open for `healthy_after`, the streak ends.
     void opened(clock::time_point now) noexcept
@@ -86,25 +124,26 @@ public:
         open_ = true;
     }
 
-    /** The largest delay the next attempt may draw, or nothing if a limit is reached.
+    /** The range the next attempt's delay is drawn from, or nothing if a limit is
+        reached.
 
         Call when a connection attempt failed or a stream ended, at `now`. Counts
-        the attempt.
+        the attempt. `min` is never below reconnection_time().
     */
-    SSE_DECL std::optional<std::chrono::milliseconds> next_ceiling(clock::time_point now) noexcept;
+    SSE_DECL std::optional<backoff_window> next_window(clock::time_point now) noexcept;
 
     /** The delay before the next attempt, or nothing if a limit is reached.
 
-        As next_ceiling(), then draws uniformly from [0, ceiling] with `rng`
-        (a UniformRandomBitGenerator).
+        As next_window(), then draws uniformly from it with `rng` (a
+        UniformRandomBitGenerator).
     */
     template<class URBG>
     std::optional<std::chrono::milliseconds> next_delay(clock::time_point now, URBG& rng)
     {
-        auto const ceiling = next_ceiling(now);
-        if (!ceiling)
+        auto const window = next_window(now);
+        if (!window)
             return std::nullopt;
-        std::uniform_int_distribution<std::chrono::milliseconds::rep> pick(0, ceiling->count());
+        std::uniform_int_distribution<std::chrono::milliseconds::rep> pick(window->min.count(), window->max.count());
         return std::chrono::milliseconds(pick(rng));
     }
 

@@ -200,7 +200,6 @@ private:
     close_reason reason_ = close_reason::unsubscribed;
 };
 
-/// Options of a hub.
 /** What a resume with a Last-Event-ID from another epoch gets: an id issued by
     an earlier run of this server, or by another server.
 */
@@ -219,6 +218,7 @@ enum class foreign_id_policy
     replay_epoch,
 };
 
+/// Options of a hub.
 struct hub_options
 {
     /// Bounds of the history kept for Last-Event-ID.

@@ -51,8 +51,8 @@ SSE_NAMESPACE_BEGIN
     are set), follows redirects, reads chunked, length-delimited or
     until-close bodies, and hands events to handlers. When the stream ends or
     the connection breaks it reconnects to the original URL after a delay from
-    sse::backoff: exponential with full jitter, from the server's `retry:`,
-    reset only after a stream stayed healthy. An open stream that delivers no
+    sse::backoff: never sooner than the server's `retry:`, exponential with
+    jitter above it, reset only after a stream stayed healthy. An open stream that delivers no
     byte for `stall_timeout` is presumed dead and replaced.
 
     `Socket` is `asio::ip::tcp::socket` (http URLs) or, with

@@ -8,7 +8,7 @@
 
 SSE_NAMESPACE_BEGIN
 
-SSE_DECL std::optional<std::chrono::milliseconds> backoff::next_ceiling(clock::time_point now) noexcept
+SSE_DECL std::optional<backoff_window> backoff::next_window(clock::time_point now) noexcept
 {
     // The stream that just ended, if any, ends the streak only if it was healthy
     // for long enough; a stream that opens and closes at once does not.
@@ -29,16 +29,24 @@ SSE_DECL std::optional<std::chrono::milliseconds> backoff::next_ceiling(clock::t
     if (options_.max_elapsed && now - streak_start_ >= *options_.max_elapsed)
         return std::nullopt;
 
-    // min(cap, base × 2^attempts), without overflow however long the streak.
-    auto const cap = std::max(options_.cap.count(), std::chrono::milliseconds::rep(0));
-    auto const base = std::min(std::max(retry_, options_.min_retry).count(), cap);
-    auto ceiling = cap;
-    if (base <= 0)
-        ceiling = 0;
-    else if (attempts_ < 62 && base <= (cap >> attempts_))
-        ceiling = std::min(cap, base << attempts_);
+    using rep = std::chrono::milliseconds::rep;
+    using wide = long double;   // neither the doubling nor the jitter can overflow it
+    // The floor is the reconnection time, whatever the cap; the cap stops the
+    // doubling, never the first window, so even a `retry:` above the cap is jittered.
+    rep const floor = std::max(reconnection_time().count(), rep(0));
+    wide const spread = 1 + (options_.jitter > 0 ? static_cast<wide>(options_.jitter) : 0);
+    wide const first_top = static_cast<wide>(floor) * spread;
+    wide const cap = std::max(static_cast<wide>(std::max(options_.cap.count(), rep(0))), first_top);
+
+    wide top = first_top;
+    for (std::size_t i = 0; i < attempts_ && top > 0 && top < cap; ++i)
+        top *= 2;
+    top = std::min(top, cap);
+    auto const limit = static_cast<wide>(std::chrono::milliseconds::max().count());
+    rep const high = top >= limit ? std::chrono::milliseconds::max().count() : static_cast<rep>(top);
+    rep const low = std::min(high, std::max(floor, static_cast<rep>(static_cast<wide>(high) / spread)));
     ++attempts_;
-    return std::chrono::milliseconds(ceiling);
+    return backoff_window{std::chrono::milliseconds(low), std::chrono::milliseconds(high)};
 }
 
 SSE_NAMESPACE_END
