@@ -756,6 +756,67 @@ TEST_CASE("event_source: bad URLs and headers are refused up front")
     CHECK(server.request_count() == 0);
 }
 
+TEST_CASE("event_source: the error_code constructor reports what the throwing one throws")
+{
+    struct bad
+    {
+        std::string url;
+        sse::error_code expected;
+    };
+    for (auto const& b : {bad{"ftp://example/", sse::error::bad_url},
+                          bad{"http://user:pw@127.0.0.1/", sse::error::bad_url},
+                          bad{"https://127.0.0.1/", sse::error::https_not_supported}}) {
+        std::string const& url = b.url;
+        sse::error_code const expected = b.expected;
+        CAPTURE(url);
+        asio::io_context io;
+        sse::error_code ec = sse::error::stalled;   // overwritten
+        plain_source source(io.get_executor(), url, quick(), ec);
+        CHECK(ec == expected);
+        CHECK(ec == sse::condition::fatal);
+        // Still safe to use: start() ends it at once, failed with the same error, and nothing is left pending.
+        std::vector<std::pair<sse::source_state, sse::error_code>> states;
+        source.on_state([&](sse::source_state s, sse::error_code why) { states.emplace_back(s, why); });
+        source.start();
+        io.run_for(5s);
+        CHECK(io.stopped());
+        REQUIRE_FALSE(states.empty());
+        CHECK(states.back() == std::make_pair(sse::source_state::failed, expected));
+        CHECK(source.stats().bytes_received == 0);
+    }
+
+    // The TLS options: a CA file that cannot be read.
+    asio::io_context io;
+    auto options = quick();
+    options.ca_file = "/nonexistent/ca.pem";
+    sse::error_code ec;
+    sse::event_source<sse::tls_socket> tls(io.get_executor(), "https://127.0.0.1:1/", options, ec);
+    CHECK(ec);
+    sse::error_code thrown;
+    try {
+        sse::event_source<sse::tls_socket> again(io.get_executor(), "https://127.0.0.1:1/", options);
+    } catch (std::system_error const& e) {
+        thrown = e.code();
+    }
+    CHECK(thrown == ec);
+    std::vector<sse::source_state> states;
+    tls.on_state([&](sse::source_state s, sse::error_code why) {
+        states.push_back(s);
+        if (s == sse::source_state::failed)
+            CHECK(why == ec);
+    });
+    tls.start();
+    io.run_for(5s);
+    CHECK(io.stopped());
+    REQUIRE_FALSE(states.empty());
+    CHECK(states.back() == sse::source_state::failed);
+
+    // A good URL: no error.
+    ec = sse::error::stalled;
+    plain_source good(io.get_executor(), "http://127.0.0.1:1/events", quick(), ec);
+    CHECK_FALSE(ec);
+}
+
 TEST_CASE("event_source: resumes from this project's hub without loss or duplicates")
 {
     support::server_config config;

@@ -87,7 +87,19 @@ public:
         context's errors (an unreadable `ca_file`).
     */
     event_source(asio::any_io_executor executor, std::string_view url, event_source_options options = {})
-        : impl_(std::make_shared<impl>(std::move(executor), parse(url), std::move(options)))
+    {
+        error_code ec;
+        impl_ = make_impl(std::move(executor), url, std::move(options), ec);
+        if (ec)
+            SSE_THROW(std::system_error(ec, "sse::event_source"));
+    }
+
+    /** As above, but reports those errors through `ec` instead of throwing.
+        A source made with an error is still safe to use and to destroy:
+        start() ends it at once, reporting `failed` with the same error.
+    */
+    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options, error_code& ec)
+        : impl_(make_impl(std::move(executor), url, std::move(options), ec))
     {
     }
 
@@ -189,19 +201,30 @@ public:
     executor_type get_executor() const noexcept { return impl_->strand; }
 
 private:
-    static url parse(std::string_view text)
+    struct impl;
+
+    static std::shared_ptr<impl> make_impl(
+        asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec)
     {
-        url u = parse_url(text);
-        if (u.is_https() && !transport::tls)
-            SSE_THROW(std::system_error(make_error_code(error::https_not_supported)));
-        return u;
+        ec = {};
+        url u = parse_url(text, ec);
+        if (!ec && u.is_https() && !transport::tls)
+            ec = error::https_not_supported;
+        std::shared_ptr<typename transport::context_type> tls;
+        if (!ec)
+            tls = transport::make_context(options, ec);
+        auto p = std::make_shared<impl>(std::move(ex), std::move(u), std::move(options), std::move(tls));
+        if (ec)
+            p->core.unusable(ec);
+        return p;
     }
 
     struct impl : std::enable_shared_from_this<impl>
     {
-        impl(asio::any_io_executor ex, url origin, event_source_options options)
+        impl(asio::any_io_executor ex, url origin, event_source_options options,
+             std::shared_ptr<typename transport::context_type> tls)
             : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
-              tls_context(transport::make_context(core.options())), stream(strand), deadline(strand),
+              tls_context(std::move(tls)), stream(strand), deadline(strand),
               reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poller(strand),
               poll_timer(strand), poll_deadline(strand)
         {
