@@ -18,6 +18,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include <mutex>
 #include <thread>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -770,6 +772,67 @@ TEST_CASE("event_source: bad URLs and headers are refused up front")
     CHECK(server.request_count() == 0);
 }
 
+TEST_CASE("event_source: the error_code constructor reports what the throwing one throws")
+{
+    struct bad
+    {
+        std::string url;
+        sse::error_code expected;
+    };
+    for (auto const& b : {bad{"ftp://example/", sse::error::bad_url},
+                          bad{"http://user:pw@127.0.0.1/", sse::error::bad_url},
+                          bad{"https://127.0.0.1/", sse::error::https_not_supported}}) {
+        std::string const& url = b.url;
+        sse::error_code const expected = b.expected;
+        CAPTURE(url);
+        asio::io_context io;
+        sse::error_code ec = sse::error::stalled;   // overwritten
+        plain_source source(io.get_executor(), url, quick(), ec);
+        CHECK(ec == expected);
+        CHECK(ec == sse::condition::fatal);
+        // Still safe to use: start() ends it at once, failed with the same error, and nothing is left pending.
+        std::vector<std::pair<sse::source_state, sse::error_code>> states;
+        source.on_state([&](sse::source_state s, sse::error_code why) { states.emplace_back(s, why); });
+        source.start();
+        io.run_for(5s);
+        CHECK(io.stopped());
+        REQUIRE_FALSE(states.empty());
+        CHECK(states.back() == std::make_pair(sse::source_state::failed, expected));
+        CHECK(source.stats().bytes_received == 0);
+    }
+
+    // The TLS options: a CA file that cannot be read.
+    asio::io_context io;
+    auto options = quick();
+    options.ca_file = "/nonexistent/ca.pem";
+    sse::error_code ec;
+    sse::event_source<sse::tls_socket> tls(io.get_executor(), "https://127.0.0.1:1/", options, ec);
+    CHECK(ec);
+    sse::error_code thrown;
+    try {
+        sse::event_source<sse::tls_socket> again(io.get_executor(), "https://127.0.0.1:1/", options);
+    } catch (std::system_error const& e) {
+        thrown = e.code();
+    }
+    CHECK(thrown == ec);
+    std::vector<sse::source_state> states;
+    tls.on_state([&](sse::source_state s, sse::error_code why) {
+        states.push_back(s);
+        if (s == sse::source_state::failed)
+            CHECK(why == ec);
+    });
+    tls.start();
+    io.run_for(5s);
+    CHECK(io.stopped());
+    REQUIRE_FALSE(states.empty());
+    CHECK(states.back() == sse::source_state::failed);
+
+    // A good URL: no error.
+    ec = sse::error::stalled;
+    plain_source good(io.get_executor(), "http://127.0.0.1:1/events", quick(), ec);
+    CHECK_FALSE(ec);
+}
+
 TEST_CASE("event_source: resumes from this project's hub without loss or duplicates")
 {
     support::server_config config;
@@ -1014,4 +1077,172 @@ TEST_CASE("event_source: destroying a source closes it without calling its handl
     CHECK(states == std::vector<sse::source_state>{sse::source_state::connecting, sse::source_state::open});
     REQUIRE(server.wait_for_requests(1, 1s));
     CHECK(support::wait_until([&] { return server.connections_open() == 0; }, 2s));   // the server saw the close
+}
+
+namespace {
+
+// A TCP socket whose cancelled reads complete late. Asio allows that: an
+// operation completes when it completes, and its stream must live until then.
+// A TLS stream does it for real, since its read has steps of its own still to
+// run after the TCP read under it was cancelled. Each socket has a serial
+// number; a completion delivered after its socket was destroyed is counted.
+struct late_cancel_socket : asio::ip::tcp::socket
+{
+    using asio::ip::tcp::socket::basic_stream_socket;
+
+    late_cancel_socket(late_cancel_socket&& other) noexcept : asio::ip::tcp::socket(std::move(other)) {}
+
+    ~late_cancel_socket()
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        live.erase(serial);
+    }
+
+    template<class Buffers, class Handler>
+    void async_read_some(Buffers const& buffers, Handler&& handler)
+    {
+        asio::ip::tcp::socket::async_read_some(buffers,
+            [id = serial, ex = get_executor(), handler = std::forward<Handler>(handler)](
+                sse::error_code ec, std::size_t n) mutable {
+                if (ec != asio::error::operation_aborted)
+                    return deliver(id, handler, ec, n);
+                ++late;
+                auto timer = std::make_shared<asio::steady_timer>(ex, 200ms);
+                timer->async_wait([id, timer, handler = std::move(handler), ec, n](sse::error_code) mutable {
+                    deliver(id, handler, ec, n);
+                });
+            });
+    }
+
+    template<class Handler>
+    static void deliver(std::uint64_t id, Handler& handler, sse::error_code ec, std::size_t n)
+    {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (live.count(id) == 0)
+                ++orphaned;
+        }
+        handler(ec, n);
+    }
+
+    static std::uint64_t enroll()
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        live.insert(++issued);
+        return issued;
+    }
+
+    std::uint64_t serial = enroll();
+
+    static inline std::mutex mutex;
+    static inline std::set<std::uint64_t> live;
+    static inline std::uint64_t issued = 0;
+    static inline std::atomic<int> late{0};       // cancelled reads held back
+    static inline std::atomic<int> orphaned{0};   // completions that outlived their socket
+};
+
+// Reads and discards until the peer goes away.
+struct held_connection : std::enable_shared_from_this<held_connection>
+{
+    explicit held_connection(std::shared_ptr<sse::tls_socket> c) : conn(std::move(c)) {}
+
+    void read()
+    {
+        conn->async_read_some(asio::buffer(rest), [self = shared_from_this()](sse::error_code ec, std::size_t) {
+            if (!ec)
+                self->read();
+        });
+    }
+
+    std::shared_ptr<sse::tls_socket> conn;
+    std::array<char, 256> rest{};
+};
+
+sse::event_source_options immediate_reconnects(std::size_t attempts)
+{
+    sse::event_source_options o;
+    o.backoff.initial_retry = 0ms;
+    o.backoff.min_retry = 0ms;
+    o.backoff.max_attempts = attempts;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("event_source: a replaced connection's socket lives until its cancelled operations complete")
+{
+    // Each stream opens and goes silent; the stall detection drops it while a
+    // read is pending, and the next attempt starts at once (zero back-off),
+    // long before the cancelled read completes.
+    script_server server([](script_server::connection& c, support::recorded_request const&) {
+        c.send(support::sse_head());
+        c.wait_for_close(5s);
+    });
+    auto options = immediate_reconnects(3);
+    options.stall_timeout = 30ms;
+    harness<late_cancel_socket> h(server.url("/"), options);
+    REQUIRE(h.run());
+    CHECK(h.final_reason() == sse::error::reconnect_limit);
+    CHECK(h.count(sse::source_state::open) == 4);
+    h.io.restart();
+    h.io.run_for(5s);   // the held-back completions
+    CHECK(h.io.stopped());
+    CHECK(late_cancel_socket::late.load() >= 3);
+    CHECK(late_cancel_socket::orphaned.load() == 0);
+}
+
+TEST_CASE("event_source: many immediate TLS reconnects on two threads")
+{
+    // A TLS server that opens each stream and then says nothing until the client leaves.
+    tls_files files;
+    asio::io_context server_io;
+    asio::ssl::context server_tls{asio::ssl::context::tls_server};
+    server_tls.use_certificate_chain_file(files.cert);
+    server_tls.use_private_key_file(files.key, asio::ssl::context::pem);
+    asio::ip::tcp::acceptor acceptor{server_io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+    std::function<void()> accept = [&] {
+        acceptor.async_accept([&](sse::error_code ec, asio::ip::tcp::socket socket) {
+            if (ec)
+                return;
+            accept();
+            auto conn = std::make_shared<sse::tls_socket>(std::move(socket), server_tls);
+            auto buffer = std::make_shared<asio::streambuf>();
+            conn->async_handshake(asio::ssl::stream_base::server, [conn, buffer](sse::error_code hec) {
+                if (hec)
+                    return;
+                asio::async_read_until(*conn, *buffer, "\r\n\r\n", [conn, buffer](sse::error_code rec, std::size_t) {
+                    if (rec)
+                        return;
+                    auto head = std::make_shared<std::string>(support::sse_head());
+                    asio::async_write(*conn, asio::buffer(*head), [conn, head](sse::error_code, std::size_t) {
+                        std::make_shared<held_connection>(conn)->read();
+                    });
+                });
+            });
+        });
+    };
+    accept();
+    std::thread server_thread([&] { server_io.run(); });
+
+    constexpr std::size_t attempts = 60;
+    auto options = immediate_reconnects(attempts);
+    options.ca_file = files.cert;
+    options.stall_timeout = 1ms;
+    std::string const url = "https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/";
+    {
+        harness<sse::tls_socket> h(url, options);
+        h.source.start();
+        std::thread a([&] { h.io.run_for(60s); });
+        std::thread b([&] { h.io.run_for(60s); });
+        a.join();
+        b.join();
+        CHECK(h.io.stopped());   // nothing left pending once the source ended
+        REQUIRE(h.ended());
+        CHECK(h.final_reason() == sse::error::reconnect_limit);
+        CHECK(h.source.stats().attempts == attempts + 1);
+        CHECK(h.count(sse::source_state::open) == attempts + 1);
+    }
+    asio::post(server_io, [&] { acceptor.close(); });
+    server_io.stop();
+    server_thread.join();
 }

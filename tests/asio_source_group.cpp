@@ -16,7 +16,6 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -285,9 +284,23 @@ TEST_CASE("source_group: add while running starts at once; close ends all and io
     CHECK(h.group.running() == 2);
     REQUIRE(h.run_until([&] { return h.count("b") >= 2; }));
 
-    CHECK_THROWS_AS(h.group.add("b", server.url("/b")), std::invalid_argument);
+    // A name in use, or a URL the source cannot use: an sse error, thrown or reported.
+    try {
+        h.group.add("b", server.url("/b"));
+        FAIL("no exception");
+    } catch (std::system_error const& e) {
+        CHECK(e.code() == sse::error::duplicate_stream_name);
+        CHECK(std::string(e.what()).find("'b'") != std::string::npos);
+    }
     CHECK_THROWS_AS(h.group.add("c", "ftp://127.0.0.1/"), std::system_error);
+    sse::error_code ec;
+    CHECK(h.group.add("b", server.url("/b"), quick(), ec) == nullptr);
+    CHECK(ec == sse::error::duplicate_stream_name);
+    CHECK(ec == sse::condition::fatal);
+    CHECK(h.group.add("c", "ftp://127.0.0.1/", quick(), ec) == nullptr);
+    CHECK(ec == sse::error::bad_url);
     CHECK(h.group.size() == 2);
+    CHECK(h.group.running() == 2);
 
     // close() from another thread; io.run() then returns on its own: the group holds no work.
     std::thread closer([&] { h.group.close(); });
@@ -300,7 +313,10 @@ TEST_CASE("source_group: add while running starts at once; close ends all and io
         CHECK(hl.state == sse::source_state::closed);
 
     // A stream added after close() waits for the next start().
-    h.group.add("later", server.url("/once"), quick());
+    auto* later = h.group.add("later", server.url("/once"), quick(), ec);
+    CHECK_FALSE(ec);
+    REQUIRE(later != nullptr);
+    CHECK(later->origin().target == "/once");
     CHECK(h.group.running() == 0);
     CHECK_FALSE(h.group.health("later")->started);
     h.group.start();

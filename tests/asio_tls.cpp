@@ -246,3 +246,26 @@ TEST_CASE("tls_server_context: a missing file is named in the error")
         CHECK(std::string(e.what()).find("nokey.pem") != std::string::npos);
     }
 }
+
+TEST_CASE("tls_server_context: the error_code form reports what the throwing one throws")
+{
+    support::certificate files;
+    sse::error_code ec;
+    auto const good = sse::tls_server_context(files.cert, files.key, ec);
+    CHECK_FALSE(ec);
+    CHECK(good.has_value());
+
+    auto const missing = sse::tls_server_context(files.dir + "/missing.pem", files.key, ec);
+    CHECK(ec);
+    CHECK_FALSE(missing.has_value());
+    try {
+        (void)sse::tls_server_context(files.dir + "/missing.pem", files.key);
+        FAIL("no exception");
+    } catch (std::system_error const& e) {
+        CHECK(e.code() == ec);
+    }
+
+    ec = {};
+    CHECK_FALSE(sse::tls_server_context(files.cert, files.dir + "/nokey.pem", ec).has_value());
+    CHECK(ec);
+}

@@ -8,7 +8,7 @@
 TEST_CASE("error: every code has its own sentence")
 {
     std::set<std::string> seen;
-    for (int v = static_cast<int>(sse::error::id_has_newline); v <= static_cast<int>(sse::error::hub_shut_down);
+    for (int v = static_cast<int>(sse::error::id_has_newline); v <= static_cast<int>(sse::error::duplicate_stream_name);
          ++v) {
         auto const ec = make_error_code(static_cast<sse::error>(v));
         CAPTURE(v);

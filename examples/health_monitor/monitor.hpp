@@ -78,7 +78,7 @@ struct stream_report
 class monitor
 {
 public:
-    /// Throws std::system_error for a URL it cannot use, std::invalid_argument for a repeated name.
+    /// Throws std::system_error for a URL it cannot use or a repeated name (sse::error::duplicate_stream_name).
     monitor(asio::io_context& io, monitor_config config);
     ~monitor();
 

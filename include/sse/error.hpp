@@ -72,6 +72,9 @@ enum class error
     foreign_event_id,     ///< Last-Event-ID comes from another epoch: a restart or another server
     event_id_too_old,     ///< the events after Last-Event-ID were evicted from the replay buffer
     hub_shut_down,        ///< the hub was shut down: it takes no more subscribers or events
+
+    // sse::source_group.
+    duplicate_stream_name,   ///< source_group::add with a name the group already has
 };
 
 /** The broad question a caller asks of an error: try again, or give up? */

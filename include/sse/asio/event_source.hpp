@@ -87,7 +87,19 @@ public:
         context's errors (an unreadable `ca_file`).
     */
     event_source(asio::any_io_executor executor, std::string_view url, event_source_options options = {})
-        : impl_(std::make_shared<impl>(std::move(executor), parse(url), std::move(options)))
+    {
+        error_code ec;
+        impl_ = make_impl(std::move(executor), url, std::move(options), ec);
+        if (ec)
+            SSE_THROW(std::system_error(ec, "sse::event_source"));
+    }
+
+    /** As above, but reports those errors through `ec` instead of throwing.
+        A source made with an error is still safe to use and to destroy:
+        start() ends it at once, reporting `failed` with the same error.
+    */
+    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options, error_code& ec)
+        : impl_(make_impl(std::move(executor), url, std::move(options), ec))
     {
     }
 
@@ -189,19 +201,30 @@ public:
     executor_type get_executor() const noexcept { return impl_->strand; }
 
 private:
-    static url parse(std::string_view text)
+    struct impl;
+
+    static std::shared_ptr<impl> make_impl(
+        asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec)
     {
-        url u = parse_url(text);
-        if (u.is_https() && !transport::tls)
-            SSE_THROW(std::system_error(make_error_code(error::https_not_supported)));
-        return u;
+        ec = {};
+        url u = parse_url(text, ec);
+        if (!ec && u.is_https() && !transport::tls)
+            ec = error::https_not_supported;
+        std::shared_ptr<typename transport::context_type> tls;
+        if (!ec)
+            tls = transport::make_context(options, ec);
+        auto p = std::make_shared<impl>(std::move(ex), std::move(u), std::move(options), std::move(tls));
+        if (ec)
+            p->core.unusable(ec);
+        return p;
     }
 
     struct impl : std::enable_shared_from_this<impl>
     {
-        impl(asio::any_io_executor ex, url origin, event_source_options options)
+        impl(asio::any_io_executor ex, url origin, event_source_options options,
+             std::shared_ptr<typename transport::context_type> tls)
             : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
-              tls_context(transport::make_context(core.options())), stream(strand), deadline(strand),
+              tls_context(std::move(tls)), stream(strand), deadline(strand),
               reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poller(strand),
               poll_timer(strand), poll_deadline(strand)
         {
@@ -210,26 +233,34 @@ private:
 
         // One HTTP connection: the stream's, or a poll's. Its generation changes
         // when it is dropped, so that completions of an older one are ignored.
+        //
+        // Asio requires a stream to outlive its operations. A dropped
+        // connection's cancelled operations may still be queued (on another
+        // thread, or inside a TLS stream's composed operation that still has
+        // steps to run) when the next attempt replaces the socket, so every
+        // handler holds the socket it was started on, and the socket dies with
+        // the last of them rather than when it is replaced.
         struct connection
         {
             explicit connection(executor_type const& ex) : resolver(ex) {}
 
             asio::ip::tcp::resolver resolver;
-            std::optional<Socket> socket;
+            std::shared_ptr<Socket> socket;
             std::size_t generation = 0;
             bool tls_active = false;
 
-            // Calls f with what carries HTTP: the TLS stream, or the TCP socket under it.
+            // Calls f(stream, socket) with what carries HTTP (the TLS stream, or
+            // the TCP socket under it) and the socket for the handler to hold.
             template<class F>
             void with_stream(F&& f)
             {
                 if constexpr (transport::tls) {
                     if (tls_active) {
-                        f(*socket);
+                        f(*socket, socket);
                         return;
                     }
                 }
-                f(transport::tcp_layer(*socket));
+                f(transport::tcp_layer(*socket), socket);
             }
 
             void drop()
@@ -286,23 +317,24 @@ private:
                         return;
                     if (ec)
                         return done(ec);
-                    c.socket.reset();
-                    c.socket.emplace(transport::make_socket(self->strand, self->tls_context.get()));
+                    // The previous socket lives on in its pending handlers, if any.
+                    c.socket = std::make_shared<Socket>(transport::make_socket(self->strand, self->tls_context.get()));
                     c.tls_active = false;
-                    asio::async_connect(transport::tcp_layer(*c.socket), results,
-                        [self, &c, gen, target = std::move(target), done = std::move(done)](
+                    auto socket = c.socket;
+                    asio::async_connect(transport::tcp_layer(*socket), results,
+                        [self, &c, gen, socket, target = std::move(target), done = std::move(done)](
                             error_code cec, asio::ip::tcp::endpoint const&) mutable {
                             if (gen != c.generation || self->core.stopped())
                                 return;
                             if (cec)
                                 return done(cec);
                             asio::ip::tcp::no_delay nodelay(true);
-                            transport::tcp_layer(*c.socket).set_option(nodelay, cec);
+                            transport::tcp_layer(*socket).set_option(nodelay, cec);
                             if constexpr (transport::tls) {
                                 if (target.is_https()) {
                                     c.tls_active = true;
-                                    transport::async_handshake(*c.socket, target, self->core.options().verify_peer,
-                                        [self, &c, gen, done = std::move(done)](error_code hec) mutable {
+                                    transport::async_handshake(*socket, target, self->core.options().verify_peer,
+                                        [self, &c, gen, socket, done = std::move(done)](error_code hec) mutable {
                                             if (gen != c.generation || self->core.stopped())
                                                 return;
                                             done(hec);
@@ -357,9 +389,9 @@ private:
 
         void send_request(std::size_t gen)
         {
-            stream.with_stream([&](auto& s) {
+            stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
                 asio::async_write(s, asio::buffer(request),
-                    [self = this->shared_from_this(), gen](error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
                         if (gen != self->stream.generation || self->core.stopped())
                             return;
                         if (ec) {
@@ -373,9 +405,9 @@ private:
 
         void read_head(std::size_t gen)
         {
-            stream.with_stream([&](auto& s) {
+            stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
                 s.async_read_some(asio::buffer(buffer),
-                    [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
+                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t n) {
                         if (gen != self->stream.generation || self->core.stopped())
                             return;
                         self->on_head_bytes(gen, ec, n);
@@ -436,9 +468,9 @@ private:
 
         void read_body(std::size_t gen)
         {
-            stream.with_stream([&](auto& s) {
+            stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
                 s.async_read_some(asio::buffer(buffer),
-                    [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
+                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t n) {
                         if (gen != self->stream.generation || self->core.stopped())
                             return;
                         auto const now = clock::now();
@@ -565,9 +597,9 @@ private:
 
         void poll_send(std::size_t gen)
         {
-            poller.with_stream([&](auto& s) {
+            poller.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
                 asio::async_write(s, asio::buffer(poll_request),
-                    [self = this->shared_from_this(), gen](error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
                         if (gen != self->poller.generation || self->core.stopped())
                             return;
                         if (ec)
@@ -579,9 +611,9 @@ private:
 
         void poll_read(std::size_t gen)
         {
-            poller.with_stream([&](auto& s) {
+            poller.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
                 s.async_read_some(asio::buffer(poll_buffer),
-                    [self = this->shared_from_this(), gen](error_code ec, std::size_t n) {
+                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t n) {
                         if (gen != self->poller.generation || self->core.stopped())
                             return;
                         self->core.received(n, clock::now());

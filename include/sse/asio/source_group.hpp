@@ -20,7 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
+#include <system_error>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -126,7 +126,8 @@ public:
 
     explicit group_state(asio::any_io_executor ex) : strand(asio::make_strand(std::move(ex))) {}
 
-    inline void insert(std::shared_ptr<group_member> m);
+    // error::duplicate_stream_name if the group has a member of that name.
+    inline error_code insert(std::shared_ptr<group_member> m);
     inline bool remove(std::string_view name);
     inline void start();
     inline void close();
@@ -161,8 +162,8 @@ private:
 template<class Socket>
 struct group_source final : group_member
 {
-    group_source(asio::any_io_executor ex, std::string_view u, event_source_options options)
-        : source(std::move(ex), u, std::move(options))
+    group_source(asio::any_io_executor ex, std::string_view u, event_source_options options, error_code& ec)
+        : source(std::move(ex), u, std::move(options), ec)
     {
     }
 
@@ -284,20 +285,38 @@ public:
         starts it if the group is started. Returns its source, valid until
         remove() or the group's destruction.
 
-        Throws std::invalid_argument if the group has a stream of that name, and
-        what the event_source constructor throws for the URL (error::bad_url,
+        Throws std::system_error with error::duplicate_stream_name if the
+        group has a stream of that name, and with what the event_source
+        constructor reports for the URL (error::bad_url,
         error::https_not_supported) or the TLS options.
     */
     source_type& add(std::string name, std::string_view url, event_source_options options = {})
     {
-        if (state_->contains(name))
-            SSE_THROW(std::invalid_argument("sse::source_group: a stream called '" + name + "' exists already"));
-        auto m = std::make_shared<detail::group_source<Socket>>(state_->strand, url, std::move(options));
+        error_code ec;
+        source_type* source = add(name, url, std::move(options), ec);
+        if (ec)
+            SSE_THROW(std::system_error(ec, "sse::source_group::add: stream '" + name + "'"));
+        return *source;
+    }
+
+    /** As above, but reports those errors through `ec` instead of throwing:
+        returns the source, or null (and adds nothing) on error.
+    */
+    source_type* add(std::string name, std::string_view url, event_source_options options, error_code& ec)
+    {
+        ec = {};
+        if (state_->contains(name)) {
+            ec = error::duplicate_stream_name;
+            return nullptr;
+        }
+        auto m = std::make_shared<detail::group_source<Socket>>(state_->strand, url, std::move(options), ec);
+        if (ec)
+            return nullptr;
         m->name = std::move(name);
         m->url = std::string(url);
-        source_type& source = m->source;
-        state_->insert(std::move(m));
-        return source;
+        source_type* source = &m->source;
+        ec = state_->insert(std::move(m));   // a name added meanwhile, by another thread
+        return ec ? nullptr : source;
     }
 
     /** Ends the stream called `name` and forgets it, without reporting

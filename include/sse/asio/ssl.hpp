@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -37,6 +38,58 @@ using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
 */
 using tls_listener = basic_listener<tls_socket>;
 
+namespace detail {
+
+// Which file tls_server_context could not use, for the throwing form's message.
+enum class tls_server_step
+{
+    context,
+    chain,
+    key,
+};
+
+// A new OpenSSL context for `method`, with the options both sides use: TLS 1.2
+// and later, no compression. asio::ssl::context's own constructor throws when
+// OpenSSL fails; this reports through `ec` (out of memory, in practice).
+inline SSL_CTX* new_tls_context(SSL_METHOD const* method, error_code& ec)
+{
+    ::ERR_clear_error();
+    SSL_CTX* handle = ::SSL_CTX_new(method);
+    if (!handle) {
+        auto const code = static_cast<int>(::ERR_get_error());
+        ec = code != 0 ? error_code(code, asio::error::get_ssl_category())
+                       : std::make_error_code(std::errc::not_enough_memory);
+        return nullptr;
+    }
+    ::SSL_CTX_set_options(handle, SSL_OP_ALL | SSL_OP_NO_COMPRESSION | SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+                                      SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
+    return handle;
+}
+
+inline std::optional<asio::ssl::context> load_tls_server_context(std::string const& certificate_chain_file,
+    std::string const& private_key_file, error_code& ec, tls_server_step& failed)
+{
+    ec = {};
+    failed = tls_server_step::context;
+    SSL_CTX* handle = new_tls_context(::TLS_server_method(), ec);
+    if (!handle)
+        return std::nullopt;
+    std::optional<asio::ssl::context> ctx(std::in_place, handle);   // owns the handle from here
+    ctx->set_options(asio::ssl::context::single_dh_use, ec);
+    failed = tls_server_step::chain;
+    if (!ec)
+        ctx->use_certificate_chain_file(certificate_chain_file, ec);
+    if (ec)
+        return std::nullopt;
+    failed = tls_server_step::key;
+    ctx->use_private_key_file(private_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+        return std::nullopt;
+    return ctx;
+}
+
+} // namespace detail
+
 /** A server context from PEM files: the certificate chain (the server's
     certificate first) and its private key. TLS 1.2 and later only. Throws
     `std::system_error` naming the file that failed.
@@ -49,18 +102,35 @@ using tls_listener = basic_listener<tls_socket>;
 inline asio::ssl::context tls_server_context(std::string const& certificate_chain_file,
                                              std::string const& private_key_file)
 {
-    asio::ssl::context ctx(asio::ssl::context::tls_server);
-    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
     error_code ec;
-    ctx.use_certificate_chain_file(certificate_chain_file, ec);
-    if (ec)
-        SSE_THROW(std::system_error(ec, "sse::tls_server_context: certificate chain " + certificate_chain_file));
-    ctx.use_private_key_file(private_key_file, asio::ssl::context::pem, ec);
-    if (ec)
-        SSE_THROW(std::system_error(ec, "sse::tls_server_context: private key " + private_key_file));
-    return ctx;
+    detail::tls_server_step failed{};
+    auto ctx = detail::load_tls_server_context(certificate_chain_file, private_key_file, ec, failed);
+    if (ec) {
+        std::string what = "sse::tls_server_context";
+        if (failed == detail::tls_server_step::chain)
+            what += ": certificate chain " + certificate_chain_file;
+        else if (failed == detail::tls_server_step::key)
+            what += ": private key " + private_key_file;
+        SSE_THROW(std::system_error(ec, what));
+    }
+    return std::move(*ctx);
+}
+
+/** As above, but reports a failure through `ec` (OpenSSL's error, or the
+    system's for a file it cannot open) and returns no context.
+
+    @code
+    sse::error_code ec;
+    std::optional<asio::ssl::context> tls = sse::tls_server_context("cert.pem", "key.pem", ec);
+    if (!tls)
+        std::cerr << "cert.pem, key.pem: " << ec.message() << '\n';
+    @endcode
+*/
+inline std::optional<asio::ssl::context> tls_server_context(std::string const& certificate_chain_file,
+                                                            std::string const& private_key_file, error_code& ec)
+{
+    detail::tls_server_step failed{};
+    return detail::load_tls_server_context(certificate_chain_file, private_key_file, ec, failed);
 }
 
 /// True if `ec` says the peer's certificate failed verification (chain or host name).
@@ -83,15 +153,18 @@ struct client_transport<asio::ssl::stream<Next>>
 
     static constexpr bool tls = true;
 
-    static std::shared_ptr<context_type> make_context(event_source_options const& options)
+    static std::shared_ptr<context_type> make_context(event_source_options const& options, error_code& ec)
     {
-        auto ctx = std::make_shared<context_type>(context_type::tls_client);
-        ctx->set_options(context_type::default_workarounds | context_type::no_sslv2 | context_type::no_sslv3 |
-                         context_type::no_tlsv1 | context_type::no_tlsv1_1);
+        SSL_CTX* handle = new_tls_context(::TLS_client_method(), ec);
+        if (!handle)
+            return nullptr;
+        auto ctx = std::make_shared<context_type>(handle);   // owns the handle from here
         if (options.ca_file.empty())
-            ctx->set_default_verify_paths();
+            ctx->set_default_verify_paths(ec);
         else
-            ctx->load_verify_file(options.ca_file);
+            ctx->load_verify_file(options.ca_file, ec);
+        if (ec)
+            return nullptr;
         return ctx;
     }
 

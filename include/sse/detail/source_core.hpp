@@ -67,6 +67,11 @@ public:
 
     SSE_DECL source_core(url origin, event_source_options options);
 
+    /** The source cannot work (its constructor reported `why`: a URL or TLS
+        options it cannot use): the first attempt ends it, `failed` with `why`.
+    */
+    void unusable(error_code why) noexcept { unusable_ = why; }
+
     // Registration, before the first attempt.
     SSE_DECL void on(std::string type, event_handler handler);
     void on_event(event_handler handler) { every_event_.push_back(std::move(handler)); }
@@ -221,6 +226,7 @@ private:
     // event, to tell events with an id line from those that inherit one.
     std::optional<url> poll_url_;
     bool poll_url_bad_ = false;
+    error_code unusable_;
     bool polling_ = false;
     bool trial_open_ = false;
     bool polled_for_held_back_ = false;

@@ -119,6 +119,9 @@ public:
                    "replay_limits or let the client resynchronise (it was sent an `event: reset`)";
         case error::hub_shut_down:
             return "hub was shut down; it accepts no more subscribers or events";
+        case error::duplicate_stream_name:
+            return "the source group already has a stream of that name; choose another name, "
+                   "or remove() the stream first";
         }
         return "unknown sse error";
     }

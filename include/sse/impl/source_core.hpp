@@ -160,6 +160,8 @@ SSE_DECL error_code source_core::begin_attempt()
         set_state(source_state::connecting, {});
 
     error_code ec;
+    if (unusable_)
+        return unusable_;
     if (poll_url_bad_)
         return make_error_code(error::bad_url);
     if (!http::is_token(method_))

@@ -29,7 +29,7 @@ struct client_transport
     {
     };
 
-    static std::shared_ptr<context_type> make_context(event_source_options const&) { return nullptr; }
+    static std::shared_ptr<context_type> make_context(event_source_options const&, error_code&) { return nullptr; }
 
     template<class Executor>
     static Socket make_socket(Executor const& ex, context_type*)

@@ -11,7 +11,7 @@
 SSE_NAMESPACE_BEGIN
 namespace detail {
 
-inline void group_state::insert(std::shared_ptr<group_member> m)
+inline error_code group_state::insert(std::shared_ptr<group_member> m)
 {
     // Weak on both sides: a source must keep neither its member (which owns
     // the source) nor the group alive, or nothing would ever be freed.
@@ -40,7 +40,7 @@ inline void group_state::insert(std::shared_ptr<group_member> m)
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (members_.find(m->name) != members_.end())
-            SSE_THROW(std::invalid_argument("sse::source_group: a stream called '" + m->name + "' exists already"));
+            return make_error_code(error::duplicate_stream_name);
         auto const now = clock::now();
         m->added_at = now;
         start_now = started_;
@@ -53,6 +53,7 @@ inline void group_state::insert(std::shared_ptr<group_member> m)
     }
     if (start_now)
         m->start();
+    return {};
 }
 
 inline bool group_state::remove(std::string_view name)

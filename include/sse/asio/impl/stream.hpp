@@ -173,15 +173,19 @@ void stream<Socket>::notify() noexcept
 {
     if (wake_pending_.exchange(true, std::memory_order_acq_rel))
         return;
+#if SSE_HAS_EXCEPTIONS
     try {
+#endif
         asio::post(strand_, [self = this->shared_from_this()] {
             self->wake_pending_.store(false, std::memory_order_release);
             self->do_write();
         });
+#if SSE_HAS_EXCEPTIONS
     } catch (...) {
         // Out of memory: the next write completion or timer pulls anyway.
         wake_pending_.store(false, std::memory_order_release);
     }
+#endif
 }
 
 template<class Socket>
