@@ -3,8 +3,8 @@
 #define SSE_SERVER_HTTP_HPP
 
 #include <sse/asio/response.hpp>
-#include <sse/cors.hpp>
 #include <sse/asio/stream.hpp>
+#include <sse/cors.hpp>
 #include <sse/http/request_head.hpp>
 
 #include <nlohmann/json.hpp>
@@ -43,9 +43,11 @@ sse::response retry_later(int status, std::string const& message, std::chrono::s
 /** The server's cross-origin rules: one allow-list (sse::cors_policy) for
     streams, API answers and preflights.
 
-    Allowed origins may send `Content-Type`, `Authorization`, `X-API-Key` and
-    `Last-Event-ID`, and read `Retry-After`; with `credentials` they may send
-    cookies and `Authorization`. A preflight answer is reused for 10 minutes.
+    Pages of allowed origins may send `Content-Type`, `Authorization`,
+    `X-API-Key` and `Last-Event-ID`, and read `Retry-After`; with
+    `credentials` they may also read answers to requests that carry cookies
+    (`credentials: "include"`, `withCredentials`). A preflight answer is
+    reused for 10 minutes.
 */
 sse::cors_policy cors_policy_for(std::vector<std::string> origins, bool credentials);
 
