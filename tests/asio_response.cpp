@@ -47,3 +47,37 @@ TEST_CASE("response: 204 and 304 carry neither Content-Length nor a body")
         CHECK(wire.substr(wire.size() - 4) == "\r\n\r\n");
     }
 }
+
+TEST_CASE("response: a field that would forge others is left out")
+{
+    // RFC 9110 5.5: a field value holds no CR, LF or NUL; a name is a token.
+    for (std::string const& bad : {std::string("x\r\nSet-Cookie: a=b"), std::string("x\ny"), std::string("x\ry"),
+                                  std::string("x\0y", 3)}) {
+        CAPTURE(bad);
+        sse::response r;
+        r.body = "ok";
+        r.headers.emplace_back("Location", bad);
+        r.headers.emplace_back("X-Name\r\nSet-Cookie", "a=b");
+        r.headers.emplace_back("X-Kept", "yes");
+        std::string const wire = sse::format_response(r);
+        CHECK(wire.find("Location") == std::string::npos);
+        CHECK(wire.find("Set-Cookie") == std::string::npos);
+        CHECK(wire.find('\0') == std::string::npos);
+        CHECK(wire.find("\r\nX-Kept: yes\r\n") != std::string::npos);
+        // Every line of the head ends in CRLF, and the body follows the one blank line.
+        auto const blank = wire.find("\r\n\r\n");
+        REQUIRE(blank != std::string::npos);
+        CHECK(wire.substr(blank + 4) == "ok");
+        auto const head = wire.substr(0, blank + 2);
+        for (std::size_t i = 0; i < head.size(); ++i) {
+            if (head[i] == '\n')
+                CHECK((i > 0 && head[i - 1] == '\r'));
+            if (head[i] == '\r')
+                CHECK((i + 1 < head.size() && head[i + 1] == '\n'));
+        }
+
+        sse::response typed;
+        typed.content_type = bad;
+        CHECK(sse::format_response(typed).find("Content-Type") == std::string::npos);
+    }
+}

@@ -596,3 +596,18 @@ TEST_CASE("stream: an existing server hands over a parsed request (loopback)")
                       "event: hello\ndata: resuming after 41\n\n"
                       "id: 42\ndata: {\"n\":42}\n\n");
 }
+
+TEST_CASE("stream: the head leaves out a field that would forge others")
+{
+    sse::stream_options o = quiet_options();
+    o.retry.reset();
+    o.extra_headers = {{"X-Bad", "a\r\nSet-Cookie: x=y"}, {"X-Nul", std::string("a\0b", 3)}, {"X-Good", "ok"}};
+    fixture f;
+    auto s = f.make(o);
+    s->start();
+    std::string const expected = default_head.substr(0, default_head.size() - 2) + "X-Good: ok\r\n\r\n";
+    REQUIRE(run_until(f.io, [&] { return f.st->written.size() >= expected.size(); }));
+    CHECK(f.st->written == expected);
+    s->close();
+    REQUIRE(run_until(f.io, [&] { return f.closed.has_value(); }));
+}

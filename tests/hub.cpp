@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -638,6 +639,134 @@ TEST_CASE("hub: foreign_id_policy::replay_epoch replays this epoch to an id from
     auto late = hub.subscribe(o);
     CHECK(pull_all(*late) == std::vector<std::string>{
         "id: e-5\nevent: reset\ndata: {\"reason\":\"too_old\",\"lastEventId\":\"oldrun-41\"}\n\n"});
+}
+
+TEST_CASE("hub: events_after looks replay up as subscribe would, without subscribing")
+{
+    fixture f;
+    auto options = f.options();
+    int subscribed = 0;
+    int unsubscribed = 0;
+    options.on_subscribe = [&](sse::subscriber const&) { ++subscribed; };
+    options.on_unsubscribe = [&](sse::subscriber const&, sse::close_reason) { ++unsubscribed; };
+    options.replay.max_events = 8;
+    sse::hub hub(options);
+    hub.publish(data_event("1"), sse::audience::topic("t"));   // e-1
+    hub.publish(data_event("2"), sse::audience::topic("t"));
+    hub.publish(data_event("3"), sse::audience::topic("other"));
+    hub.publish(data_event("4"), sse::audience::user("bob"));
+    hub.publish(data_event("5"), sse::audience::user("alice"));
+    hub.publish(data_event("6"));
+    hub.publish(data_event("skip"), sse::audience::topic("t"), "skip");   // e-7
+    auto const before = hub.stats();
+
+    sse::subscriber_options o = topics({"t"});
+    o.user = "alice";
+    o.filter = [](sse::published_event const& e) { return e.key != "skip"; };
+    o.last_event_id = "e-6";   // ignored: the id is the first argument
+    auto const found = hub.events_after("e-1", o);
+    std::vector<std::string> data;
+    for (auto const& e : found.events)
+        data.push_back(e->data.value_or("?"));
+    CHECK(data == std::vector<std::string>{"2", "5", "6"});
+    REQUIRE(found.events.size() == 3);
+    CHECK(found.events[0]->id == "e-2");
+    CHECK(!found.reset);
+    CHECK(found.newest_id == "e-7");
+
+    // The same events a subscription would be replayed.
+    auto s = hub.subscribe([&] { auto w = o; w.last_event_id = "e-1"; return w; }());
+    CHECK(pull_data(*s) == std::vector<std::string>{"2", "5", "6"});
+    hub.unsubscribe(*s);
+    subscribed = unsubscribed = 0;
+    auto const with_one = hub.stats();
+
+    // An id the history cannot place: no events, the reason, and where to resume.
+    for (char const* id : {"nope", "zz-3"}) {
+        CAPTURE(id);
+        auto const r = hub.events_after(id, topics({"t"}));
+        CHECK(r.events.empty());
+        CHECK(r.reset);
+        CHECK(r.newest_id == "e-7");
+    }
+    CHECK(hub.events_after("zz-3").reset == sse::error::foreign_event_id);
+    CHECK(hub.events_after("nope").reset == sse::error::unknown_event_id);
+    auto const none = hub.events_after("");
+    CHECK(none.events.empty());
+    CHECK(!none.reset);
+    CHECK(none.newest_id == "e-7");
+
+    // Nothing registered, no callback, no counter moved.
+    auto const after = hub.stats();
+    CHECK(subscribed == 0);
+    CHECK(unsubscribed == 0);
+    CHECK(after.subscribers == 0);
+    CHECK(after.subscribes == with_one.subscribes);
+    CHECK(after.subscribes == before.subscribes + 1);
+    CHECK(after.replayed == with_one.replayed);
+    CHECK(after.resets == with_one.resets);
+    CHECK(after.disconnects == with_one.disconnects);
+
+    // hub_options::foreign_ids applies as in subscribe().
+    auto epoch_options = f.options();
+    epoch_options.foreign_ids = sse::foreign_id_policy::replay_epoch;
+    sse::hub epoch_hub(epoch_options);
+    epoch_hub.publish(data_event("to t"), sse::audience::topic("t"));
+    epoch_hub.publish(data_event("to u"), sse::audience::topic("u"));
+    auto const resumed = epoch_hub.events_after("oldrun-41", topics({"t"}));
+    CHECK(!resumed.reset);
+    REQUIRE(resumed.events.size() == 1);
+    CHECK(resumed.events[0]->data == "to t");
+
+    // The events stay valid once the history has dropped them.
+    for (int i = 0; i < 10; ++i)
+        hub.publish(data_event("more"));
+    CHECK(found.events[2]->data == "6");
+
+    hub.shutdown();
+    sse::error_code ec;
+    hub.events_after("e-1", {}, ec);
+    CHECK(ec == sse::error::hub_shut_down);
+}
+
+namespace docs_poll_example {
+
+// The events_after example of docs/hub.md, verbatim between the markers.
+template<class Send>
+void poll(sse::hub& hub, std::string& since, Send send)
+{
+    // --- docs/hub.md
+    sse::subscriber_options who;   // topics, user and filter, as for subscribe(); last_event_id is ignored
+    who.topics = {"orders"};
+    sse::replay_lookup found = hub.events_after(since, who);
+    if (found.reset)               // too_old, unknown_event_id or foreign_event_id: resynchronise
+        since = found.newest_id;
+    for (auto const& e : found.events)   // shared_ptr<published_event const>: id, type, data, ...
+        send(e->id, e->type, e->data);
+    // --- end
+    if (!found.events.empty())
+        since = found.events.back()->id;
+}
+
+} // namespace docs_poll_example
+
+TEST_CASE("hub: the docs/hub.md polling example works as written")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    std::string since = hub.newest_id();
+    hub.publish(data_event("o"), sse::audience::topic("orders"));
+    hub.publish(data_event("x"), sse::audience::topic("other"));
+    std::vector<std::string> got;
+    auto const send = [&](std::string const& id, std::string const&, std::optional<std::string> const& data) {
+        got.push_back(id + "=" + data.value_or(""));
+    };
+    docs_poll_example::poll(hub, since, send);
+    CHECK(got == std::vector<std::string>{"e-1=o"});
+    CHECK(since == "e-1");
+    since = "nonsense";
+    docs_poll_example::poll(hub, since, send);
+    CHECK(since == "e-2");
 }
 
 TEST_CASE("hub: an idle subscriber is small and owns no queue storage")

@@ -13,6 +13,7 @@
 // Ctrl-C closes the stream and exits 130. See docs/sse-cat.md.
 #include <sse/asio/event_source.hpp>
 #include <sse/asio/ssl.hpp>
+#include <sse/http/detail/chars.hpp>
 #include <sse/http/fields.hpp>
 #include <sse/source_options.hpp>
 
@@ -69,7 +70,7 @@ std::optional<sse::header_field> parse_header(std::string const& text)
     std::string value = start == std::string::npos ? std::string() : text.substr(start);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
         value.pop_back();
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+    if (!sse::http::detail::is_safe_header_value(value))
         return std::nullopt;
     return sse::header_field{std::move(name), std::move(value)};
 }

@@ -219,12 +219,14 @@ std::optional<notification> parse_notification(std::string_view data, std::strin
         return std::nullopt;
     }
     n.type = *parse_type(type->get_ref<std::string const&>());
-    auto const title = j.find("title");
-    if (title == j.end() || !title->is_string()) {
-        why = "title must be a string";
-        return std::nullopt;
+    // The title is optional, as the message is.
+    if (auto const title = j.find("title"); title != j.end() && !title->is_null()) {
+        if (!title->is_string()) {
+            why = "title must be a string";
+            return std::nullopt;
+        }
+        n.title = title->get<std::string>();
     }
-    n.title = title->get<std::string>();
     if (auto const message = j.find("message"); message != j.end() && !message->is_null()) {
         if (!message->is_string()) {
             why = "message must be a string";
@@ -238,6 +240,10 @@ std::optional<notification> parse_notification(std::string_view data, std::strin
             return std::nullopt;
         }
         n.duration = std::chrono::milliseconds(duration->get<std::int64_t>());
+    }
+    if (n.title.empty() && n.message.empty()) {
+        why = "a notification needs a title or a message";
+        return std::nullopt;
     }
     return n;
 }

@@ -61,8 +61,9 @@ struct notification
 /** Reads the data of a `notification` event:
     `{"notificationType":"success|error|warning|info","title":...,"message":...,"duration":ms}`.
 
-    `message` and `duration` may be absent; other members are ignored. Returns nothing,
-    and says why in `why`, for data that is not such an object. `id`, `received` and
+    `title`, `message` and `duration` may be absent, but not both title and
+    message; other members are ignored. Returns nothing, and says why in `why`,
+    for data that is not such an object. `id`, `received` and
     `read` are left for the store to set.
 */
 std::optional<notification> parse_notification(std::string_view data, std::string& why);

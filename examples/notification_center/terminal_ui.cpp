@@ -421,7 +421,9 @@ std::string terminal_ui::render(notification_store const& store, connection_stat
         std::string const type = upper(to_string(n.type));
         std::string prefix = std::string(chosen ? ">" : " ") + (n.read ? "  " : " *") + " " + clock_time(n.received) + " ";
         std::string label = type + std::string(8 - std::min<std::size_t>(type.size(), 7), ' ');
-        std::string body = n.title + (n.message.empty() ? "" : "  " + n.message);
+        // Either part may be missing: no leading or trailing gap then.
+        std::string body = n.title.empty() ? n.message
+                                           : n.title + (n.message.empty() ? "" : "  " + n.message);
         std::size_t const fixed = prefix.size() + label.size();
         if (chosen)
             screen.append(inverse);

@@ -132,7 +132,9 @@ char const* to_string(system_level l) noexcept
 
 nlohmann::json to_json(notification const& n)
 {
-    nlohmann::json j = {{"notificationType", to_string(n.type)}, {"title", n.title}, {"message", n.message}};
+    nlohmann::json j = {{"notificationType", to_string(n.type)}, {"message", n.message}};
+    if (!n.title.empty())
+        j["title"] = n.title;
     if (n.duration)
         j["duration"] = n.duration->count();
     return j;
@@ -168,10 +170,10 @@ std::optional<field_error> validate_payload(std::string_view type, nlohmann::jso
 {
     payload_check c(data);
     if (type == "notification") {
-        if (auto e = c.object("notificationType, title and message"))
+        if (auto e = c.object("notificationType and message (and an optional title)"))
             return e;
         return first({c.one_of("notificationType", true, {"success", "error", "warning", "info"}),
-                      c.text("title", true, max_title, true), c.text("message", true, max_message),
+                      c.text("title", false, max_title, true), c.text("message", true, max_message),
                       c.number("duration", false, 0, static_cast<double>(max_duration.count()), true)});
     }
     if (type == "update") {

@@ -1,6 +1,7 @@
 // events.hpp - the typed events of the service, their JSON payloads, and helpers to publish them.
 //
 //   event: notification   {"notificationType":"success|error|warning|info","title":"...","message":"...","duration":5000}
+//                         (title and duration optional)
 //   event: update         {"entity":"order","action":"created|updated|deleted","payload":{...}}
 //   event: progress       {"operationId":"import-42","progress":57.5,"message":"..."}
 //   event: system         {"message":"...","level":"info|warning|error"}
@@ -42,7 +43,7 @@ inline constexpr std::chrono::milliseconds max_duration = std::chrono::hours(1);
 struct notification
 {
     notification_type type = notification_type::info;
-    std::string title;
+    std::string title;   ///< optional: empty, it is left out of the payload
     std::string message;
     std::optional<std::chrono::milliseconds> duration;
 };

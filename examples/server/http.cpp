@@ -32,59 +32,16 @@ sse::response retry_later(int status, std::string const& message, std::chrono::s
     return r;
 }
 
-cors_policy::cors_policy(std::vector<std::string> origins, bool credentials)
-    : origins_(std::move(origins)), credentials_(credentials)
+sse::cors_policy cors_policy_for(std::vector<std::string> origins, bool credentials)
 {
-    any_ = std::find(origins_.begin(), origins_.end(), "*") != origins_.end();
-}
-
-bool cors_policy::allows(std::string_view origin) const
-{
-    if (origin.empty() || has_control(origin))
-        return false;
-    return any_ || std::find(origins_.begin(), origins_.end(), origin) != origins_.end();
-}
-
-void cors_policy::apply(std::string_view origin, sse::response& r) const
-{
-    if (origins_.empty())
-        return;
-    if (any_ && !credentials_) {
-        r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-    } else {
-        // The answer depends on Origin: caches must keep one per origin.
-        r.headers.emplace_back("Vary", "Origin");
-        if (!allows(origin))
-            return;
-        r.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
-        if (credentials_)
-            r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
-    }
+    sse::cors_policy p;
+    p.allowed_origins = std::move(origins);
+    p.allow_credentials = credentials;
     // Pages may read when to retry after a 429 or 503.
-    r.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
-}
-
-sse::response cors_policy::preflight(request const& req, std::string_view methods) const
-{
-    std::string_view const origin = req.origin();
-    if (!allows(origin))
-        return error_response(403, "origin not allowed: add it to --cors-origins");
-    sse::response r;
-    r.status = 204;
-    r.content_type.clear();
-    apply(origin, r);
-    r.headers.emplace_back("Access-Control-Allow-Methods", std::string(methods));
-    r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key, Last-Event-ID");
-    r.headers.emplace_back("Access-Control-Max-Age", "600");
-    return r;
-}
-
-sse::cors_options cors_policy::stream_cors() const
-{
-    sse::cors_options o;
-    o.allowed_origins = origins_;
-    o.allow_credentials = credentials_;
-    return o;
+    p.expose_headers = {"Retry-After"};
+    p.allow_headers = {"Content-Type", "Authorization", "X-API-Key", "Last-Event-ID"};
+    p.max_age = std::chrono::minutes(10);
+    return p;
 }
 
 nlohmann::json string_or_null(std::string const& s)

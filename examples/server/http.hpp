@@ -4,6 +4,7 @@
 
 #include <sse/asio/response.hpp>
 #include <sse/asio/stream.hpp>
+#include <sse/cors.hpp>
 #include <sse/http/request_head.hpp>
 
 #include <nlohmann/json.hpp>
@@ -39,38 +40,16 @@ sse::response error_response(int status, std::string const& message, std::string
 /// A 429 or 503 that says when to come back.
 sse::response retry_later(int status, std::string const& message, std::chrono::seconds retry_after);
 
-/** Cross-origin rules of the server: one allow-list for streams, API answers
-    and preflights.
+/** The server's cross-origin rules: one allow-list (sse::cors_policy) for
+    streams, API answers and preflights.
 
-    An origin is allowed if it is listed or the list holds `*`. Allowed origins
-    get `Access-Control-Allow-Origin` (their own origin echoed, with `Vary:
-    Origin`, or `*` when every origin is allowed without credentials);
-    others get no CORS header, so their pages cannot read the answer.
+    Pages of allowed origins may send `Content-Type`, `Authorization`,
+    `X-API-Key` and `Last-Event-ID`, and read `Retry-After`; with
+    `credentials` they may also read answers to requests that carry cookies
+    (`credentials: "include"`, `withCredentials`). A preflight answer is
+    reused for 10 minutes.
 */
-class cors_policy
-{
-public:
-    cors_policy(std::vector<std::string> origins, bool credentials);
-
-    bool allows(std::string_view origin) const;
-
-    /// Adds the CORS headers for an answer to a request from `origin` (none if it is not allowed).
-    void apply(std::string_view origin, sse::response& r) const;
-
-    /** The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`)
-        for a resource that accepts `methods`: 204 with the allowed methods and
-        headers for an allowed origin, 403 otherwise.
-    */
-    sse::response preflight(request const& r, std::string_view methods) const;
-
-    /// The same rules for sse::stream.
-    sse::cors_options stream_cors() const;
-
-private:
-    std::vector<std::string> origins_;
-    bool any_ = false;
-    bool credentials_ = false;
-};
+sse::cors_policy cors_policy_for(std::vector<std::string> origins, bool credentials);
 
 /// `s` as JSON, or null when it is empty: how the API writes an absent user id.
 nlohmann::json string_or_null(std::string const& s);

@@ -109,6 +109,9 @@ nlohmann::json stats_json(service_snapshot const& s)
         {"totalEventsSent", s.hub.deliveries},
         {"totalEventsReplayed", s.hub.replayed},
         {"replayResets", s.hub.resets},
+        {"totalPolls", s.polls},
+        {"totalEventsPolled", s.polled_events},
+        {"pollResets", s.poll_resets},
         {"lastEventTime", last},
         {"eventsPerSecond", s.events_per_second},
         {"drops", drops},
@@ -138,10 +141,13 @@ std::string prometheus_text(service_snapshot const& s)
     m.single("sse_events_published_total", "counter", "Events published.", static_cast<double>(s.hub.published));
     m.single("sse_events_delivered_total", "counter", "Events queued to streams, replay excluded.",
              static_cast<double>(s.hub.deliveries));
-    m.single("sse_events_replayed_total", "counter", "Events queued by Last-Event-ID replay and polling.",
+    m.single("sse_events_replayed_total", "counter", "Events queued to streams by Last-Event-ID replay.",
              static_cast<double>(s.hub.replayed));
-    m.single("sse_replay_resets_total", "counter", "Reset events sent for ids the replay buffer could not place.",
+    m.single("sse_replay_resets_total", "counter", "Reset events sent to streams for ids the replay buffer could not place.",
              static_cast<double>(s.hub.resets));
+    m.single("sse_polls_total", "counter", "Polls answered (GET /api/sse/poll).", static_cast<double>(s.polls));
+    m.single("sse_events_polled_total", "counter", "Events returned by polls.", static_cast<double>(s.polled_events));
+    m.single("sse_poll_resets_total", "counter", "Polls answered with a reset.", static_cast<double>(s.poll_resets));
     m.family("sse_events_dropped_total", "counter", "Queued events discarded before sending, by reason.");
     for (auto r : drop_reasons)
         m.sample("sse_events_dropped_total", "reason", to_string(r), static_cast<double>(s.hub.dropped(r)));

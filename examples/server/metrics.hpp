@@ -23,6 +23,9 @@ struct service_snapshot
     std::chrono::milliseconds average_connection{0};
     std::map<std::string, std::uint64_t> disconnects;   ///< streams closed, by reason
     std::map<std::string, std::uint64_t> refused;       ///< requests refused (auth, limits), by reason
+    std::uint64_t polls = 0;           ///< GET /api/sse/poll answered
+    std::uint64_t polled_events = 0;   ///< events those answers carried
+    std::uint64_t poll_resets = 0;     ///< answers that were a reset
     double events_per_second = 0;
     std::optional<std::chrono::system_clock::time_point> last_event;
     std::chrono::steady_clock::duration uptime{};

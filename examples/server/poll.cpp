@@ -1,47 +1,65 @@
-// poll.cpp - replay through a short-lived subscription.
+// poll.cpp - replay for clients that poll, through the hub's read-only look-up.
 #include "poll.hpp"
 
-#include <sse/parser.hpp>
-
-#include <limits>
-#include <vector>
+#include <string_view>
 
 namespace app {
+namespace {
+
+// What an EventSource dispatches as `data` (WHATWG HTML 9.2.6): the data lines
+// joined by LF, so a CR or CRLF the publisher sent arrives as LF.
+std::string as_dispatched(std::string_view data)
+{
+    std::string out;
+    out.reserve(data.size());
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        if (data[i] != '\r') {
+            out += data[i];
+            continue;
+        }
+        out += '\n';
+        if (i + 1 < data.size() && data[i + 1] == '\n')
+            ++i;
+    }
+    return out;
+}
+
+char const* reset_reason(sse::error_code const& ec)
+{
+    if (ec == sse::error::event_id_too_old)
+        return "too_old";
+    if (ec == sse::error::foreign_event_id)
+        return "foreign";
+    return "unknown";
+}
+
+} // namespace
 
 nlohmann::json poll_events(sse::hub& hub, sse::subscriber_options who, std::string const& since, sse::error_code& ec)
 {
-    ec = {};
     nlohmann::json out = {{"events", nlohmann::json::array()}, {"lastEventId", since}, {"reset", false}};
+    auto const found = hub.events_after(since, std::move(who), ec);
+    if (ec)
+        return out;
     if (since.empty()) {
-        out["lastEventId"] = hub.newest_id();
+        out["lastEventId"] = found.newest_id;
         return out;
     }
-    // The hub does not lend its replay buffer, but a subscription without a
-    // sink is handed exactly what a stream would replay, routed and filtered the
-    // same way, or the reset event: subscribe, take it all, leave.
-    who.last_event_id = since;
-    auto sub = hub.subscribe(std::move(who), nullptr, ec);
-    if (!sub)
+    if (found.reset) {
+        out["reset"] = true;
+        out["reason"] = reset_reason(found.reset);
+        out["lastEventId"] = found.newest_id;
         return out;
-    std::vector<sse::event_buffer> buffers;
-    sub->pull(buffers, std::numeric_limits<std::size_t>::max(), std::chrono::steady_clock::now());
-    hub.unsubscribe(*sub);
-
-    // The buffers hold the wire form; the parser gives back what was published.
-    sse::parser parser(sse::parser_limits{std::numeric_limits<std::size_t>::max(), std::numeric_limits<std::size_t>::max()});
+    }
     auto& events = out["events"];
-    for (auto const& b : buffers) {
-        parser.feed(*b, [&](sse::event_view const& e) {
-            if (e.type == "reset") {
-                auto const why = nlohmann::json::parse(e.data, nullptr, false);
-                out["reset"] = true;
-                out["reason"] = why.is_object() ? why.value("reason", "unknown") : "unknown";
-                events = nlohmann::json::array();
-            } else {
-                events.push_back({{"id", e.last_event_id}, {"event", e.type}, {"data", e.data}});
-            }
-            out["lastEventId"] = e.last_event_id;
-        });
+    for (auto const& e : found.events) {
+        // The ids advance past every event, as a stream's Last-Event-ID does.
+        out["lastEventId"] = e->id;
+        // An event without data is dispatched by no EventSource: a stream client never sees it.
+        if (!e->data)
+            continue;
+        events.push_back({{"id", e->id}, {"event", e->type.empty() ? std::string("message") : e->type},
+                          {"data", as_dispatched(*e->data)}});
     }
     return out;
 }

@@ -23,6 +23,8 @@ namespace app {
     stream client does on `event: reset`.
 
     `who.last_event_id` is ignored; routing and filters are those of a stream.
+    A poll is a read-only look-up (sse::hub::events_after): it subscribes
+    nobody, so the hub's subscribe, replay and reset counters do not move.
     After hub::shutdown() sets `ec` to sse::error::hub_shut_down.
 */
 nlohmann::json poll_events(sse::hub& hub, sse::subscriber_options who, std::string const& since, sse::error_code& ec);

@@ -97,7 +97,7 @@ server::server(config c, logger::sink_type log_sink)
       clients_(connection_limits{config_.max_connections, config_.max_connections_per_ip,
                                  config_.max_connections_per_user}),
       publish_rate_(config_.publish_rate, config_.publish_burst),
-      cors_(config_.cors_origins, config_.cors_credentials),
+      cors_(cors_policy_for(config_.cors_origins, config_.cors_credentials)),
       started_(clock::now()),
       guard_(asio::make_work_guard(io_))
 {
@@ -107,7 +107,7 @@ server::server(config c, logger::sink_type log_sink)
     so.heartbeat = sse::heartbeat_kind::event;
     so.heartbeat_event = "heartbeat";
     so.write_timeout = config_.write_timeout;
-    so.cors = cors_.stream_cors();
+    so.cors = cors_;
     stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
 
     tcp::endpoint const at(asio::ip::make_address(config_.host), config_.port);
@@ -222,6 +222,9 @@ service_snapshot server::snapshot() const
         std::lock_guard<std::mutex> lock(refused_mutex_);
         s.refused = refused_;
     }
+    s.polls = polls_.load();
+    s.polled_events = polled_events_.load();
+    s.poll_resets = poll_resets_.load();
     s.events_per_second = publisher_.events_per_second();
     s.last_event = publisher_.last_event_time();
     s.uptime = clock::now() - started_;
@@ -247,8 +250,21 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
     if (!found)
         return reply(std::move(socket), *req, error_response(404, "no such resource; see docs/server.md"));
     if (req->head.method() == "OPTIONS") {
-        if (req->header("Access-Control-Request-Method"))
-            return reply(std::move(socket), *req, cors_.preflight(*req, std::string(found->method) + ", OPTIONS"));
+        if (req->header("Access-Control-Request-Method")) {
+            // The preflight's own fields are the whole CORS answer: it must not
+            // get those of a plain answer on top (a browser joins repeated fields,
+            // and "a, a" is no origin).
+            sse::response r;
+            if (cors_.add_preflight_headers(req->origin(), std::string(found->method) + ", OPTIONS", r.headers)) {
+                r.status = 204;
+                r.content_type.clear();
+            } else {
+                auto refusal = error_response(403, "origin not allowed: add it to --cors-origins");
+                refusal.headers.insert(refusal.headers.end(), r.headers.begin(), r.headers.end());
+                r = std::move(refusal);
+            }
+            return send(std::move(socket), *req, std::move(r));
+        }
         sse::response r;
         r.status = 204;
         r.content_type.clear();
@@ -277,7 +293,13 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
 template<class Socket>
 void server::reply(Socket socket, request const& req, sse::response r)
 {
-    cors_.apply(req.origin(), r);
+    cors_.add_headers(req.origin(), r.headers);
+    send(std::move(socket), req, std::move(r));
+}
+
+template<class Socket>
+void server::send(Socket socket, request const& req, sse::response r)
+{
     // The path only: a query may carry a token.
     log_.debug("request", {{"method", req.head.method()}, {"path", req.head.path()}, {"status", r.status},
                            {"ip", req.remote_ip}});

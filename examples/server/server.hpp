@@ -20,8 +20,10 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -99,8 +101,12 @@ private:
     // Every handler takes the connection as it came: tcp::socket, or sse::tls_socket with --tls-cert.
     template<class Socket>
     void on_request(sse::http::request_head head, Socket socket, std::string_view rest);
+    /// Answers with `r` plus the CORS fields of a plain answer, and closes.
     template<class Socket>
     void reply(Socket socket, request const& req, sse::response r);
+    /// Answers with `r` as it is (a preflight carries its own CORS fields), and closes.
+    template<class Socket>
+    void send(Socket socket, request const& req, sse::response r);
     template<class Socket>
     void refuse(Socket socket, request const& req, char const* reason, sse::response r);
 
@@ -152,12 +158,17 @@ private:
     authenticator auth_;
     client_registry clients_;
     rate_limiter publish_rate_;
-    cors_policy cors_;
+    sse::cors_policy cors_;
     std::shared_ptr<sse::stream_options const> stream_options_;
     std::chrono::steady_clock::time_point started_;
 
     mutable std::mutex refused_mutex_;
     std::map<std::string, std::uint64_t> refused_;
+
+    // GET /api/sse/poll answers, the events they returned, and those that were a reset.
+    std::atomic<std::uint64_t> polls_{0};
+    std::atomic<std::uint64_t> polled_events_{0};
+    std::atomic<std::uint64_t> poll_resets_{0};
 
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> guard_;

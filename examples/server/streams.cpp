@@ -263,6 +263,10 @@ void server::serve_poll(request_ptr req, Socket socket)
     auto body = poll_events(hub_, std::move(options), std::string(req->head.param("since").value_or("")), ec);
     if (ec)
         return reply(std::move(socket), *req, retry_later(503, ec.message(), config_.retry_after));
+    ++polls_;
+    polled_events_ += body["events"].size();
+    if (body["reset"] == true)
+        ++poll_resets_;
     reply(std::move(socket), *req, json_response(200, body));
 }
 

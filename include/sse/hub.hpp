@@ -273,6 +273,23 @@ struct hub_stats
     }
 };
 
+/// What hub::events_after() found.
+struct replay_lookup
+{
+    /// The events after the id, oldest first, that a subscriber would be
+    /// replayed: routed and filtered as for it. Empty when `reset` is set.
+    std::vector<std::shared_ptr<published_event const>> events;
+
+    /** Set when the history cannot answer, as subscribe() would then queue a
+        reset event: error::event_id_too_old, error::unknown_event_id or
+        error::foreign_event_id. The caller resumes from `newest_id`.
+    */
+    error_code reset;
+
+    /// The newest id at the time of the look-up (hub::newest_id()).
+    std::string newest_id;
+};
+
 /** Routes published events to subscribers' queues, serialising each event once
     and keeping a replay_buffer for reconnecting clients.
 
@@ -324,6 +341,21 @@ public:
     /// As above; throws `std::system_error` after shutdown().
     SSE_DECL std::shared_ptr<subscriber> subscribe(
         subscriber_options o, std::shared_ptr<delivery_sink> const& sink = nullptr);
+
+    /** Looks up what subscribe() would replay to a subscriber described by `who`
+        that sent `last_event_id`, without subscribing: for a client that polls.
+
+        Routing, the filter and hub_options::foreign_ids apply as in subscribe();
+        `who.last_event_id` is ignored. Nothing is registered, no queue is made,
+        `on_subscribe` and `on_unsubscribe` are not called, and no counter of
+        stats() changes. The filter runs with the hub lock held, as for
+        subscribe(). An empty `last_event_id` finds no events and no reset.
+        After shutdown(), fails with error::hub_shut_down.
+    */
+    SSE_DECL replay_lookup events_after(std::string_view last_event_id, subscriber_options who, error_code& ec);
+
+    /// As above; throws `std::system_error` after shutdown().
+    SSE_DECL replay_lookup events_after(std::string_view last_event_id, subscriber_options who = {});
 
     /// Ends a subscription (close_reason::unsubscribed): drops its queue; no closed() call.
     /// Does nothing if it already ended.

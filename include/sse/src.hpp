@@ -14,6 +14,7 @@
 #define SSE_SOURCE
 
 #include <sse/impl/backoff.hpp>
+#include <sse/impl/cors.hpp>
 #include <sse/impl/error.hpp>
 #include <sse/impl/event.hpp>
 #include <sse/impl/parser.hpp>

@@ -7,6 +7,7 @@
 
 #include <sse/backoff.hpp>
 #include <sse/config.hpp>
+#include <sse/cors.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
 #include <sse/parser.hpp>

@@ -6,6 +6,9 @@
 #include <sse/sse.hpp>
 
 #include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
 
 int main()
 {
@@ -25,8 +28,14 @@ int main()
 
     sse::hub hub;
     hub.publish(e);
+    auto const replay = hub.events_after(hub.epoch() + "-0");
 
-    if (hub.stats().published != 1 || got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
+    sse::cors_policy cors;
+    cors.allowed_origins = {"*"};
+    std::vector<std::pair<std::string, std::string>> fields;
+    cors.add_headers("https://a.example", fields);
+
+    if (hub.stats().published != 1 || replay.events.size() != 1 || fields.size() != 1 || got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
         !response.get().is_event_stream()) {
         std::fprintf(stderr, "separate compilation build misbehaves\n");
         return 1;

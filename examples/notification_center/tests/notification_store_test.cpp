@@ -144,9 +144,19 @@ TEST_CASE("notification_store: parses the payload of the server's notification e
     CHECK(n->message.empty());
     CHECK(n->duration == 0ms);
 
+    // The title is optional in the server's format; the message then says it all.
+    n = nc::parse_notification(R"({"type":"notification","notificationType":"info","message":"x"})", why);
+    REQUIRE(n);
+    CHECK(n->title.empty());
+    CHECK(n->message == "x");
+    n = nc::parse_notification(R"({"notificationType":"info","title":null,"message":"x"})", why);
+    REQUIRE(n);
+    CHECK(n->title.empty());
+
     for (char const* bad : {"not json", "[1]", R"({"title":"no type"})", R"({"notificationType":"fatal","title":"x"})",
              R"({"notificationType":"info"})", R"({"notificationType":"info","title":"x","duration":-1})",
-             R"({"notificationType":"info","title":"x","duration":1.5})", R"({"notificationType":"info","title":"x","message":3})"}) {
+             R"({"notificationType":"info","title":"x","duration":1.5})", R"({"notificationType":"info","title":"x","message":3})",
+             R"({"notificationType":"info","title":3,"message":"x"})", R"({"notificationType":"info","message":""})"}) {
         CAPTURE(bad);
         why.clear();
         CHECK_FALSE(nc::parse_notification(bad, why));

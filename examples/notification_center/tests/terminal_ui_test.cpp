@@ -206,6 +206,19 @@ TEST_CASE("terminal_ui: the screen shows the status, the unread count and the li
     CHECK(lines(other.render(empty, waiting, 100, 10))[2].find("No notifications.") != std::string::npos);
 }
 
+TEST_CASE("terminal_ui: a notification without a title shows its message in the title's place")
+{
+    nc::notification_store store({});
+    add(store, "1", nc::notification_type::info, "", "Backup finished");
+    nc::terminal_ui ui;
+    auto const shown = lines(ui.render(store, nc::connection_status{"open", ""}, 100, 6));
+    REQUIRE(shown.size() == 6);
+    // The label is padded to 8 columns; the message follows at once, with no gap
+    // left for the missing title.
+    CHECK(shown[2].find("INFO    Backup finished") != std::string::npos);
+    CHECK(shown[2].find("INFO     ") == std::string::npos);
+}
+
 TEST_CASE("terminal_ui: the list scrolls to keep the selection visible")
 {
     nc::notification_store store({});

@@ -377,9 +377,6 @@
 
     const text = document.createElement('div');
     text.className = 'text';
-    const title = document.createElement('strong');
-    title.className = 'title';
-    title.textContent = n.title;
     const type = document.createElement('span');
     type.className = 'type';
     type.textContent = n.type;
@@ -389,24 +386,38 @@
     const time = document.createElement('time');
     time.dateTime = new Date(n.time).toISOString();
     time.textContent = new Date(n.time).toLocaleTimeString();
-    text.append(type, ' ', title, message, time);
+    text.append(type, ' ', ...titleOf(n), message, time);
 
     const read = button(n.read ? 'Mark unread' : 'Mark read', 'mark-read', () => {
       n.read = !n.read;
       storeNotifications();
     });
-    read.setAttribute('aria-label', (n.read ? 'Mark unread: ' : 'Mark read: ') + n.title);
+    read.setAttribute('aria-label', (n.read ? 'Mark unread: ' : 'Mark read: ') + labelOf(n));
     const dismiss = button('Dismiss', 'dismiss', () => {
       notifications = notifications.filter((x) => x !== n);
       storeNotifications();
     });
-    dismiss.setAttribute('aria-label', 'Dismiss: ' + n.title);
+    dismiss.setAttribute('aria-label', 'Dismiss: ' + labelOf(n));
 
     const actions = document.createElement('div');
     actions.className = 'actions';
     actions.append(read, dismiss);
     li.append(text, actions);
     return li;
+  }
+
+  /** The title element of a notification: none when it has no title (the title is optional). */
+  function titleOf(n) {
+    if (!n.title) return [];
+    const title = document.createElement('strong');
+    title.className = 'title';
+    title.textContent = n.title;
+    return [title];
+  }
+
+  /** What names a notification to a screen reader: its title, else its message, else its type. */
+  function labelOf(n) {
+    return n.title || n.message || n.type;
   }
 
   function button(label, testid, onClick) {
@@ -426,15 +437,12 @@
     toast.dataset.id = n.id;
     toast.dataset.type = n.type;
     if (n.type === 'error') toast.setAttribute('role', 'alert');
-    const title = document.createElement('strong');
-    title.className = 'title';
-    title.textContent = n.title;
     const message = document.createElement('p');
     message.className = 'message';
     message.textContent = n.message;
     const close = button('×', 'toast-close', () => toast.remove());
-    close.setAttribute('aria-label', 'Close: ' + n.title);
-    toast.append(title, message, close);
+    close.setAttribute('aria-label', 'Close: ' + labelOf(n));
+    toast.append(...titleOf(n), message, close);
     box.append(toast);
     while (box.children.length > MAX_TOASTS) box.firstElementChild.remove();
     if (n.duration > 0) setTimeout(() => toast.remove(), n.duration);
@@ -531,11 +539,12 @@
       event: 'notification',
       data: {
         notificationType: $('publish-type').value,
-        title: $('publish-title').value,
         message: $('publish-message').value,
         duration: Number($('publish-duration').value || 0),
       },
     };
+    // The title is optional: an empty field sends none.
+    if ($('publish-title').value) body.data.title = $('publish-title').value;
     const users = splitList($('publish-user').value);
     const channels = splitList($('publish-channel').value);
     if (users.length) body.userIds = users;

@@ -336,6 +336,51 @@ TEST_CASE("server: polling returns the events after an id")
     }
 }
 
+TEST_CASE("server: a poll subscribes nobody; the poll counters count polls")
+{
+    fixture f;
+    auto const since = get(f.port(), "/api/sse/poll").body_json()["lastEventId"].get<std::string>();
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "a"}, {"data", "1"}}).status == 202);
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "b"}, {"data", "2"}}).status == 202);
+    auto const before = f.server().hub().stats();
+
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(get(f.port(), "/api/sse/poll?since=" + since).body_json()["events"].size() == 2);
+    REQUIRE(get(f.port(), "/api/sse/poll?since=nonsense").body_json()["reset"] == true);
+
+    // subscribes, replayed and resets count event streams: four polls leave them alone.
+    auto const after = f.server().hub().stats();
+    CHECK(after.subscribes == before.subscribes);
+    CHECK(after.replayed == before.replayed);
+    CHECK(after.resets == before.resets);
+    CHECK(after.disconnected(sse::close_reason::unsubscribed) == before.disconnected(sse::close_reason::unsubscribed));
+
+    auto const stats = get(f.port(), "/api/sse/stats").body_json();
+    CHECK(stats["totalEventsReplayed"] == before.replayed);
+    CHECK(stats["replayResets"] == before.resets);
+    CHECK(stats["totalPolls"] == 5);   // the first poll, which only asked for the newest id, too
+    CHECK(stats["totalEventsPolled"] == 6);
+    CHECK(stats["pollResets"] == 1);
+    auto const metrics = get(f.port(), "/metrics").body;
+    CHECK(metrics.find("\nsse_polls_total 5\n") != std::string::npos);
+    CHECK(metrics.find("\nsse_events_polled_total 6\n") != std::string::npos);
+    CHECK(metrics.find("\nsse_poll_resets_total 1\n") != std::string::npos);
+    CHECK(metrics.find("\nsse_replay_resets_total 0\n") != std::string::npos);
+}
+
+TEST_CASE("server: polling returns data as an EventSource would dispatch it")
+{
+    fixture f;
+    auto const since = get(f.port(), "/api/sse/poll").body_json()["lastEventId"].get<std::string>();
+    // WHATWG HTML 9.2.6: data lines are joined by LF, whatever line break the
+    // publisher used; an event with no type is a "message".
+    REQUIRE(post(f.port(), "/api/sse/publish", {{"event", "a"}, {"data", "one\r\ntwo\rthree"}}).status == 202);
+    auto const got = get(f.port(), "/api/sse/poll?since=" + since).body_json();
+    REQUIRE(got["events"].size() == 1);
+    CHECK(got["events"][0]["data"] == "one\ntwo\nthree");
+    CHECK(got["events"][0]["event"] == "a");
+}
+
 TEST_CASE("server: an invalid publish gets 400 naming the field")
 {
     app::config c = test_config();
@@ -383,8 +428,9 @@ TEST_CASE("server: an invalid publish gets 400 naming the field")
         {note("text").dump(), "data"},
         {with("notificationType", "fatal").dump(), "data.notificationType"},
         {without("notificationType").dump(), "data.notificationType"},
-        {without("title").dump(), "data.title"},
         {with("title", 3).dump(), "data.title"},
+        {with("title", "").dump(), "data.title"},
+        {with("title", std::string(201, 't')).dump(), "data.title"},
         {with("message", std::string(2001, 'm')).dump(), "data.message"},
         {with("duration", -5).dump(), "data.duration"},
         {with("duration", 1.5).dump(), "data.duration"},
@@ -413,6 +459,29 @@ TEST_CASE("server: an invalid publish gets 400 naming the field")
         CAPTURE(good.dump());
         CHECK(post(f.port(), "/api/sse/publish", good).status == 202);
     }
+}
+
+TEST_CASE("server: a notification may leave out its title")
+{
+    fixture f;
+    reader r(f.port(), "/api/sse");
+    REQUIRE(r.wait_for("connected"));
+    // The notification format makes `title` optional and `message` required.
+    json const body = json::parse(
+        R"({"event":"notification","data":{"type":"notification","notificationType":"info","message":"x"}})");
+    auto const answer = post(f.port(), "/api/sse/publish", body);
+    CHECK(answer.status == 202);
+    CAPTURE(answer.body);
+    REQUIRE(r.wait_for("notification"));
+    auto const got = r.events("notification").front().data_json();
+    CHECK(got["message"] == "x");
+    CHECK(!got.contains("title"));
+
+    // The server's own notifications leave an empty title out too.
+    f.server().events().publish(app::make_event(app::notification{app::notification_type::info, "", "no title", 0ms}),
+                                sse::audience::all());
+    REQUIRE(r.wait_for("notification", 2));
+    CHECK(!r.events("notification").back().data_json().contains("title"));
 }
 
 TEST_CASE("server: tokens decide who may stream and publish")
@@ -559,6 +628,85 @@ TEST_CASE("server: CORS")
         CHECK(other.status == 200);
         CHECK(!other.header("Access-Control-Allow-Origin"));
     }
+}
+
+namespace {
+
+std::size_t count_fields(reply const& r, std::string_view name)
+{
+    std::size_t n = 0;
+    for (auto const& [k, v] : r.fields)
+        n += sse::http::iequals(k, name);
+    return n;
+}
+
+// Each CORS field at most once, and Vary: Origin exactly once: a browser joins
+// repeated fields with ", " (Fetch), and "o, o" matches no origin.
+void check_cors_once(reply const& r, std::string_view origin)
+{
+    for (char const* name : {"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+                             "Access-Control-Expose-Headers", "Access-Control-Allow-Methods",
+                             "Access-Control-Allow-Headers", "Access-Control-Max-Age"}) {
+        CAPTURE(name);
+        CHECK(count_fields(r, name) <= 1);
+    }
+    CHECK(count_fields(r, "Vary") == 1);
+    CHECK(r.header("Vary") == "Origin");
+    if (!origin.empty())
+        CHECK(r.header("Access-Control-Allow-Origin") == std::string(origin));
+}
+
+} // namespace
+
+TEST_CASE("server: every CORS field appears once, on preflights, answers and streams")
+{
+    app::config c = test_config();
+    c.cors_origins = {"http://localhost:8000", "https://app.example"};
+    fixture f(c);
+    std::string const origin = "https://app.example";
+
+    for (char const* path : {"/api/sse/publish", "/api/sse", "/api/sse/poll", "/broadcast"}) {
+        CAPTURE(path);
+        auto const pre = http(f.port(), "OPTIONS", path,
+                              {{"Origin", origin}, {"Access-Control-Request-Method", "POST"},
+                               {"Access-Control-Request-Headers", "authorization,content-type"}});
+        CHECK(pre.status == 204);
+        check_cors_once(pre, origin);
+        CHECK(count_fields(pre, "Access-Control-Allow-Credentials") == 1);
+        CHECK(count_fields(pre, "Access-Control-Allow-Methods") == 1);
+        CHECK(count_fields(pre, "Access-Control-Allow-Headers") == 1);
+        CHECK(count_fields(pre, "Access-Control-Max-Age") == 1);
+
+        auto const refused = http(f.port(), "OPTIONS", path,
+                                  {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+        CHECK(refused.status == 403);
+        check_cors_once(refused, {});
+        CHECK(count_fields(refused, "Access-Control-Allow-Origin") == 0);
+
+        // OPTIONS without Access-Control-Request-Method is no preflight: a plain answer.
+        auto const plain = http(f.port(), "OPTIONS", path, {{"Origin", origin}});
+        CHECK(plain.status == 204);
+        check_cors_once(plain, origin);
+    }
+
+    auto const published = post(f.port(), "/api/sse/publish", {{"event", "a"}, {"data", "x"}}, {{"Origin", origin}});
+    CHECK(published.status == 202);
+    check_cors_once(published, origin);
+    CHECK(count_fields(published, "Access-Control-Allow-Credentials") == 1);
+    CHECK(published.header("Access-Control-Expose-Headers") == "Retry-After");
+
+    auto const refused = post(f.port(), "/api/sse/publish", {{"event", ""}}, {{"Origin", origin}});
+    CHECK(refused.status == 400);
+    check_cors_once(refused, origin);
+
+    auto const without = get(f.port(), "/api/sse/stats");   // no Origin: the answer still depends on it
+    check_cors_once(without, {});
+    CHECK(count_fields(without, "Access-Control-Allow-Origin") == 0);
+
+    auto const stream = http(f.port(), "GET", "/api/sse", {{"Origin", origin}}, std::nullopt, true);
+    CHECK(stream.status == 200);
+    check_cors_once(stream, origin);
+    CHECK(count_fields(stream, "Access-Control-Allow-Credentials") == 1);
 }
 
 TEST_CASE("server: connection limits answer 429 or 503 with Retry-After")

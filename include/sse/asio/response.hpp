@@ -37,7 +37,9 @@ inline std::string_view reason_phrase(int status) noexcept;
 
 /** The bytes of `r`: status line, `Content-Type`, `Content-Length`,
     `Connection: close`, the extra headers, an empty line, the body. A 1xx, 204
-    or 304 gets neither `Content-Length` nor a body (RFC 9110).
+    or 304 gets neither `Content-Length` nor a body (RFC 9110). A field whose
+    name is not an HTTP token or whose value holds CR, LF or NUL is left out,
+    since it would forge other fields or the body.
 */
 inline std::string format_response(response const& r);
 

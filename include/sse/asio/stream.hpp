@@ -3,6 +3,7 @@
 #define SSE_ASIO_STREAM_HPP
 
 #include <sse/config.hpp>
+#include <sse/cors.hpp>
 #include <sse/error.hpp>
 #include <sse/delivery.hpp>
 #include <sse/event.hpp>
@@ -31,26 +32,6 @@ enum class heartbeat_kind
 {
     comment,   ///< a `:` comment line, ignored by every client (3 bytes)
     event,     ///< a named event (`stream_options::heartbeat_event`) whose data is the server time in ms
-};
-
-/// Cross-origin headers of the response, for pages served from another origin.
-struct cors_options
-{
-    /** Origins allowed to read the stream. Empty: no CORS headers at all.
-
-        `"*"` allows every origin: the response says `*`, or echoes the request's
-        `Origin` when `allow_credentials` is set (browsers refuse `*` with
-        credentials). Otherwise an `Origin` found in the list is echoed, with
-        `Vary: Origin`; an unlisted one gets no CORS headers.
-    */
-    std::vector<std::string> allowed_origins;
-
-    /// Sends `Access-Control-Allow-Credentials: true` (cookies on EventSource
-    /// created with `withCredentials`).
-    bool allow_credentials = false;
-
-    /// Response headers a page may read, sent as `Access-Control-Expose-Headers`.
-    std::vector<std::string> expose_headers;
 };
 
 /** Settings of a stream. One object may be shared by every stream of a server
@@ -90,7 +71,8 @@ struct stream_options
     */
     std::size_t max_queue_bytes = 1024 * 1024;
 
-    /// Cross-origin headers.
+    /// Cross-origin headers of the head, for pages served from another origin
+    /// (see sse::cors_policy; `cors_options` is the same type).
     cors_options cors;
 
     /// Further response header fields, written as given (name, value).

@@ -432,6 +432,46 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(subscriber_options o, std::s
     return s;
 }
 
+SSE_DECL replay_lookup hub::events_after(std::string_view last_event_id, subscriber_options who, error_code& ec)
+{
+    ec = {};
+    replay_lookup r;
+    who.last_event_id.reset();
+    auto const start = now();
+    // An unregistered subscriber: routing and filters see exactly what they
+    // would see in subscribe(), and nothing else learns of it.
+    subscriber const probe(detail::subscriber_access{}, std::move(who), options_.queue, {}, false, start);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shut_down_) {
+        ec = error::hub_shut_down;
+        return r;
+    }
+    r.newest_id = replay_.newest_id();
+    if (last_event_id.empty())
+        return r;
+    auto const collect = [&](event_buffer const& b, published_event const& e) {
+        if (!detail::includes(e.audience, probe) || (probe.filter_ && !probe.filter_(e)))
+            return;
+        // The buffer shares ownership of the event it points into.
+        r.events.emplace_back(b, &e);
+    };
+    replay_.since(last_event_id, collect, r.reset, start);
+    if (r.reset == error::foreign_event_id && options_.foreign_ids == foreign_id_policy::replay_epoch)
+        replay_.since(replay_.epoch() + "-0", collect, r.reset, start);
+    if (r.reset)
+        r.events.clear();
+    return r;
+}
+
+SSE_DECL replay_lookup hub::events_after(std::string_view last_event_id, subscriber_options who)
+{
+    error_code ec;
+    auto r = events_after(last_event_id, std::move(who), ec);
+    if (ec)
+        SSE_THROW(std::system_error(ec, "sse::hub::events_after"));
+    return r;
+}
+
 SSE_DECL void hub::unsubscribe(subscriber& s)
 {
     std::shared_ptr<subscriber> keep;

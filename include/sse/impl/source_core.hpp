@@ -3,6 +3,7 @@
 #define SSE_IMPL_SOURCE_CORE_HPP
 
 #include <sse/detail/source_core.hpp>
+#include <sse/http/detail/chars.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,14 +14,6 @@ SSE_NAMESPACE_BEGIN
 namespace detail {
 
 namespace source {
-
-inline bool valid_field_value(std::string_view v) noexcept
-{
-    for (char c : v)
-        if (c == '\r' || c == '\n' || c == '\0')
-            return false;
-    return true;
-}
 
 // Retry-After as delay-seconds (RFC 9110 10.2.3). An HTTP date is ignored: the
 // back-off then applies alone, which is never sooner than the server could expect.
@@ -167,9 +160,9 @@ SSE_DECL error_code source_core::begin_attempt()
     if (!http::is_token(method_))
         ec = error::bad_method;
     for (auto const& [name, value] : options_.headers)
-        if (!http::is_token(name) || !source::valid_field_value(value) || is_source_header(name))
+        if (!http::is_token(name) || !http::detail::is_safe_header_value(value) || is_source_header(name))
             ec = error::bad_header;
-    if (!source::valid_field_value(parser_.last_event_id()))
+    if (!http::detail::is_safe_header_value(parser_.last_event_id()))
         ec = error::bad_header;
     return ec;
 }
@@ -599,7 +592,7 @@ SSE_DECL std::string source_core::begin_poll(error_code& ec)
         ++stats_.polls;
     }
     for (auto const& [name, value] : options_.headers)
-        if (!http::is_token(name) || !source::valid_field_value(value) || is_source_header(name))
+        if (!http::is_token(name) || !http::detail::is_safe_header_value(value) || is_source_header(name))
             ec = error::bad_header;
     if (ec)
         return {};

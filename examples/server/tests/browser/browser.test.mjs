@@ -227,6 +227,36 @@ test('after a server restart the page resumes with Last-Event-ID', async () => {
   }
 });
 
+test('a notification without a title shows its message, with no empty title', async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    await page.goto(server.url + '/');
+    await waitForState(page, 'open');
+    // The notification format makes the title optional.
+    const { id } = await server.notify({ notificationType: 'info', message: 'Backup finished', duration: 60000 });
+    const toast = page.locator(`[data-testid="toast"][data-id="${id}"]`);
+    await toast.waitFor({ timeout: 5000 });
+    assert.equal(await toast.locator('.title').count(), 0, 'no empty title element');
+    assert.equal(await toast.locator('.message').textContent(), 'Backup finished');
+    assert.equal(await toast.locator('[data-testid="toast-close"]').getAttribute('aria-label'), 'Close: Backup finished');
+    const entry = item(page, id);
+    await entry.waitFor();
+    assert.equal(await entry.locator('.title').count(), 0);
+    assert.equal(await entry.locator('.message').textContent(), 'Backup finished');
+    assert.equal(await entry.locator('[data-testid="dismiss"]').getAttribute('aria-label'), 'Dismiss: Backup finished');
+
+    // The publish form sends no title when its field is empty, and the server takes it.
+    await page.locator('#publish-title').fill('');
+    await page.locator('#publish-message').fill('Sent without a title');
+    await page.locator('#publish-submit').click();
+    await page.locator('#publish-result[data-status="202"]').waitFor({ timeout: 5000 });
+    await page.locator('[data-testid="toast"] .message:text-is("Sent without a title")').waitFor({ timeout: 5000 });
+    assert.deepEqual(errors, [], 'no console errors');
+  } finally {
+    await context.close();
+  }
+});
+
 test('without EventSource the page polls and shows published notifications once', async () => {
   const { context, page, errors } = await openPage(() => { delete window.EventSource; });
   try {

@@ -3,6 +3,8 @@
 #define SSE_ASIO_IMPL_STREAM_HPP
 
 #include <sse/asio/stream.hpp>
+#include <sse/http/detail/chars.hpp>
+#include <sse/http/fields.hpp>
 
 #include <asio/bind_allocator.hpp>
 #include <asio/bind_executor.hpp>
@@ -17,14 +19,9 @@
 SSE_NAMESPACE_BEGIN
 namespace detail {
 
-// Header values come from configuration or from a parsed request; a line break
-// in one would let it forge headers, so such a value is never written.
-inline bool is_safe_header_value(std::string_view v) noexcept
-{
-    return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
 // The response head and the initial retry line: one buffer, written first.
+// A field whose name is not a token or whose value holds CR, LF or NUL is
+// left out: it would forge fields.
 inline std::string format_stream_head(stream_options const& o, std::string_view origin)
 {
     std::string h;
@@ -33,41 +30,18 @@ inline std::string format_stream_head(stream_options const& o, std::string_view 
          "Content-Type: text/event-stream\r\n"
          "Cache-Control: no-cache\r\n"
          "X-Accel-Buffering: no\r\n";
-    auto const& cors = o.cors;
-    if (!cors.allowed_origins.empty()) {
-        if (!is_safe_header_value(origin))
-            origin = {};
-        auto const& list = cors.allowed_origins;
-        bool const any = std::find(list.begin(), list.end(), "*") != list.end();
-        bool const listed = !origin.empty() && std::find(list.begin(), list.end(), origin) != list.end();
-        std::string_view allow;
-        if (any && !cors.allow_credentials)
-            allow = "*";
-        else if (!origin.empty() && (any || listed))
-            allow = origin;
-        if (!allow.empty()) {
-            h.append("Access-Control-Allow-Origin: ").append(allow).append("\r\n");
-            if (cors.allow_credentials)
-                h += "Access-Control-Allow-Credentials: true\r\n";
-            if (!cors.expose_headers.empty()) {
-                h += "Access-Control-Expose-Headers: ";
-                for (std::size_t i = 0; i < cors.expose_headers.size(); ++i) {
-                    SSE_ASSERT(is_safe_header_value(cors.expose_headers[i]));
-                    if (i != 0)
-                        h += ", ";
-                    h += cors.expose_headers[i];
-                }
-                h += "\r\n";
-            }
-        }
-        // Caches must keep one response per Origin unless every origin gets `*`.
-        if (!(any && !cors.allow_credentials))
-            h += "Vary: Origin\r\n";
+    auto const add = [&h](std::string_view name, std::string_view value) {
+        if (http::is_token(name) && http::detail::is_safe_header_value(value))
+            h.append(name).append(": ").append(value).append("\r\n");
+    };
+    if (!o.cors.allowed_origins.empty()) {
+        std::vector<std::pair<std::string, std::string>> cors;
+        o.cors.add_headers(origin, cors);
+        for (auto const& [name, value] : cors)
+            add(name, value);
     }
-    for (auto const& [name, value] : o.extra_headers) {
-        SSE_ASSERT(is_safe_header_value(name) && is_safe_header_value(value));
-        h.append(name).append(": ").append(value).append("\r\n");
-    }
+    for (auto const& [name, value] : o.extra_headers)
+        add(name, value);
     h += "\r\n";
     if (o.retry) {
         h += "retry: ";

@@ -47,6 +47,18 @@ constexpr bool is_field_char(char c) noexcept
     return (u >= 0x20 && u != 0x7f) || u == '\t';
 }
 
+// The one check of a field value before it is written into a message (stream
+// and plain response heads, a client's request): CR or LF would end the field
+// and let the rest forge fields or a body, and RFC 9110 5.5 forbids NUL. Other
+// octets are the writer's choice.
+constexpr bool is_safe_header_value(std::string_view v) noexcept
+{
+    for (char c : v)
+        if (c == '\r' || c == '\n' || c == '\0')
+            return false;
+    return true;
+}
+
 // VCHAR only: the octets allowed in a request target before any decoding.
 constexpr bool is_vchar(char c) noexcept
 {
