@@ -228,7 +228,7 @@ private:
               reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poller(strand),
               poll_timer(strand), poll_deadline(strand)
         {
-            buffer.resize(core.options().read_size > 0 ? core.options().read_size : 16 * 1024);
+            stream.buffer_size = core.options().read_size > 0 ? core.options().read_size : 16 * 1024;
         }
 
         // One HTTP connection: the stream's, or a poll's. Its generation changes
@@ -239,13 +239,17 @@ private:
         // thread, or inside a TLS stream's composed operation that still has
         // steps to run) when the next attempt replaces the socket, so every
         // handler holds the socket it was started on, and the socket dies with
-        // the last of them rather than when it is replaced.
+        // the last of them rather than when it is replaced. The same goes for
+        // the read buffer: a TLS read decrypts into it in a step of its own, so
+        // a connection reads into a buffer its reads hold, not the source's.
         struct connection
         {
             explicit connection(executor_type const& ex) : resolver(ex) {}
 
             asio::ip::tcp::resolver resolver;
             std::shared_ptr<Socket> socket;
+            std::shared_ptr<std::vector<char>> buffer;
+            std::size_t buffer_size = 16 * 1024;
             std::size_t generation = 0;
             bool tls_active = false;
 
@@ -283,7 +287,6 @@ private:
         asio::steady_timer reconnect_timer;
         asio::steady_timer throttle_timer;
         std::optional<clock::time_point> throttle_armed;
-        std::vector<char> buffer;
         std::string request;
         bool is_open = false;
         clock::time_point last_byte{};
@@ -295,7 +298,6 @@ private:
         asio::steady_timer poll_timer;        // the next poll
         asio::steady_timer poll_deadline;     // one poll's time limit
         std::optional<detail::poll_exchange> exchange;
-        std::vector<char> poll_buffer;
         std::string poll_request;
         bool poll_in_flight = false;
         bool poll_is_probe = false;
@@ -321,6 +323,9 @@ private:
                     c.socket = std::make_shared<Socket>(transport::make_socket(self->strand, self->tls_context.get()));
                     c.tls_active = false;
                     auto socket = c.socket;
+                    // Reused unless a read of an earlier connection still holds it.
+                    if (!c.buffer || c.buffer.use_count() > 1)
+                        c.buffer = std::make_shared<std::vector<char>>(c.buffer_size);
                     asio::async_connect(transport::tcp_layer(*socket), results,
                         [self, &c, gen, socket, target = std::move(target), done = std::move(done)](
                             error_code cec, asio::ip::tcp::endpoint const&) mutable {
@@ -406,20 +411,21 @@ private:
         void read_head(std::size_t gen)
         {
             stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                s.async_read_some(asio::buffer(buffer),
-                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t n) {
+                auto buffer = stream.buffer;
+                s.async_read_some(asio::buffer(*buffer),
+                    [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
                         if (gen != self->stream.generation || self->core.stopped())
                             return;
-                        self->on_head_bytes(gen, ec, n);
+                        self->on_head_bytes(gen, ec, std::string_view(buffer->data(), n));
                     });
             });
         }
 
-        void on_head_bytes(std::size_t gen, error_code ec, std::size_t n)
+        void on_head_bytes(std::size_t gen, error_code ec, std::string_view input)
         {
             auto const now = clock::now();
+            std::size_t const n = input.size();
             core.received(n, now);
-            std::string_view input(buffer.data(), n);
             detail::head_outcome outcome = detail::head_outcome::need_more;
             if (n > 0)
                 outcome = core.on_head(input, ec);
@@ -469,15 +475,16 @@ private:
         void read_body(std::size_t gen)
         {
             stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                s.async_read_some(asio::buffer(buffer),
-                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t n) {
+                auto buffer = stream.buffer;
+                s.async_read_some(asio::buffer(*buffer),
+                    [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
                         if (gen != self->stream.generation || self->core.stopped())
                             return;
                         auto const now = clock::now();
                         if (n > 0) {
                             self->core.received(n, now);
                             self->last_byte = now;
-                            if (!self->on_body_bytes(gen, std::string_view(self->buffer.data(), n), now))
+                            if (!self->on_body_bytes(gen, std::string_view(buffer->data(), n), now))
                                 return;
                         }
                         if (ec) {
@@ -578,8 +585,6 @@ private:
             if (ec)
                 return poll_done(gen, ec);
             exchange.emplace(core.make_poll_exchange());
-            if (poll_buffer.empty())
-                poll_buffer.resize(16 * 1024);
             auto const timeout = core.options().connect_timeout;
             if (timeout.count() > 0) {
                 poll_deadline.expires_after(timeout);
@@ -612,13 +617,14 @@ private:
         void poll_read(std::size_t gen)
         {
             poller.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                s.async_read_some(asio::buffer(poll_buffer),
-                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t n) {
+                auto buffer = poller.buffer;
+                s.async_read_some(asio::buffer(*buffer),
+                    [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
                         if (gen != self->poller.generation || self->core.stopped())
                             return;
                         self->core.received(n, clock::now());
                         error_code pec;
-                        if (n > 0 && self->exchange->feed(std::string_view(self->poll_buffer.data(), n), pec))
+                        if (n > 0 && self->exchange->feed(std::string_view(buffer->data(), n), pec))
                             return self->poll_done(gen, {});
                         if (pec)
                             return self->poll_done(gen, pec);
