@@ -12,6 +12,10 @@
 
 #include <doctest/doctest.h>
 
+#include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/write.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -1130,6 +1134,10 @@ TEST_CASE("config: flags, environment variables and a JSON file")
         CHECK(c.port == 8080);
         CHECK(c.effective_anonymous());
         CHECK(c.heartbeat == 15s);
+        CHECK(c.slow_consumer_grace == 1s);
+        app::config quick;
+        CHECK(!parse({"--slow-consumer-grace-ms", "250"}, quick).first);
+        CHECK(quick.slow_consumer_grace == 250ms);
     }
     SUBCASE("a flag beats the environment, which beats the file")
     {
@@ -1174,6 +1182,7 @@ TEST_CASE("config: flags, environment variables and a JSON file")
         CHECK(parse({"--log-level", "loud"}, c).first == 2);
         CHECK(parse({"--host", "0.0.0.0"}, c).first == 2);   // no secret and not loopback
         CHECK(parse({"--jwt-secret", "short"}, c).first == 2);
+        CHECK(parse({"--slow-consumer-grace-ms", "-1"}, c).first == 2);
         app::config open;
         CHECK(!parse({"--host", "0.0.0.0", "--anonymous"}, open).first);
         CHECK(open.effective_anonymous());
