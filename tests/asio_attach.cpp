@@ -7,6 +7,7 @@
 
 #include <sse/parser.hpp>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -212,6 +214,55 @@ TEST_CASE("attach: a slow consumer gets the hub's retry hint, then the stream cl
     CHECK(c.closes == 1);
 }
 
+TEST_CASE("attach: a slow consumer that takes nothing more is closed after the grace")
+{
+    asio::io_context io;
+    sse::hub hub(hub_options());
+    connection c(io);
+    c.st->stalled = true;   // reads nothing: not even the retry hint goes out
+    sse::subscriber_options o;
+    sse::queue_limits limits;
+    limits.max_bytes = 256;
+    limits.policy = sse::slow_consumer_policy::disconnect;
+    o.limits = limits;
+    sse::attach_options how;
+    how.slow_consumer_grace = 50ms;
+    sse::stream_options so = connection::quiet();
+    so.write_timeout = 1h;   // only the grace can end it within the test
+    c.attach(hub, o, how, so);
+    io.restart();
+    io.poll();
+    for (int i = 0; i < 10; ++i)
+        hub.publish(data_event(std::string(50, 'x')));
+    REQUIRE(hub.stats().disconnected(sse::close_reason::slow_consumer) == 1);
+    auto const start = std::chrono::steady_clock::now();
+    REQUIRE(run_until(io, [&] { return c.closed.has_value(); }));
+    CHECK(std::chrono::steady_clock::now() - start >= 50ms);
+    CHECK(*c.closed == sse::error::stream_closed);
+    CHECK(c.st->closed);
+    CHECK(c.sub->ended() == sse::close_reason::slow_consumer);
+    io.restart();
+    io.run();   // returns: nothing is left pending
+    CHECK(c.closes == 1);
+}
+
+TEST_CASE("attach: a kicked stream whose peer stalls waits for its write timeout, not the grace")
+{
+    asio::io_context io;
+    sse::hub hub(hub_options());
+    connection c(io);
+    c.st->stalled = true;
+    sse::attach_options how;
+    how.slow_consumer_grace = 10ms;
+    c.attach(hub, {}, how);
+    io.restart();
+    io.poll();
+    REQUIRE(hub.kick(c.sub->id()));
+    CHECK(!run_until(io, [&] { return c.closed.has_value(); }, 100ms));
+    c.stream->close();
+    CHECK(run_until(io, [&] { return c.closed.has_value(); }));
+}
+
 TEST_CASE("attach: shutdown writes the queued events, then a randomised retry")
 {
     asio::io_context io;
@@ -341,6 +392,66 @@ TEST_CASE("attach: however the stream ends, on_close runs once and the subscribe
             CHECK(hub.stats().disconnected(sse::close_reason::unsubscribed) == 1);
             CHECK(c.st->closed);
         }
+    }
+}
+
+TEST_CASE("attach: the hub may be destroyed while streams are attached")
+{
+    // ~hub() shuts down; the streams write their final message and end later,
+    // on the io_context, after the hub is gone. Run under AddressSanitizer, this
+    // catches any use of the destroyed hub.
+    asio::io_context io;
+    auto hub = std::make_unique<sse::hub>(hub_options());
+    sse::attach_options how;
+    how.shutdown_retry_min = how.shutdown_retry_max = 1234ms;
+    connection idle(io), stalled(io), vanishing(io);
+    stalled.st->stalled = true;   // still writing when the hub goes
+    idle.attach(*hub, {}, how);
+    stalled.attach(*hub, {}, how);
+    vanishing.attach(*hub, {}, how);
+    hub->publish(data_event("one"));
+    io.restart();
+    io.poll();
+    hub.reset();
+    support::mock_socket::close_peer(*vanishing.st);
+    support::mock_socket::release(*stalled.st);
+    io.restart();
+    io.run();
+    std::string const expected = "id: mock-1\ndata: one\n\n: server shutting down\nretry: 1234\n\n";
+    CHECK(body(*idle.st) == expected);
+    CHECK(body(*stalled.st) == expected);
+    for (auto* c : {&idle, &stalled, &vanishing}) {
+        CHECK(c->closes == 1);
+        CHECK(c->st->closed);
+        CHECK(c->sub->ended() == sse::close_reason::shutdown);
+    }
+}
+
+TEST_CASE("attach: the hub may be destroyed on one thread while streams end on others")
+{
+    // Run under ThreadSanitizer: a stream's last call into the hub either
+    // finishes before ~hub() returns or is not made.
+    for (int round = 0; round < 20; ++round) {
+        CAPTURE(round);
+        asio::io_context io;
+        auto hub = std::make_unique<sse::hub>(hub_options());
+        std::vector<std::unique_ptr<connection>> conns;
+        for (int i = 0; i < 8; ++i) {
+            conns.push_back(std::make_unique<connection>(io));
+            conns.back()->attach(*hub);
+        }
+        auto work = asio::make_work_guard(io);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 2; ++i)
+            threads.emplace_back([&io] { io.run(); });
+        for (auto& c : conns)
+            c->stream->close();
+        hub.reset();
+        work.reset();
+        for (auto& t : threads)
+            t.join();
+        for (auto& c : conns)
+            CHECK(c->closes == 1);
     }
 }
 

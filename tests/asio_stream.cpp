@@ -308,6 +308,41 @@ TEST_CASE("stream: async_send completes once its bytes are written")
     REQUIRE(run_until(f.io, [&] { return f.closed.has_value(); }));
 }
 
+TEST_CASE("stream: async_send before start completes only once its event is written")
+{
+    // The head is inserted in front of what was queued before start(). When it
+    // goes out in a write of its own, the send must still wait for its event.
+    std::string const event_bytes = "data: a\n\n";
+    std::string const head = default_head + "retry: 3000\n\n";
+    sse::stream_options o = quiet_options();
+    SUBCASE("one buffer per write") { o.max_write_buffers = 1; }
+    SUBCASE("the event does not fit beside the head") { o.max_write_bytes = head.size(); }
+    fixture f;
+    f.st->stalled = true;
+    auto s = f.make(o);
+    std::optional<sse::error_code> result;
+    std::size_t written_at_completion = 0;
+    s->async_send(data_event("a"), [&](sse::error_code ec) {
+        result = ec;
+        written_at_completion = f.st->written.size();
+    });
+    s->start();
+    REQUIRE(run_until(f.io, [&] { return f.st->write != nullptr; }));
+    support::mock_socket::accept_one(*f.st);   // the head alone
+    REQUIRE(f.st->written == head);
+    f.io.restart();
+    f.io.poll();
+    CHECK(!result);
+    REQUIRE(f.st->write != nullptr);   // the event's write, pending
+    support::mock_socket::accept_one(*f.st);
+    REQUIRE(run_until(f.io, [&] { return result.has_value(); }));
+    CHECK(!*result);
+    CHECK(written_at_completion == head.size() + event_bytes.size());
+    CHECK(f.st->written == head + event_bytes);
+    s->close();
+    REQUIRE(run_until(f.io, [&] { return f.closed.has_value(); }));
+}
+
 TEST_CASE("stream: async_close writes the final event, then shuts down and closes")
 {
     fixture f;

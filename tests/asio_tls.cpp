@@ -230,6 +230,49 @@ TEST_CASE("tls_listener: the head deadline covers the handshake and the head; er
     CHECK(handed_over == 0);
 }
 
+TEST_CASE("stream: a TLS client that closes its socket without close_notify ends it with peer_closed")
+{
+    // A browser tab that goes away just drops TCP; the stream must report that
+    // as a closed peer (error::peer_closed), not as a TLS error.
+    support::certificate files;
+    asio::io_context io;
+    asio::ssl::context tls = sse::tls_server_context(files.cert, files.key);
+    std::promise<sse::error_code> ended;
+    auto l = std::make_shared<sse::tls_listener>(
+        io.get_executor(), tls, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+        [&](sse::http::request_head head, sse::tls_socket socket, std::string_view) {
+            sse::stream_options options;
+            options.heartbeat_interval = std::chrono::milliseconds(0);
+            auto s = std::make_shared<sse::stream<sse::tls_socket>>(std::move(socket), options);
+            s->on_close([&](sse::error_code why) { ended.set_value(why); });
+            s->start(head);
+        });
+    l->start();
+    auto const endpoint = l->local_endpoint();
+    std::thread server([&] { io.run_for(std::chrono::seconds(20)); });
+
+    asio::io_context client_io;
+    asio::ssl::context client_tls(asio::ssl::context::tls_client);
+    client_tls.load_verify_file(files.cert);
+    sse::tls_socket client(client_io, client_tls);
+    client.lowest_layer().connect(endpoint);
+    client.set_verify_mode(asio::ssl::verify_peer);
+    client.handshake(asio::ssl::stream_base::client);
+    asio::write(client, asio::buffer(std::string("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")));
+    asio::streambuf received;
+    asio::read_until(client, received, "retry: 3000\n\n");
+    client.lowest_layer().close();   // no TLS shutdown: the peer just vanishes
+
+    auto result = ended.get_future();
+    REQUIRE(result.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    sse::error_code const why = result.get();
+    CAPTURE(why.message());
+    CHECK(why == sse::error::peer_closed);
+    l->stop();
+    io.stop();
+    server.join();
+}
+
 TEST_CASE("tls_server_context: a missing file is named in the error")
 {
     support::certificate files;

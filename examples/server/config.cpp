@@ -172,6 +172,7 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     std::int64_t retry_ms = out.retry.count();
     std::int64_t write_timeout_ms = out.write_timeout.count();
     std::int64_t shutdown_ms = out.shutdown_deadline.count();
+    std::int64_t slow_consumer_grace_ms = out.slow_consumer_grace.count();
     std::int64_t head_timeout_ms = out.head_timeout.count();
     std::int64_t body_timeout_ms = out.body_timeout.count();
     std::int64_t leeway_s = out.jwt_leeway.count();
@@ -219,6 +220,9 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
         ->check(non_negative)->group("Streams");
     add(app, "shutdown-deadline-ms", shutdown_ms, "Time streams get to close on SIGINT or SIGTERM")
         ->check(non_negative)->group("Streams");
+    add(app, "slow-consumer-grace-ms", slow_consumer_grace_ms,
+        "Time a client dropped for falling behind gets to take its retry: before it is cut off (0: the write timeout)")
+        ->check(non_negative)->group("Streams");
 
     add(app, "replay-events", out.replay_events, "Events kept for Last-Event-ID and polling")->group("Replay");
     add(app, "replay-bytes", out.replay_bytes, "Bytes of events kept for replay")->group("Replay");
@@ -263,6 +267,7 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     out.retry = std::chrono::milliseconds(retry_ms);
     out.write_timeout = std::chrono::milliseconds(write_timeout_ms);
     out.shutdown_deadline = std::chrono::milliseconds(shutdown_ms);
+    out.slow_consumer_grace = std::chrono::milliseconds(slow_consumer_grace_ms);
     out.head_timeout = std::chrono::milliseconds(head_timeout_ms);
     out.body_timeout = std::chrono::milliseconds(body_timeout_ms);
     out.jwt_leeway = std::chrono::seconds(leeway_s);

@@ -57,6 +57,8 @@ struct config
     std::chrono::milliseconds retry{3000};
     std::chrono::milliseconds write_timeout{30000};
     std::chrono::milliseconds shutdown_deadline{5000};
+    /// A stream the hub ended as a slow consumer is closed this long after, even if it could not write its retry.
+    std::chrono::milliseconds slow_consumer_grace{1000};
 
     // Replay.
     std::size_t replay_events = 1024;

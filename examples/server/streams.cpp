@@ -179,6 +179,7 @@ void server::serve_stream(request_ptr req, Socket socket)
 
     sse::attach_options how;
     how.shutdown_deadline = config_.shutdown_deadline;
+    how.slow_consumer_grace = config_.slow_consumer_grace;
     how.final_event = farewell;
     how.on_close = [this, state](sse::error_code why) {
         state->closed = true;

@@ -4,6 +4,7 @@
 
 #include <sse/config.hpp>
 #include <sse/delivery.hpp>
+#include <sse/detail/hub_anchor.hpp>
 #include <sse/detail/ring.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
@@ -310,7 +311,7 @@ public:
 
     SSE_DECL explicit hub(hub_options options = {});
 
-    /// Shuts down (see shutdown()).
+    /// Shuts down (see shutdown()), then waits for calls made through anchor() that are under way.
     SSE_DECL ~hub();
 
     hub(hub const&) = delete;
@@ -393,6 +394,10 @@ public:
     /// The epoch of assigned ids.
     std::string const& epoch() const noexcept { return replay_.epoch(); }
 
+    /// A weak handle for objects that may outlive the hub, such as an attached
+    /// stream (<sse/asio/attach.hpp>): they reach the hub through it only while it exists.
+    std::weak_ptr<detail::hub_anchor> anchor() const noexcept { return anchor_; }
+
 private:
     SSE_DECL clock::time_point now() const;
     SSE_DECL void register_locked(std::shared_ptr<subscriber> const& s);
@@ -411,6 +416,7 @@ private:
     std::uint64_t next_id_ = 0;
     bool shut_down_ = false;
     hub_stats counters_;   // only the counters are kept up to date
+    std::shared_ptr<detail::hub_anchor> anchor_ = std::make_shared<detail::hub_anchor>(this);
 };
 
 SSE_NAMESPACE_END

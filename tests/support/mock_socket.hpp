@@ -143,6 +143,13 @@ public:
             flush_write(s);
     }
 
+    /// Accept the pending write, if any, and stay stalled for the next one.
+    static void accept_one(state& s)
+    {
+        if (s.write)
+            flush_write(s);
+    }
+
     /// The peer goes away: a pending read ends with eof.
     static void close_peer(state& s)
     {

@@ -12,6 +12,10 @@
 
 #include <doctest/doctest.h>
 
+#include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/write.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -823,6 +827,28 @@ TEST_CASE("server: https with --tls-cert and --tls-key")
         REQUIRE(r.wait_for("notification"));
         CHECK(r.events("notification").front().data_json()["title"] == "over TLS");
 
+        // A TLS client that drops TCP without close_notify (a closed tab) is a closed
+        // peer, not an error.
+        {
+            asio::io_context io;
+            asio::ssl::context tls(asio::ssl::context::tls_client);
+            tls.load_verify_file(cert);
+            sse::tls_socket vanishing(io, tls);
+            vanishing.lowest_layer().connect(
+                asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port()));
+            vanishing.handshake(asio::ssl::stream_base::client);
+            asio::write(vanishing, asio::buffer(std::string("GET /api/sse HTTP/1.1\r\nHost: x\r\n\r\n")));
+            asio::streambuf received;
+            asio::read_until(vanishing, received, "event: connected");
+            vanishing.lowest_layer().close();
+        }
+        std::map<std::string, std::uint64_t> disconnects;
+        CHECK(fixture::eventually([&] {
+            disconnects = f.server().snapshot().disconnects;
+            return !disconnects.empty();
+        }));
+        CHECK(json(disconnects) == json{{"peer_closed", 1}});   // not "error"
+
         // Plain http to the https port gets no answer.
         CHECK(get(f.port(), "/health").status == 0);
     }
@@ -1174,6 +1200,48 @@ TEST_CASE("server: a graceful shutdown ends every stream with a retry, within th
     CHECK(get(f.port(), "/health").status == 0);   // nobody listens any more
 }
 
+TEST_CASE("server: a client that stops reading is dropped as a slow consumer after the grace, and counted")
+{
+    app::config c = test_config();
+    c.write_timeout = 1h;   // only the grace can close it within the test
+    c.slow_consumer_grace = 100ms;
+    c.publish_rate = c.publish_burst = 1e6;
+    fixture f(c);
+
+    // A client that sends its request and then reads nothing; a small receive
+    // window lets the server's writes stall early.
+    int const fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    int const small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(f.port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr const*>(&addr), sizeof addr) == 0);
+    std::string const request = "GET /api/sse HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    REQUIRE(fixture::eventually([&] { return f.server().snapshot().clients == 1; }));
+
+    // Publish until the hub drops it: its queue passed its budget (2 MiB).
+    std::string const payload(60 * 1024, 'x');
+    int recipients = 1;
+    for (int i = 0; i < 2000 && recipients != 0; ++i) {
+        auto const answer = post(f.port(), "/broadcast", {{"event", "bulk"}, {"data", payload}});
+        REQUIRE(answer.status == 202);
+        recipients = answer.body_json()["recipients"].get<int>();
+    }
+    REQUIRE(recipients == 0);
+
+    // Its connection is closed and counted within the grace, not the write timeout.
+    CHECK(fixture::eventually([&] { return f.server().snapshot().disconnects.count("slow_consumer") == 1; }));
+    CHECK(f.server().snapshot().clients == 0);
+    CHECK(get(f.port(), "/api/sse/stats").body_json()["disconnects"] == json{{"slow_consumer", 1}});
+    CHECK(get(f.port(), "/metrics").body.find("sse_disconnects_total{reason=\"slow_consumer\"} 1\n") !=
+          std::string::npos);
+    ::close(fd);
+}
+
 TEST_CASE("server: one log line per stream opened and closed")
 {
     fixture f;
@@ -1214,6 +1282,10 @@ TEST_CASE("config: flags, environment variables and a JSON file")
         CHECK(c.port == 8080);
         CHECK(c.effective_anonymous());
         CHECK(c.heartbeat == 15s);
+        CHECK(c.slow_consumer_grace == 1s);
+        app::config quick;
+        CHECK(!parse({"--slow-consumer-grace-ms", "250"}, quick).first);
+        CHECK(quick.slow_consumer_grace == 250ms);
     }
     SUBCASE("a flag beats the environment, which beats the file")
     {
@@ -1258,6 +1330,7 @@ TEST_CASE("config: flags, environment variables and a JSON file")
         CHECK(parse({"--log-level", "loud"}, c).first == 2);
         CHECK(parse({"--host", "0.0.0.0"}, c).first == 2);   // no secret and not loopback
         CHECK(parse({"--jwt-secret", "short"}, c).first == 2);
+        CHECK(parse({"--slow-consumer-grace-ms", "-1"}, c).first == 2);
         app::config open;
         CHECK(!parse({"--host", "0.0.0.0", "--anonymous"}, open).first);
         CHECK(open.effective_anonymous());

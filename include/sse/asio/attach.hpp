@@ -35,6 +35,13 @@ struct attach_options
     */
     std::chrono::milliseconds shutdown_deadline = std::chrono::seconds(5);
 
+    /** After a slow-consumer disconnect, a stream still open after this long is
+        closed. Such a peer reads too little to take even the hub's `retry:` hint,
+        and would otherwise hold its connection until the stream's write timeout.
+        Zero: only the write timeout bounds it.
+    */
+    std::chrono::milliseconds slow_consumer_grace = std::chrono::seconds(1);
+
     /** The last message before the stream closes, for reasons other than shutdown
         (for example an event that says a token expired). Returns nothing for no
         message. After a slow-consumer disconnect the hub already queued its
@@ -62,15 +69,16 @@ inline std::chrono::milliseconds random_retry(std::chrono::milliseconds low, std
 // and close handler need: both capture one pointer to it, so neither allocates a
 // closure of its own (an idle connection's size is what a server multiplies).
 // The hub holds it weakly, the stream owns it (through those two handlers) and
-// it holds the stream weakly: no cycle.
+// it holds the stream weakly: no cycle. It reaches the hub through the hub's
+// anchor, so a stream that ends after the hub was destroyed leaves it alone.
 template<class Socket>
 class stream_sink final : public delivery_sink, public std::enable_shared_from_this<stream_sink<Socket>>
 {
 public:
     stream_sink(hub& h, std::weak_ptr<stream<Socket>> s, attach_options const& options)
-        : hub_(h), stream_(std::move(s)), final_event_(options.final_event), on_close_(options.on_close),
-          deadline_(options.shutdown_deadline), retry_min_(options.shutdown_retry_min),
-          retry_max_(options.shutdown_retry_max)
+        : hub_(h.anchor()), stream_(std::move(s)), final_event_(options.final_event), on_close_(options.on_close),
+          deadline_(options.shutdown_deadline), grace_(options.slow_consumer_grace),
+          retry_min_(options.shutdown_retry_min), retry_max_(options.shutdown_retry_max)
     {
     }
 
@@ -88,8 +96,11 @@ public:
         // The stream pulls again, finds the subscription closed and writes the
         // final message (see pull()).
         s->notify();
-        if (why == close_reason::shutdown && deadline_.count() > 0)
-            arm_deadline(s);
+        auto const limit = why == close_reason::shutdown        ? deadline_
+                           : why == close_reason::slow_consumer ? grace_
+                                                                : std::chrono::milliseconds::zero();
+        if (limit.count() > 0)
+            arm_deadline(s, limit);
     }
 
     void set_subscriber(std::shared_ptr<subscriber> sub) noexcept { subscriber_ = std::move(sub); }
@@ -129,21 +140,23 @@ public:
         ended_ = true;
         if (timer_)
             timer_->cancel();
-        hub_.unsubscribe(*subscriber_);
+        if (auto anchor = hub_.lock())
+            anchor->with([this](hub& h) { h.unsubscribe(*subscriber_); });
         if (on_close_)
             on_close_(why);
     }
 
 private:
-    void arm_deadline(std::shared_ptr<stream<Socket>> const& s)
+    // Closes the stream if it is still open `limit` after the hub ended it.
+    void arm_deadline(std::shared_ptr<stream<Socket>> const& s, std::chrono::milliseconds limit)
     {
         // The hub calls closed() holding a strong reference, so shared_from_this()
         // is valid; the handler keeps the sink alive until it has run.
-        asio::post(s->get_executor(), [self = this->shared_from_this(), exec = s->get_executor()] {
+        asio::post(s->get_executor(), [self = this->shared_from_this(), exec = s->get_executor(), limit] {
             auto weak = self->stream_;
             if (self->ended_ || weak.expired())
                 return;   // the stream ended first: no timer to keep the io_context busy
-            self->timer_ = std::make_shared<asio::steady_timer>(exec, self->deadline_);
+            self->timer_ = std::make_shared<asio::steady_timer>(exec, limit);
             self->timer_->async_wait([weak](error_code ec) {
                 if (ec)
                     return;
@@ -153,12 +166,13 @@ private:
         });
     }
 
-    hub& hub_;
+    std::weak_ptr<detail::hub_anchor> hub_;
     std::weak_ptr<stream<Socket>> stream_;
     std::shared_ptr<subscriber> subscriber_;
     std::function<std::optional<event>(close_reason)> final_event_;
     std::function<void(error_code)> on_close_;
     std::chrono::milliseconds deadline_;
+    std::chrono::milliseconds grace_;
     std::chrono::milliseconds retry_min_;
     std::chrono::milliseconds retry_max_;
     std::shared_ptr<asio::steady_timer> timer_;   // on the strand only
@@ -178,14 +192,16 @@ private:
       randomised `retry:` (attach_options), then the stream closes, within
       attach_options::shutdown_deadline;
     - on a slow-consumer disconnect, the hub's `retry:` hint is written, then the
-      stream closes;
+      stream closes, within attach_options::slow_consumer_grace;
     - on hub::kick(), attach_options::final_event (if any) is written, then the
       stream closes.
 
     @returns The subscription, or null with `ec` set (for example after shutdown).
 
     @par Lifetime
-    The hub must outlive the streams attached to it.
+    The hub and the stream may end in either order. Destroying the hub shuts it
+    down: attached streams then end as after hub::shutdown(), on their own
+    strands, and no longer refer to the hub.
 */
 template<class Socket>
 std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const& s, subscriber_options options,

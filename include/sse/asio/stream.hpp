@@ -155,7 +155,8 @@ public:
     /** Sets the function called once, on the strand, when the stream ends.
 
         Its argument says why: empty after a graceful `async_close`;
-        `error::peer_closed`, `error::write_timeout`, `error::send_queue_full`,
+        `error::peer_closed` (also for a TLS peer that drops TCP without
+        close_notify), `error::write_timeout`, `error::send_queue_full`,
         `error::source_closed`, `error::stream_closed` (after `close()`), or the
         socket's own error. Call before `start`.
     */
@@ -199,8 +200,9 @@ public:
 
     /** Sends one event and waits until it has been written.
 
-        Serialises `e` once, queues it behind what is already queued, and
-        completes when all of its bytes have been handed to the socket, or when
+        Serialises `e` once, queues it behind what is already queued (before
+        `start`: behind the head), and completes when all of its bytes have been
+        handed to the socket, or when
         the stream ends first (then with the reason the stream ended, or
         `error::stream_closed`). An event that cannot be sent safely completes at
         once with its validation error.
@@ -261,7 +263,10 @@ private:
     std::vector<std::unique_ptr<detail::waiter>> waiters_;
     std::size_t queued_bytes_ = 0;
     std::size_t offset_ = 0;            // bytes of queue_[0] already written
-    std::uint64_t queued_total_ = 0;    // buffers ever queued: a waiter's sequence number
+    // Buffers ever queued: a waiter's sequence number. It counts the head from the
+    // start: buffers queued before start() are written after it, so their numbers
+    // must not change when it is inserted in front of them.
+    std::uint64_t queued_total_ = 1;
     std::uint64_t written_total_ = 0;   // buffers ever written completely
     time_point last_activity_{};        // last write progress: heartbeat and write timeout count from it
     time_point timer_expiry_{};

@@ -312,7 +312,11 @@ SSE_DECL hub::hub(hub_options options)
 {
 }
 
-SSE_DECL hub::~hub() { shutdown(); }
+SSE_DECL hub::~hub()
+{
+    shutdown();
+    anchor_->release();
+}
 
 SSE_DECL hub::clock::time_point hub::now() const
 {

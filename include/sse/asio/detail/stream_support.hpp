@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <memory>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <type_traits>
 #include <utility>
@@ -104,12 +105,28 @@ decltype(auto) lowest_layer_of(Socket& s) noexcept
         return (s);
 }
 
+/** True for asio::ssl::error::stream_truncated: a TLS peer closed TCP without
+    sending close_notify. A client that just goes away does that, and an event
+    stream's body ends with its connection anyway. Recognised by its category's
+    name ("asio.ssl.stream", also Boost.Asio's) so that a plain stream never
+    includes <asio/ssl/error.hpp> and OpenSSL's headers with it. The category's
+    other two codes are not truncations; the value of this one depends on the
+    OpenSSL version.
+*/
+inline bool is_tls_truncation(error_code const& ec) noexcept
+{
+    constexpr int unspecified_system_error = 2;
+    constexpr int unexpected_result = 3;
+    return ec && std::strcmp(ec.category().name(), "asio.ssl.stream") == 0 &&
+           ec.value() != unspecified_system_error && ec.value() != unexpected_result;
+}
+
 // The errors that mean "the other side went away", reported as error::peer_closed.
 inline bool is_disconnect(error_code const& ec) noexcept
 {
     return ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
-           ec == asio::error::not_connected || ec == asio::error::shut_down;
+           ec == asio::error::not_connected || ec == asio::error::shut_down || is_tls_truncation(ec);
 }
 
 // A buffer sequence over queued event buffers [0, count), the first one starting

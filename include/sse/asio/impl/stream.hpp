@@ -225,8 +225,7 @@ void stream<Socket>::do_start(event_buffer head)
         return;
     started_ = true;
     queued_bytes_ += head->size();
-    ++queued_total_;
-    queue_.insert(queue_.begin(), std::move(head));
+    queue_.insert(queue_.begin(), std::move(head));   // already counted in queued_total_
     last_activity_ = clock_type::now();
     start_read();
     do_write();
