@@ -75,7 +75,8 @@ struct stream_options
     /// (see sse::cors_policy; `cors_options` is the same type).
     cors_options cors;
 
-    /// Further response header fields, written as given (name, value).
+    /// Further response header fields (name, value). A field whose name is not an
+    /// HTTP token or whose value holds CR, LF or NUL is left out: it could forge headers.
     std::vector<std::pair<std::string, std::string>> extra_headers;
 };
 
