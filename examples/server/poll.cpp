@@ -24,15 +24,6 @@ std::string as_dispatched(std::string_view data)
     return out;
 }
 
-char const* reset_reason(sse::error_code const& ec)
-{
-    if (ec == sse::error::event_id_too_old)
-        return "too_old";
-    if (ec == sse::error::foreign_event_id)
-        return "foreign";
-    return "unknown";
-}
-
 } // namespace
 
 nlohmann::json poll_events(sse::hub& hub, sse::subscriber_options who, std::string const& since, sse::error_code& ec)
@@ -47,7 +38,7 @@ nlohmann::json poll_events(sse::hub& hub, sse::subscriber_options who, std::stri
     }
     if (found.reset) {
         out["reset"] = true;
-        out["reason"] = reset_reason(found.reset);
+        out["reason"] = found.reset_reason();
         out["lastEventId"] = found.newest_id;
         return out;
     }

@@ -289,6 +289,10 @@ struct replay_lookup
 
     /// The newest id at the time of the look-up (hub::newest_id()).
     std::string newest_id;
+
+    /// The `reason` a reset event carries for `reset` (`too_old`, `unknown`,
+    /// `foreign`); empty when `reset` is not set.
+    SSE_DECL std::string_view reset_reason() const noexcept;
 };
 
 /** Routes published events to subscribers' queues, serialising each event once

@@ -35,6 +35,16 @@ inline std::string cors_join(std::vector<std::string> const& names)
     return out;
 }
 
+// Access-Control-Allow-Origin and -Credentials: what a plain answer and a
+// preflight's answer to an allowed origin both carry.
+inline void cors_allow_origin(cors_policy const& p, bool wildcard, std::string_view origin,
+    std::vector<std::pair<std::string, std::string>>& out)
+{
+    out.emplace_back("Access-Control-Allow-Origin", wildcard ? std::string("*") : std::string(origin));
+    if (p.allow_credentials)
+        out.emplace_back("Access-Control-Allow-Credentials", "true");
+}
+
 } // namespace detail
 
 SSE_DECL bool cors_policy::allows(std::string_view origin) const noexcept
@@ -52,9 +62,7 @@ SSE_DECL void cors_policy::add_headers(
         return;
     bool const wildcard = detail::cors_wildcard(*this);
     if (wildcard || allows(origin)) {
-        out.emplace_back("Access-Control-Allow-Origin", wildcard ? std::string("*") : std::string(origin));
-        if (allow_credentials)
-            out.emplace_back("Access-Control-Allow-Credentials", "true");
+        detail::cors_allow_origin(*this, wildcard, origin, out);
         if (auto expose = detail::cors_join(expose_headers); !expose.empty())
             out.emplace_back("Access-Control-Expose-Headers", std::move(expose));
     }
@@ -72,9 +80,7 @@ SSE_DECL bool cors_policy::add_preflight_headers(std::string_view origin, std::s
     bool const wildcard = detail::cors_wildcard(*this);
     bool const allowed = allows(origin);
     if (allowed) {
-        out.emplace_back("Access-Control-Allow-Origin", wildcard ? std::string("*") : std::string(origin));
-        if (allow_credentials)
-            out.emplace_back("Access-Control-Allow-Credentials", "true");
+        detail::cors_allow_origin(*this, wildcard, origin, out);
         if (!methods.empty() && http::detail::is_safe_header_value(methods))
             out.emplace_back("Access-Control-Allow-Methods", std::string(methods));
         if (auto allow = detail::cors_join(allow_headers); !allow.empty())

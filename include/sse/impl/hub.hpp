@@ -436,6 +436,11 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(subscriber_options o, std::s
     return s;
 }
 
+SSE_DECL std::string_view replay_lookup::reset_reason() const noexcept
+{
+    return reset ? detail::reset_reason(reset) : std::string_view();
+}
+
 SSE_DECL replay_lookup hub::events_after(std::string_view last_event_id, subscriber_options who, error_code& ec)
 {
     ec = {};

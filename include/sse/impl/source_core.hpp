@@ -44,6 +44,16 @@ inline bool is_credential(std::string_view name) noexcept
            http::iequals(name, "Proxy-Authorization");
 }
 
+// The user's request fields, for the stream and the polls alike: each a token
+// name with a value that cannot forge fields, and none the source writes itself.
+inline bool valid_user_headers(std::vector<header_field> const& headers) noexcept
+{
+    for (auto const& [name, value] : headers)
+        if (!http::is_token(name) || !http::detail::is_safe_header_value(value) || is_source_header(name))
+            return false;
+    return true;
+}
+
 } // namespace source
 
 SSE_DECL source_core::source_core(url origin, event_source_options options)
@@ -152,16 +162,15 @@ SSE_DECL error_code source_core::begin_attempt()
     if (!polling_)
         set_state(source_state::connecting, {});
 
-    error_code ec;
     if (unusable_)
         return unusable_;
+    error_code ec;
     if (poll_url_bad_)
         return make_error_code(error::bad_url);
     if (!http::is_token(method_))
         ec = error::bad_method;
-    for (auto const& [name, value] : options_.headers)
-        if (!http::is_token(name) || !http::detail::is_safe_header_value(value) || is_source_header(name))
-            ec = error::bad_header;
+    if (!source::valid_user_headers(options_.headers))
+        ec = error::bad_header;
     if (!http::detail::is_safe_header_value(parser_.last_event_id()))
         ec = error::bad_header;
     return ec;
@@ -591,9 +600,8 @@ SSE_DECL std::string source_core::begin_poll(error_code& ec)
         std::lock_guard<std::mutex> lock(stats_mutex_);
         ++stats_.polls;
     }
-    for (auto const& [name, value] : options_.headers)
-        if (!http::is_token(name) || !http::detail::is_safe_header_value(value) || is_source_header(name))
-            ec = error::bad_header;
+    if (!source::valid_user_headers(options_.headers))
+        ec = error::bad_header;
     if (ec)
         return {};
     return poll_exchange::request(*poll_url_, options_.fallback.since_param, newest_id_, options_.headers);

@@ -5,6 +5,8 @@
 #include <sse/config.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
+#include <sse/http/detail/chars.hpp>
+#include <sse/http/fields.hpp>
 
 #include <asio/associated_executor.hpp>
 #include <asio/basic_stream_socket.hpp>
@@ -18,6 +20,8 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -119,6 +123,16 @@ inline bool is_tls_truncation(error_code const& ec) noexcept
     constexpr int unexpected_result = 3;
     return ec && std::strcmp(ec.category().name(), "asio.ssl.stream") == 0 &&
            ec.value() != unspecified_system_error && ec.value() != unexpected_result;
+}
+
+/** Appends `name: value` CRLF to a response head, unless the name is not an HTTP
+    token or the value holds CR, LF or NUL: written, such a field would end early
+    and forge other fields or the body. Stream heads and plain answers alike.
+*/
+inline void append_safe_field(std::string& head, std::string_view name, std::string_view value)
+{
+    if (http::is_token(name) && http::detail::is_safe_header_value(value))
+        head.append(name).append(": ").append(value).append("\r\n");
 }
 
 // The errors that mean "the other side went away", reported as error::peer_closed.

@@ -3,8 +3,6 @@
 #define SSE_ASIO_IMPL_RESPONSE_HPP
 
 #include <sse/asio/response.hpp>
-#include <sse/http/detail/chars.hpp>
-#include <sse/http/fields.hpp>
 
 #include <asio/dispatch.hpp>
 
@@ -57,14 +55,8 @@ inline std::string format_response(response const& r)
     out += ' ';
     out += reason_phrase(r.status);
     out += "\r\n";
-    // A field whose name is not a token or whose value holds CR, LF or NUL is
-    // left out: written, it would end the field and forge others or the body.
-    auto const add = [&out](std::string_view name, std::string_view value) {
-        if (http::is_token(name) && http::detail::is_safe_header_value(value))
-            out.append(name).append(": ").append(value).append("\r\n");
-    };
     if (!r.content_type.empty())
-        add("Content-Type", r.content_type);
+        detail::append_safe_field(out, "Content-Type", r.content_type);
     // RFC 9110 8.6 and 6.4.1: 1xx and 204 carry no Content-Length, and neither they
     // nor 304 carry a body.
     bool const bodiless = r.status < 200 || r.status == 204 || r.status == 304;
@@ -72,7 +64,7 @@ inline std::string format_response(response const& r)
         out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
     out += "Connection: close\r\n";
     for (auto const& [name, value] : r.headers)
-        add(name, value);
+        detail::append_safe_field(out, name, value);
     out += "\r\n";
     if (!bodiless)
         out += r.body;

@@ -3,8 +3,6 @@
 #define SSE_ASIO_IMPL_STREAM_HPP
 
 #include <sse/asio/stream.hpp>
-#include <sse/http/detail/chars.hpp>
-#include <sse/http/fields.hpp>
 
 #include <asio/bind_allocator.hpp>
 #include <asio/bind_executor.hpp>
@@ -30,18 +28,14 @@ inline std::string format_stream_head(stream_options const& o, std::string_view 
          "Content-Type: text/event-stream\r\n"
          "Cache-Control: no-cache\r\n"
          "X-Accel-Buffering: no\r\n";
-    auto const add = [&h](std::string_view name, std::string_view value) {
-        if (http::is_token(name) && http::detail::is_safe_header_value(value))
-            h.append(name).append(": ").append(value).append("\r\n");
-    };
     if (!o.cors.allowed_origins.empty()) {
         std::vector<std::pair<std::string, std::string>> cors;
         o.cors.add_headers(origin, cors);
         for (auto const& [name, value] : cors)
-            add(name, value);
+            append_safe_field(h, name, value);
     }
     for (auto const& [name, value] : o.extra_headers)
-        add(name, value);
+        append_safe_field(h, name, value);
     h += "\r\n";
     if (o.retry) {
         h += "retry: ";
