@@ -75,6 +75,11 @@ enum class error
 
     // sse::source_group.
     duplicate_stream_name,   ///< source_group::add with a name the group already has
+
+    // sse::backplane (a hub that follows a shared log).
+    backplane_unavailable,    ///< the backplane cannot reach its log now: nothing was published; retry later
+    backplane_epoch_changed,  ///< the log moved to a new epoch (its store restarted): the hub resynchronises; retry
+    audience_not_shareable,   ///< an audience::matching predicate cannot cross a backplane: use topics or a user
 };
 
 /** The broad question a caller asks of an error: try again, or give up? */

@@ -2,6 +2,7 @@
 #ifndef SSE_HUB_HPP
 #define SSE_HUB_HPP
 
+#include <sse/backplane.hpp>
 #include <sse/config.hpp>
 #include <sse/delivery.hpp>
 #include <sse/detail/hub_anchor.hpp>
@@ -236,6 +237,21 @@ struct hub_options
     std::function<void(subscriber const&)> on_subscribe;
     /// Called once when a subscription ends, whatever the reason, with no lock held.
     std::function<void(subscriber const&, close_reason)> on_unsubscribe;
+    /** A shared log that gives this hub its order and ids (see sse::backplane):
+        publishes go through it and are delivered when it hands them back. Null:
+        the hub orders and delivers its own publishes. `epoch` is then ignored:
+        the log's epoch is used.
+    */
+    std::shared_ptr<sse::backplane> backplane;
+};
+
+/// How hub::publish_async() publishes.
+struct publish_options
+{
+    /// The publisher's label of the event (see hub::publish).
+    std::string key;
+    /// With a backplane: a retry with the same key is published once (see log_publish).
+    std::string idempotency_key;
 };
 
 /// What hub::publish() did.
@@ -266,6 +282,12 @@ struct hub_stats
     std::size_t max_queue_bytes = 0;
     std::size_t replay_events = 0;
     std::size_t replay_bytes = 0;
+
+    // With a backplane (hub_options::backplane):
+    backplane_state log_state = backplane_state::connecting;
+    std::uint64_t log_position = 0;    ///< the newest log position delivered
+    std::uint64_t log_resets = 0;      ///< times every subscriber was reset for a gap or a new epoch
+    std::uint64_t history_reads = 0;   ///< backplane::read() calls for resuming subscribers
 
     std::uint64_t dropped(drop_reason r) const noexcept { return drops[static_cast<std::size_t>(r)]; }
     std::uint64_t disconnected(close_reason r) const noexcept
@@ -378,6 +400,20 @@ public:
 
     /// As above; throws `std::system_error` on failure.
     SSE_DECL publish_result publish(event e, audience to = {}, std::string_view key = {});
+
+    /// What publish_async() reports.
+    using publish_handler = std::function<void(error_code, publish_result)>;
+
+    /** Publishes `e` to `to`, and calls `done` once with the result.
+
+        Without a backplane this is publish(), and `done` runs inline. With one,
+        the event is handed to the backplane and `done` runs when the log has taken
+        it, with its id (`deliveries` and the other counts are then zero: delivery
+        happens when the log hands the event back), or with an error:
+        error::backplane_unavailable (inline, nothing published),
+        error::backplane_epoch_changed, error::audience_not_shareable.
+    */
+    SSE_DECL void publish_async(event e, audience to, publish_options o, publish_handler done);
 
     /// Ends one subscription with `why` (kicked or token_expired). Returns false if
     /// no such subscriber is registered.

@@ -122,6 +122,14 @@ public:
         case error::duplicate_stream_name:
             return "the source group already has a stream of that name; choose another name, "
                    "or remove() the stream first";
+        case error::backplane_unavailable:
+            return "the backplane cannot reach its log (is Redis up?); nothing was published: retry later";
+        case error::backplane_epoch_changed:
+            return "the backplane's log moved to a new epoch (its store restarted or was emptied); "
+                   "nothing was published: retry";
+        case error::audience_not_shareable:
+            return "an audience with a predicate cannot be published through a backplane; "
+                   "publish to topics or a user, or filter in subscriber_options::filter";
         }
         return "unknown sse error";
     }
@@ -155,6 +163,9 @@ private:
         // Polling takes over, and the stream is tried again later.
         case error::held_back:
         case error::bad_poll_response:
+        // The log comes back; the publish may be retried.
+        case error::backplane_unavailable:
+        case error::backplane_epoch_changed:
             return true;
         default:
             return false;
