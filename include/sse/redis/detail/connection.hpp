@@ -143,6 +143,17 @@ private:
         protocol,    // the oldest command gets protocol_error, the others connection_lost
     };
 
+    /** Owned by the read in flight, which always runs while the connection is open.
+        While commands await replies, `strong` keeps the connection alive through it,
+        so that its owner may drop it meanwhile; idle, only `weak` is left. Were the
+        connection to hold itself instead, destroying the io_context would leak it.
+    */
+    struct read_anchor
+    {
+        std::weak_ptr<connection> weak;
+        std::shared_ptr<connection> strong;
+    };
+
     struct pending
     {
         reply_handler done;
@@ -220,8 +231,8 @@ private:
         }
         auto const deadline = deadline_after(timeout);
         pending_.push_back(pending{std::move(done), deadline, stream});
-        if (!keepalive_)
-            keepalive_ = shared_from_this();
+        if (auto anchor = anchor_.lock())
+            anchor->strong = shared_from_this();
         outbox_ += bytes;
         arm_timer(deadline);
         flush();
@@ -247,13 +258,18 @@ private:
 
     void start_read()
     {
-        // Weak: an idle connection must not keep itself alive through its read.
+        auto anchor = anchor_.lock();
+        if (!anchor) {
+            anchor = std::make_shared<read_anchor>();
+            anchor->weak = shared_from_this();
+            anchor_ = anchor;
+        }
+        anchor->strong = pending_.empty() ? nullptr : shared_from_this();
         // The buffer is shared so that it outlives a read cancelled by destruction.
-        std::weak_ptr<connection> weak = shared_from_this();
         auto buffer = read_buffer_;
-        socket_.async_read_some(asio::buffer(*buffer), asio::bind_executor(strand_, [weak, buffer](error_code ec,
-                                                                                                   std::size_t n) {
-                                    if (auto self = weak.lock())
+        socket_.async_read_some(asio::buffer(*buffer),
+                                asio::bind_executor(strand_, [anchor, buffer](error_code ec, std::size_t n) {
+                                    if (auto self = anchor->weak.lock())
                                         self->on_read(ec, buffer->data(), n);
                                 }));
     }
@@ -288,9 +304,8 @@ private:
         if (pending_.empty()) {
             armed_ = clock::time_point::max();
             command_timer_.cancel();
-            keepalive_.reset();   // the caller of on_read holds a reference until it returns
         }
-        start_read();
+        start_read();   // holds the connection only if commands are still pending
     }
 
     void arm_timer(clock::time_point deadline)
@@ -335,9 +350,8 @@ private:
         command_timer_.cancel();
         armed_ = clock::time_point::max();
         outbox_.clear();
-        // Kept until the handlers below have run, and released after.
-        auto const keep = std::move(keepalive_);
-        keepalive_.reset();
+        if (auto anchor = anchor_.lock())
+            anchor->strong.reset();   // the caller of shut() holds a reference until it returns
         auto waiting = std::move(pending_);
         pending_.clear();
         if (auto done = std::move(connect_done_)) {
@@ -378,8 +392,7 @@ private:
     std::string outbox_;    // formatted commands not yet handed to a write
     std::string writing_;   // the bytes of the write in flight
     bool write_in_flight_ = false;
-    // Set while commands await replies, so that an owner may drop the connection meanwhile.
-    std::shared_ptr<connection> keepalive_;
+    std::weak_ptr<read_anchor> anchor_;   // owned by the read in flight
 };
 
 } // namespace detail
