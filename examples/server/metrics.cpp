@@ -3,6 +3,7 @@
 
 #include "http.hpp"
 #include "log.hpp"
+#include "publish_request.hpp"
 
 #include <cstdio>
 
@@ -125,10 +126,15 @@ nlohmann::json stats_json(service_snapshot const& s)
     nlohmann::json last = nullptr;
     if (s.last_event)
         last = unix_ms(*s.last_event);
+    // Without the hidden topics of users (see user_topic).
+    nlohmann::json channels = nlohmann::json::object();
+    for (auto const& [topic, n] : s.hub.by_topic)
+        if (!is_user_topic(topic))
+            channels[topic] = n;
     nlohmann::json out = {
         {"totalClients", s.clients},
         {"clientsByUser", s.hub.by_user},
-        {"clientsByChannel", s.hub.by_topic},
+        {"clientsByChannel", channels},
         {"averageConnectionDuration", s.average_connection.count()},
         {"totalConnections", s.connections_total},
         {"totalEventsPublished", s.hub.published},

@@ -372,6 +372,7 @@ void server::finish_publish(request_ptr req, Socket socket, identity const& who,
     rules.max_data = config_.max_event_bytes;
     rules.reserved_id_prefix = hub_.epoch() + "-";
     rules.broadcast = broadcast;
+    rules.shareable = backplane_.get() != nullptr;
     field_error bad;
     auto parsed = parse_publish(body, rules, bad);
     if (!parsed)

@@ -147,6 +147,8 @@ private:
     };
     std::optional<subscription> subscription_for(request const& req, identity const& who,
                                                  sse::response& refusal) const;
+    /// The hub topics of a subscription: its channels, plus its user's topic with --redis.
+    std::vector<std::string> topics_for(subscription const& what) const;
 
     // Who a stream or poll request is and what it may subscribe to; if it may
     // not, the request is answered (401, 403 or 400) and the socket is taken.
