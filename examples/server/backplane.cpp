@@ -44,21 +44,19 @@ std::optional<std::string> redis_flags_without_url(config const& c)
 
 #if SSE_SERVER_HAS_REDIS
 
-// `url` with the password replaced, for error messages and logs.
+// `url` with the password replaced, for error messages and logs. Without a colon the
+// user information may be a password (some clients read `redis://secret@host`): all of it goes.
 std::string redacted(std::string_view url)
 {
     auto const scheme = url.find("://");
-    if (scheme == std::string_view::npos)
-        return std::string(url);
-    auto const authority = scheme + 3;
+    auto const authority = scheme == std::string_view::npos ? 0 : scheme + 3;
     auto const path = url.find('/', authority);
     auto const at = url.substr(0, path).rfind('@');
     if (at == std::string_view::npos || at < authority)
         return std::string(url);
     auto const colon = url.substr(0, at).find(':', authority);
-    if (colon == std::string_view::npos)
-        return std::string(url);
-    return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+    auto const keep = colon == std::string_view::npos ? authority : colon + 1;
+    return std::string(url.substr(0, keep)) + "***" + std::string(url.substr(at));
 }
 
 // With sentinels the URL's host is ignored, so it may be left out (redis:///ns,

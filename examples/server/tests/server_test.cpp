@@ -465,6 +465,22 @@ TEST_CASE("server: an invalid publish gets 400 naming the field")
     }
 }
 
+TEST_CASE("server: an Idempotency-Key is checked, and ignored standing alone")
+{
+    fixture f;
+    json const body = {{"event", "e"}, {"data", "x"}};
+    auto const ok = post(f.port(), "/api/sse/publish", body, {{"Idempotency-Key", "order-7"}});
+    CHECK(ok.status == 202);
+    CHECK(ok.body_json()["recipients"] == 0);   // counted at once without Redis
+    auto const again = post(f.port(), "/api/sse/publish", body, {{"Idempotency-Key", "order-7"}});
+    CHECK(again.status == 202);
+    for (std::string const& key : {std::string(201, 'k'), std::string("a\tb")}) {
+        auto const bad = post(f.port(), "/api/sse/publish", body, {{"Idempotency-Key", key}});
+        CHECK(bad.status == 400);
+        CHECK(bad.body_json()["field"] == "Idempotency-Key");
+    }
+}
+
 TEST_CASE("server: a notification may leave out its title")
 {
     fixture f;
@@ -999,6 +1015,7 @@ TEST_CASE("server: stats, clients, kicking and health")
     CHECK(health["status"] == "ok");
     CHECK(health["clients"] == 1);
     CHECK(health["uptime"].get<long long>() >= 0);
+    CHECK(!health.contains("backplane"));   // standing alone: no Redis to report
 }
 
 TEST_CASE("server: metrics in the Prometheus text format")
@@ -1335,6 +1352,50 @@ TEST_CASE("config: flags, environment variables and a JSON file")
         CHECK(!parse({"--host", "0.0.0.0", "--anonymous"}, open).first);
         CHECK(open.effective_anonymous());
     }
+    SUBCASE("the --redis flags: from flags, the environment and the file; checked before listening")
+    {
+        app::config none;
+        CHECK(!parse({}, none).first);
+        CHECK(none.redis.empty());   // standing alone, as before
+        CHECK(!none.redis_max_len);
+        CHECK(none.redis_unhealthy_after == 10s);
+
+        app::config c;
+        CHECK(parse({"--redis-durable"}, c).first == 2);                       // needs --redis
+        CHECK(parse({"--redis-sentinel", "127.0.0.1:26379"}, c).first == 2);
+        CHECK(parse({"--redis-max-len", "0"}, c).first == 2);
+        CHECK(parse({"--redis-unhealthy-after-ms", "-1"}, c).first == 2);
+        if (!app::backplane_supported()) {
+            auto const [status, text] = parse({"--redis", "redis://127.0.0.1:6379/ns"}, c);
+            CHECK(status == 2);
+            CHECK(text.find("without the Redis backplane") != std::string::npos);
+            return;
+        }
+        write(R"({"redis": "redis://127.0.0.1:6380/from-file", "redis-max-len": 500, "redis-durable": true})");
+        ::setenv("SSE_SERVER_REDIS_UNHEALTHY_AFTER_MS", "2500", 1);
+        ::setenv("SSE_REDIS_PASSWORD", "from-env", 1);
+        app::config r;
+        auto const [status, text] = parse({"--config", file.c_str(), "--redis-sentinel", "10.0.0.5:26379,10.0.0.6",
+                                           "--redis-master", "mymaster"}, r);
+        ::unsetenv("SSE_SERVER_REDIS_UNHEALTHY_AFTER_MS");
+        ::unsetenv("SSE_REDIS_PASSWORD");
+        CAPTURE(text);
+        CHECK(!status);
+        CHECK(r.redis == "redis://127.0.0.1:6380/from-file");
+        CHECK(r.redis_max_len == std::size_t(500));
+        CHECK(r.redis_durable);
+        CHECK(r.redis_unhealthy_after == 2500ms);
+        CHECK(r.redis_password == "from-env");
+        CHECK(r.redis_sentinel == std::vector<std::string>{"10.0.0.5:26379", "10.0.0.6"});
+        CHECK(r.redis_master == "mymaster");
+
+        app::config bad;
+        auto const [bad_status, bad_text] = parse({"--redis", "redis://:secret@127.0.0.1:6379/a b"}, bad);
+        CHECK(bad_status == 2);
+        CHECK(bad_text.find("--redis") != std::string::npos);
+        CHECK(bad_text.find("namespace") != std::string::npos);
+        CHECK(bad_text.find("secret") == std::string::npos);
+    }
     SUBCASE("--help lists every option with its variable")
     {
         app::config c;
@@ -1342,6 +1403,7 @@ TEST_CASE("config: flags, environment variables and a JSON file")
         CHECK(status == 0);
         CHECK(text.find("SSE_SERVER_MAX_CONNECTIONS_PER_IP") != std::string::npos);
         CHECK(text.find("--publish-key") != std::string::npos);
+        CHECK(text.find("SSE_SERVER_REDIS_SENTINEL") != std::string::npos);
     }
     std::filesystem::remove(file);
 }

@@ -533,6 +533,8 @@ TEST_CASE("redis: bad settings stop the server before it listens, naming the fla
              {{"--redis", "redis://127.0.0.1:6379/bad namespace!"}, "namespace"},
              {{"--redis", "redis://127.0.0.1:6379/" + std::string(65, 'n')}, "namespace"},
              {{"--redis", "redis://:hunter2@127.0.0.1:notaport/ns"}, "--redis"},
+             {{"--redis", "redis://hunter2@127.0.0.1/ns"}, "--redis"},
+             {{"--redis", "user:hunter2@127.0.0.1/ns"}, "--redis"},
              {{"--redis", "redis:///ns", "--redis-sentinel", "127.0.0.1:x", "--redis-master", "m"}, "--redis-sentinel"},
              {{"--redis", "redis:///ns", "--redis-sentinel", "127.0.0.1:26379"}, "--redis-master"},
              {{"--redis", "redis://127.0.0.1/ns", "--redis-master", "m"}, "--redis-sentinel"},
