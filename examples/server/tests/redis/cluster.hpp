@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -261,6 +262,31 @@ public:
             10s);
         if (!up)
             throw std::runtime_error("sse-server " + name_ + " did not start: " + log());
+    }
+
+    node(node const&) = delete;
+    node& operator=(node const&) = delete;
+
+    /// A node that still runs is stopped gracefully, as stop() does.
+    ~node() { stop(); }
+
+    /** SIGTERM, as an operator stops it: the server shuts down, the backplane with it.
+        Returns true if it exited with status 0 within 15 s, with no sanitizer report
+        in its log (or had already been killed on purpose).
+    */
+    bool stop()
+    {
+        if (!process_.running())
+            return true;
+        process_.kill(SIGTERM);
+        auto const status = process_.wait_exit(15s);
+        bool const clean = status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+        auto const log = full_log();
+        bool const reports = log.find("Sanitizer") != std::string::npos || log.find("runtime error") != std::string::npos;
+        if (!clean || reports)
+            std::fprintf(stderr, "sse-server %s did not stop cleanly (status %d): %s\n", name_.c_str(),
+                         status ? *status : -1, tail(err_path()).c_str());
+        return clean && !reports;
     }
 
     unsigned short port() const noexcept { return port_; }

@@ -197,6 +197,9 @@ TEST_CASE("redis: three nodes deliver every event once to each client meant for 
     CHECK(stats["duplicates"].get<int>() + backplane_stats(*nodes[1])["duplicates"].get<int>() +
               backplane_stats(*nodes[2])["duplicates"].get<int>() ==
           1);
+    readers.clear();
+    for (auto& n : nodes)
+        CHECK_MESSAGE(n->stop(), n->name());   // SIGTERM: a clean exit, the backplane stopped with it
 }
 
 TEST_CASE("redis: the clients of a killed node resume on another with Last-Event-ID, nothing lost or doubled")
@@ -449,6 +452,21 @@ TEST_CASE("redis: while Redis is down publishes get 503 with Retry-After, stream
     auto const metrics = loopback::get(b.port(), "/metrics").body;
     CHECK(metrics.find("sse_backplane_publish_failures_total ") != std::string::npos);
     CHECK(metrics.find("sse_backplane_connected 1") != std::string::npos);
+}
+
+TEST_CASE("redis: a node stops cleanly on SIGTERM while Redis is down, with streams open")
+{
+    auto const dir = cluster::test_directory("stop_down");
+    cluster::redis redis(dir);
+    cluster::node a(dir, "a", node_args(redis, "stop"));
+    require_connected(a);
+    reader client(a.port(), "/api/sse?channels=x");
+    REQUIRE(wait_type(client, "connected"));
+    redis.kill();
+    REQUIRE(a.wait_backplane("disconnected"));
+    CHECK(a.publish(event_spec{0, {"x"}, {}}.body()).status == 503);
+    CHECK(a.stop());
+    CHECK(client.wait_ended(10s));
 }
 
 TEST_CASE("redis: a client away for longer than the log keeps gets a reset; one away for less resumes from Redis")
