@@ -609,6 +609,49 @@ TEST_CASE("redis: a wrong password is a clear error in the log and in /health, n
     CHECK(wrong.proc().running());
 }
 
+TEST_CASE("redis: with --redis-sentinel the node asks the sentinel for the master")
+{
+    auto const dir = cluster::test_directory("sentinel");
+    cluster::redis redis(dir);
+    // A sentinel is redis-server in sentinel mode, with a configuration file it may rewrite.
+    auto const sentinel_port = cluster::free_port();
+    std::ofstream(dir + "/sentinel.conf") << "port " << sentinel_port << "\nbind 127.0.0.1\ndir " << dir
+                                           << "\nsentinel monitor mymaster 127.0.0.1 " << redis.port() << " 1\n";
+    cluster::process sentinel;
+    sentinel.start({REDIS_SERVER_BINARY, dir + "/sentinel.conf", "--sentinel"}, dir + "/sentinel.log",
+                   dir + "/sentinel.err");
+    REQUIRE_MESSAGE(cluster::eventually([&] { return cluster::redis_answers(sentinel_port); }, 10s),
+                    cluster::tail(dir + "/sentinel.log"));
+
+    std::string const sentinels = "127.0.0.1:" + std::to_string(sentinel_port);
+    cluster::node a(dir, "a", {"--redis", "redis:///sentinel", "--redis-sentinel", sentinels, "--redis-master",
+                               "mymaster"});
+    cluster::node b(dir, "b", {"--redis", redis.url("sentinel")});   // the same log, addressed directly
+    require_connected(a);
+    require_connected(b);
+    CHECK(a.health()["backplane"]["server"] == "127.0.0.1:" + std::to_string(redis.port()));
+    reader client(b.port(), "/api/sse?channels=x");
+    REQUIRE(wait_type(client, "connected"));
+    REQUIRE(a.publish(event_spec{1, {"x"}, {}}.body()).status == 202);
+    REQUIRE(a.publish(fence_body()).status == 202);
+    REQUIRE(wait_type(client, "fence"));
+    CHECK(numbers(client.events()) == std::vector<int>{1});
+
+    // A master the sentinel does not know: a clear error, and the node keeps serving.
+    cluster::node lost(dir, "lost", {"--redis", "redis:///sentinel", "--redis-sentinel", sentinels,
+                                     "--redis-master", "nosuchmaster", "--redis-unhealthy-after-ms", "300"});
+    int status = 0;
+    REQUIRE(cluster::eventually(
+        [&] {
+            lost.health(&status);
+            return status == 503;
+        },
+        10s));
+    auto const h = lost.health();
+    CHECK(h["backplane"]["lastError"].is_string());
+    CHECK(lost.proc().running());
+}
+
 TEST_CASE("redis: the issue's demonstration: publish on one of three nodes, curl streams on the other two receive it")
 {
     auto const dir = cluster::test_directory("curl");
