@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -932,4 +933,87 @@ TEST_CASE("hub backplane: threads publish, the log delivers on its own thread, s
     CHECK(st.log_resets == 0);
     CHECK(st.history_reads > 0);
     MESSAGE("history reads: " << st.history_reads << ", resumes: " << results[1].resumes + results[2].resumes);
+}
+
+// The example of docs/backplane.md, verbatim between the markers (the test adds
+// the line that records r.id, and captures by reference for it).
+namespace docs_example {
+// --- docs/backplane.md
+class memory_log : public sse::backplane
+{
+public:
+    void start(std::shared_ptr<sse::backplane_receiver> r, std::size_t) override
+    {
+        std::lock_guard<std::recursive_mutex> lock(mutex_);
+        receivers_.push_back(r);
+        r->synced(epoch_, entries_.size(), entries_);   // the whole log is the tail here
+    }
+
+    void publish(sse::log_publish p, publish_handler done) override
+    {
+        // One lock around the append and the hand-over: every hub gets the
+        // entries in log order, one call at a time. Recursive: a sink woken by
+        // the hub may publish again from inside entries().
+        std::lock_guard<std::recursive_mutex> lock(mutex_);
+        if (!p.epoch.empty() && p.epoch != epoch_) {
+            if (done)
+                done(sse::error::backplane_epoch_changed, epoch_, 0);
+            return;
+        }
+        sse::log_entry e{entries_.size() + 1, std::move(p.ev), std::move(p.to), std::move(p.key)};
+        entries_.push_back(e);
+        if (done)
+            done({}, epoch_, e.seq);
+        for (auto const& r : receivers_)
+            r->entries({e});
+    }
+
+    void read(std::string const& epoch, std::uint64_t after, std::uint64_t up_to, read_handler done) override
+    {
+        std::vector<sse::log_entry> got;
+        {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            for (std::uint64_t seq = after + 1; epoch == epoch_ && seq <= up_to && seq <= entries_.size(); ++seq)
+                got.push_back(entries_[seq - 1]);
+        }
+        done({}, std::move(got));
+    }
+
+    void stop() noexcept override {}
+
+private:
+    std::recursive_mutex mutex_;
+    std::string const epoch_ = "mem1";
+    std::vector<sse::log_entry> entries_;
+    std::vector<std::shared_ptr<sse::backplane_receiver>> receivers_;
+};
+
+// --- end
+} // namespace docs_example
+
+TEST_CASE("hub backplane: the docs/backplane.md example works as written")
+{
+    using docs_example::memory_log;
+    std::string got_id;
+    {
+        // --- docs/backplane.md
+        auto log = std::make_shared<memory_log>();
+        sse::hub_options o;
+        o.backplane = log;
+        sse::hub node1(o), node2(o);                 // two "nodes" following one log
+        auto sub = node2.subscribe({});
+        node1.publish_async(data_event("hello"), {}, {}, [&](sse::error_code, sse::publish_result r) {
+            // r.id == "mem1-1"
+            got_id = r.id;
+        });
+        // sub's queue now holds "id: mem1-1\ndata: hello\n\n"
+        // --- end
+        CHECK(got_id == "mem1-1");
+        std::vector<sse::event_buffer> out;
+        sub->pull(out, std::size_t(-1), t0);
+        REQUIRE(out.size() == 1);
+        CHECK(*out[0] == "id: mem1-1\ndata: hello\n\n");
+        auto late = node1.subscribe(resume_from("mem1-0"));
+        CHECK(pull_short(*late) == list{"mem1-1:hello"});
+    }
 }
