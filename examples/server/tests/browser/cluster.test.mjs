@@ -90,7 +90,7 @@ before(async () => {
   nginxPort = await freePort();
   const upstreams = nodes.map((n) => '        server 127.0.0.1:' + n.port + ' max_fails=1 fail_timeout=5s;').join('\n');
   const conf = fs.readFileSync(path.join(root, 'examples/server/deploy/nginx-cluster.conf'), 'utf8')
-    .replaceAll('@DIR@', dir).replaceAll('@PORT@', String(nginxPort)).replace('@UPSTREAMS@', upstreams);
+    .replaceAll('@DIR@', dir).replaceAll('@PORT@', String(nginxPort)).replaceAll('@UPSTREAMS@', upstreams);
   fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
   nginx = track(spawn(NGINX, ['-e', path.join(dir, 'error.log'), '-p', dir, '-c', path.join(dir, 'nginx.conf')],
     { stdio: 'ignore' }));
@@ -165,7 +165,7 @@ test('through nginx, the page keeps receiving every event once when the node ser
 
     const publish = async (node, i) => {
       const r = await node.publish({ event: 'notification', channels: ['cluster'],
-        data: { title: 'event ' + i, message: String(i) } });
+        data: { notificationType: 'info', title: 'event ' + i, message: String(i) } });
       assert.ok(r.status >= 200 && r.status < 300, 'publish ' + i + ' answered ' + r.status + ': ' + r.text);
     };
     // Publishes spread over the nodes, the serving one included, until it dies.
