@@ -149,4 +149,7 @@ public:
 
 SSE_NAMESPACE_END
 
+// The receiver's bodies call into the hub: they are defined with it.
+#include <sse/hub.hpp>
+
 #endif

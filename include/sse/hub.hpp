@@ -107,6 +107,7 @@ class subscriber_access
 };
 struct fanout_tally;
 struct after_unlock;
+struct history_read;
 } // namespace detail
 
 /** One subscription: a queue of shared event buffers, filled by the hub and
@@ -199,6 +200,7 @@ private:
     clock::time_point tat_{};   // throttling: theoretical arrival time (GCRA)
     bool armed_ = true;         // the next push wakes the sink
     bool closed_ = false;
+    bool gated_ = false;        // with a backplane: waits for its history; pull() gives nothing
     close_reason reason_ = close_reason::unsubscribed;
 };
 
@@ -395,6 +397,12 @@ public:
         coalesce replace an older event with the same key. If `e` has no id, one is
         assigned. Sets `ec` if `e` cannot be sent (nothing is published) or the hub
         was shut down.
+
+        With a backplane (hub_options::backplane) the event is handed to the log
+        instead, and delivered when the log hands it back: the result then has an
+        empty id and zero counts (publish_async() reports the id). Sets `ec` also
+        to error::audience_not_shareable for an audience::matching, and to the
+        backplane's error if it failed at once (error::backplane_unavailable).
     */
     SSE_DECL publish_result publish(event e, audience to, std::string_view key, error_code& ec);
 
@@ -431,20 +439,45 @@ public:
     /// The id meaning "up to date now" (replay_buffer::newest_id()).
     SSE_DECL std::string newest_id() const;
 
-    /// The epoch of assigned ids.
-    std::string const& epoch() const noexcept { return replay_.epoch(); }
+    /// The epoch of assigned ids. With a backplane, the log's epoch once synchronised
+    /// with it (it changes when the log moves to a new epoch).
+    SSE_DECL std::string epoch() const;
 
     /// A weak handle for objects that may outlive the hub, such as an attached
     /// stream (<sse/asio/attach.hpp>): they reach the hub through it only while it exists.
     std::weak_ptr<detail::hub_anchor> anchor() const noexcept { return anchor_; }
 
 private:
+    friend class backplane_receiver;
+
     SSE_DECL clock::time_point now() const;
+    SSE_DECL bool registered_locked(subscriber const& s) const noexcept;
     SSE_DECL void register_locked(std::shared_ptr<subscriber> const& s);
     SSE_DECL std::shared_ptr<subscriber> unregister_locked(subscriber& s);
     SSE_DECL void deliver_locked(subscriber& s, event_buffer const& b, published_event const& e,
         clock::time_point now, detail::fanout_tally& tally, detail::after_unlock& after);
     SSE_DECL void notify(detail::after_unlock& after);
+    SSE_DECL void fanout_locked(published_event const& p, event_buffer const& b, clock::time_point at,
+        detail::fanout_tally& tally, detail::after_unlock& after);
+    SSE_DECL void settle_locked(detail::after_unlock& after, detail::fanout_tally const& tally, publish_result& r);
+    SSE_DECL void ungate_locked(subscriber& s, detail::after_unlock& after);
+    SSE_DECL bool resume_locked(std::shared_ptr<subscriber> const& s, std::string const& last_id,
+        clock::time_point at, detail::history_read& read);
+
+    // With a backplane.
+    using log_done = std::function<void(error_code, std::string const& id)>;
+    SSE_DECL error_code publish_to_log(event e, audience to, std::string key, std::string idempotency_key, log_done done);
+    SSE_DECL void start_read(detail::history_read read);
+    SSE_DECL void history_read_done(detail::history_read const& read, error_code ec, std::vector<log_entry> got);
+    SSE_DECL void log_synced(std::string epoch, std::uint64_t head, std::vector<log_entry> tail);
+    SSE_DECL void log_entries(std::vector<log_entry> batch);
+    SSE_DECL void log_state(backplane_state s);
+    SSE_DECL void fill_history_locked(std::string epoch, std::uint64_t head, std::vector<log_entry>& tail,
+        clock::time_point at);
+    SSE_DECL void entries_locked(std::vector<log_entry>& batch, clock::time_point at, detail::fanout_tally& tally,
+        detail::after_unlock& after);
+    SSE_DECL void reset_all_locked(std::string id, std::string_view reason, std::string const& last_id,
+        clock::time_point at, detail::after_unlock& after);
 
     hub_options options_;
 
@@ -456,6 +489,11 @@ private:
     std::uint64_t next_id_ = 0;
     bool shut_down_ = false;
     hub_stats counters_;   // only the counters are kept up to date
+
+    // With a backplane: subscribers registered before the first sync, with their
+    // Last-Event-ID, resolved when the history is there.
+    bool log_synced_ = false;
+    std::vector<std::pair<std::weak_ptr<subscriber>, std::string>> awaiting_sync_;
     std::shared_ptr<detail::hub_anchor> anchor_ = std::make_shared<detail::hub_anchor>(this);
 };
 

@@ -140,6 +140,10 @@ struct replay_limits
     decimal and starts at 1. Ids from another epoch (an earlier run, another
     server) are recognised as foreign.
 
+    A hub that follows a shared log (sse::backplane) drives the buffer from the
+    log instead: restart() adopts the log's epoch (1 to 32 of `[0-9a-z]`) and
+    position, and append_at() stores each event at the log's sequence number.
+
     A publisher's own id is kept as it is and indexed, so since() finds it too;
     if two events carry the same id, the newer one counts. Once such an event is
     evicted its id is no longer known: since() then reports
@@ -181,6 +185,33 @@ public:
     /// Appends a prepared event: assigns its id and sequence, stores it, evicts. Returns it.
     SSE_DECL std::shared_ptr<published_event const> append(
         std::shared_ptr<published_event> prepared, clock::time_point now);
+
+    /** Finishes a prepared event as append() would at `seq` of `epoch`, without
+        storing it: sets its sequence number and time and, if it has no id of its
+        publisher's, writes `<epoch>-<seq>`. For events handed out of a log's
+        history, which the buffer does not keep.
+    */
+    static SSE_DECL void stamp(published_event& e, std::string_view epoch, std::uint64_t seq, clock::time_point now);
+
+    /** Log-driven mode: appends a prepared event at the sequence number `seq`
+        that a shared log gave it (at least next_seq()), then evicts. Returns it.
+
+        `seq` above next_seq() means the log skipped positions: the stored events
+        are dropped first, so that the history stays contiguous (ids before `seq`
+        are then too old).
+    */
+    SSE_DECL std::shared_ptr<published_event const> append_at(
+        std::shared_ptr<published_event> prepared, std::uint64_t seq, clock::time_point now);
+
+    /** Log-driven mode: drops every event and continues at `position` of
+        `epoch` (1 to 32 of `[0-9a-z]`, see valid_log_epoch()): newest_id() becomes
+        `<epoch>-<position>`, ids of `epoch` below it are too old, and ids above it
+        unknown, until events are appended.
+    */
+    SSE_DECL void restart(std::string epoch, std::uint64_t position);
+
+    /// True if `epoch` may be a log's epoch: 1 to 32 characters of `[0-9a-z]`.
+    static SSE_DECL bool valid_log_epoch(std::string_view epoch) noexcept;
 
     /// prepare() and append() in one call.
     SSE_DECL std::shared_ptr<published_event const> append(
@@ -225,6 +256,8 @@ public:
     bool empty() const noexcept { return entries_.empty(); }
     /// Sequence number the next append() takes.
     std::uint64_t next_seq() const noexcept { return next_seq_; }
+    /// Sequence number of the oldest stored event; next_seq() when empty.
+    std::uint64_t first_seq() const noexcept { return next_seq_ - entries_.size(); }
 
     /// Drops every event; ids keep counting up.
     SSE_DECL void clear() noexcept;
@@ -237,6 +270,7 @@ private:
     };
 
     SSE_DECL std::size_t find_after(std::string_view last_id, error_code& ec, clock::time_point now);
+    SSE_DECL void store(std::shared_ptr<published_event> const& p, clock::time_point now);
     SSE_DECL void evict_front() noexcept;
     SSE_DECL void index_own_id(published_event const& e);
 

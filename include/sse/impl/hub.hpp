@@ -3,6 +3,7 @@
 #define SSE_IMPL_HUB_HPP
 
 #include <sse/hub.hpp>
+#include <sse/impl/replay_buffer.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -120,6 +121,32 @@ inline event_buffer make_reset_event(std::string newest_id, std::string_view rea
     return make_event_buffer(e);
 }
 
+// A subscriber resuming from before the history, waiting for backplane::read():
+// the entries (after, up_to] of `epoch` go in front of its queue.
+struct history_read
+{
+    std::weak_ptr<subscriber> sub;
+    std::string epoch;
+    std::uint64_t after = 0;
+    std::uint64_t up_to = 0;
+    std::string last_id;   // as the client sent it, for a reset
+};
+
+// A log entry as the hub keeps it. An entry that cannot be sent (the log was
+// written by something else) still takes its position: it becomes a comment, so
+// that clients move past it and the history stays contiguous.
+inline std::shared_ptr<published_event> prepare_log_entry(log_entry& le)
+{
+    error_code ec;
+    auto p = replay_buffer::prepare(std::move(le.ev), le.to, le.key, ec);
+    if (ec) {
+        event skipped;
+        skipped.comment = "a log entry that cannot be sent was skipped";
+        p = replay_buffer::prepare(std::move(skipped), le.to, le.key, ec);
+    }
+    return p;
+}
+
 inline event_buffer make_retry_hint(std::chrono::milliseconds retry)
 {
     event e;
@@ -155,6 +182,8 @@ SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_
     pull_result r;
     std::lock_guard<std::mutex> lock(mutex_);
     armed_ = true;
+    if (gated_)
+        return r;   // the hub wakes the sink once the history is in front
     std::size_t bytes = 0;
     while (!queue_.empty()) {
         queued& q = queue_.front();
@@ -294,8 +323,12 @@ SSE_DECL void subscriber::close_locked(close_reason why)
 {
     closed_ = true;
     reason_ = why;
-    if (why == close_reason::shutdown)
-        return;   // queued events stay pullable so that the transport can flush them
+    // Queued events stay pullable so that the transport can flush them, unless the
+    // subscriber waits for its history: they would follow a gap.
+    bool const flush = why == close_reason::shutdown && !gated_;
+    gated_ = false;
+    if (flush)
+        return;
     queue_.release();
     queued_bytes_ = 0;
     if (why == close_reason::slow_consumer && limits_.retry_hint > std::chrono::milliseconds::zero()) {
@@ -308,14 +341,23 @@ SSE_DECL void subscriber::close_locked(close_reason why)
 // hub ------------------------------------------------------------------------
 
 SSE_DECL hub::hub(hub_options options)
-    : options_(std::move(options)), replay_(options_.replay, options_.epoch)
+    : options_(std::move(options)), replay_(options_.replay, options_.backplane ? std::string() : options_.epoch)
 {
+    if (options_.backplane)
+        options_.backplane->start(
+            std::make_shared<backplane_receiver>(std::weak_ptr<void>(anchor_)), options_.replay.max_events);
 }
 
 SSE_DECL hub::~hub()
 {
     shutdown();
+    // Waits for the receiver's calls under way; later ones find no hub.
     anchor_->release();
+}
+
+SSE_DECL bool hub::registered_locked(subscriber const& s) const noexcept
+{
+    return s.all_pos_ < all_.size() && all_[s.all_pos_].get() == &s;
 }
 
 SSE_DECL hub::clock::time_point hub::now() const
@@ -389,6 +431,8 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
     auto const start = now();
     auto s = std::make_shared<subscriber>(
         detail::subscriber_access{}, std::move(o), options_.queue, sink, sink != nullptr, start);
+    bool must_read = false;
+    detail::history_read read;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (shut_down_) {
@@ -398,33 +442,78 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
         s->id_ = ++next_id_;
         register_locked(s);
         ++counters_.subscribes;
-        if (last_id && !last_id->empty()) {
-            error_code replay_ec;
-            std::size_t replayed = 0;
-            auto const replay_one = [&](event_buffer const& b, published_event const& e) {
-                if (!detail::includes(e.audience, *s) || (s->filter_ && !s->filter_(e)))
-                    return;
+        if (options_.backplane && !log_synced_) {
+            // No history yet: the first sync resolves its Last-Event-ID.
+            {
                 std::lock_guard<std::mutex> sub_lock(s->mutex_);
-                s->queue_.emplace_back(subscriber::queued{b, &e, start});
-                s->queued_bytes_ += b->size();
-                ++replayed;
-            };
-            replay_.since(*last_id, replay_one, replay_ec, start);
-            if (replay_ec == error::foreign_event_id && options_.foreign_ids == foreign_id_policy::replay_epoch)
-                replay_.since(replay_.epoch() + "-0", replay_one, replay_ec, start);
-            counters_.replayed += replayed;
-            if (replay_ec) {
-                auto reset = detail::make_reset_event(replay_.newest_id(), detail::reset_reason(replay_ec), *last_id);
-                std::lock_guard<std::mutex> sub_lock(s->mutex_);
-                s->queued_bytes_ += reset->size();
-                s->queue_.emplace_back(subscriber::queued{std::move(reset), nullptr, start});
-                ++counters_.resets;
+                s->gated_ = true;
             }
+            // Subscribers that left meanwhile are dropped from time to time.
+            if (awaiting_sync_.size() > 2 * all_.size() + 16)
+                awaiting_sync_.erase(std::remove_if(awaiting_sync_.begin(), awaiting_sync_.end(),
+                                         [](auto const& w) { return w.first.expired(); }),
+                    awaiting_sync_.end());
+            awaiting_sync_.emplace_back(s, last_id ? *last_id : std::string());
+        } else if (last_id && !last_id->empty()) {
+            must_read = resume_locked(s, *last_id, start, read);
         }
     }
     if (options_.on_subscribe)
         options_.on_subscribe(*s);
+    if (must_read)
+        start_read(std::move(read));
     return s;
+}
+
+SSE_DECL bool hub::resume_locked(std::shared_ptr<subscriber> const& s, std::string const& last_id,
+    clock::time_point at, detail::history_read& read)
+{
+    error_code replay_ec;
+    std::size_t replayed = 0;
+    auto const replay_one = [&](event_buffer const& b, published_event const& e) {
+        if (!detail::includes(e.audience, *s) || (s->filter_ && !s->filter_(e)))
+            return;
+        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        s->queue_.emplace_back(subscriber::queued{b, &e, at});
+        s->queued_bytes_ += b->size();
+        ++replayed;
+    };
+    replay_.since(last_id, replay_one, replay_ec, at);
+    if (replay_ec == error::event_id_too_old && options_.backplane) {
+        // The log may still have what the history lost: the history goes in the
+        // queue now, and the read puts the part before it in front.
+        std::string_view epoch;
+        std::uint64_t after = 0;
+        if (detail::parse_assigned_id(last_id, epoch, after) && epoch == replay_.epoch()) {
+            std::uint64_t const first = replay_.first_seq();
+            std::string from;
+            detail::append_assigned_id(from, epoch, first - 1);
+            replay_.since(from, replay_one, replay_ec, at);
+            counters_.replayed += replayed;
+            {
+                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                s->gated_ = true;
+            }
+            read.sub = s;
+            read.epoch = replay_.epoch();
+            read.after = after;
+            read.up_to = first - 1;
+            read.last_id = last_id;
+            ++counters_.history_reads;
+            return true;
+        }
+    }
+    if (replay_ec == error::foreign_event_id && options_.foreign_ids == foreign_id_policy::replay_epoch)
+        replay_.since(replay_.epoch() + "-0", replay_one, replay_ec, at);
+    counters_.replayed += replayed;
+    if (replay_ec) {
+        auto reset = detail::make_reset_event(replay_.newest_id(), detail::reset_reason(replay_ec), last_id);
+        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        s->queued_bytes_ += reset->size();
+        s->queue_.emplace_back(subscriber::queued{std::move(reset), nullptr, at});
+        ++counters_.resets;
+    }
+    return false;
 }
 
 SSE_DECL std::shared_ptr<subscriber> hub::subscribe(subscriber_options o, std::shared_ptr<delivery_sink> const& sink)
@@ -511,7 +600,8 @@ SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, publishe
         if (s.closed_)
             return;
         closed = s.push_locked(b, e, at, tally);
-        if (!closed && s.has_sink_) {
+        // A gated subscriber is woken when its history is in front.
+        if (!closed && s.has_sink_ && !s.gated_) {
             // A sink destroyed without unsubscribe() ends the subscription here.
             if (s.armed_)
                 sink = s.sink_.lock();
@@ -542,9 +632,88 @@ SSE_DECL void hub::notify(detail::after_unlock& after)
     }
 }
 
+SSE_DECL void hub::fanout_locked(published_event const& p, event_buffer const& buffer, clock::time_point at,
+    detail::fanout_tally& tally, detail::after_unlock& after)
+{
+    audience const& a = p.audience;
+    switch (a.kind()) {
+    case audience_kind::all:
+        for (auto const& s : all_)
+            deliver_locked(*s, buffer, p, at, tally, after);
+        break;
+    case audience_kind::matching:
+        if (auto const& match = a.matcher())
+            for (auto const& s : all_)
+                if (match(*s))
+                    deliver_locked(*s, buffer, p, at, tally, after);
+        break;
+    case audience_kind::topics: {
+        auto const& names = a.topic_names();
+        for (std::size_t j = 0; j < names.size(); ++j) {
+            auto const it = topics_.find(names[j]);
+            if (it == topics_.end())
+                continue;
+            for (subscriber* s : it->second) {
+                // A subscriber of several of the topics gets the event once: at the first.
+                bool seen = false;
+                for (std::size_t k = 0; k < j && !seen; ++k)
+                    seen = std::binary_search(s->topics_.begin(), s->topics_.end(), names[k]);
+                if (!seen)
+                    deliver_locked(*s, buffer, p, at, tally, after);
+            }
+        }
+        break;
+    }
+    case audience_kind::user:
+        if (auto const it = users_.find(a.user_id()); it != users_.end())
+            for (subscriber* s : it->second)
+                deliver_locked(*s, buffer, p, at, tally, after);
+        break;
+    }
+}
+
+SSE_DECL void hub::settle_locked(detail::after_unlock& after, detail::fanout_tally const& tally, publish_result& r)
+{
+    // Subscribers closed by the fan-out leave the indexes only now: the fan-out
+    // walks them. A closed one is skipped by deliver_locked() meanwhile.
+    for (auto const& s : after.closed) {
+        unregister_locked(*s);
+        ++counters_.disconnects[static_cast<std::size_t>(s->reason_)];
+        if (s->reason_ == close_reason::slow_consumer)
+            ++r.disconnects;
+    }
+    counters_.deliveries += tally.deliveries;
+    for (std::size_t i = 0; i < drop_reason_count; ++i)
+        counters_.drops[i] += tally.drops_by[i];
+    r.deliveries = tally.deliveries;
+    r.drops = tally.drops;
+}
+
 SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key, error_code& ec)
 {
     publish_result r;
+    if (options_.backplane) {
+        // An inline failure is this call's error; a later answer has no one to go to.
+        struct outcome
+        {
+            std::mutex mutex;
+            bool returned = false;
+            error_code ec;
+        };
+        auto const o = std::make_shared<outcome>();
+        ec = publish_to_log(std::move(e), std::move(to), std::string(key), {},
+            [o](error_code done_ec, std::string const&) {
+                std::lock_guard<std::mutex> lock(o->mutex);
+                if (!o->returned)
+                    o->ec = done_ec;
+            });
+        if (!ec) {
+            std::lock_guard<std::mutex> lock(o->mutex);
+            o->returned = true;
+            ec = o->ec;
+        }
+        return r;
+    }
     auto prepared = replay_buffer::prepare(std::move(e), std::move(to), key, ec);
     if (ec)
         return r;
@@ -558,61 +727,71 @@ SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key,
         }
         auto const at = now();
         auto const p = replay_.append(std::move(prepared), at);
-        event_buffer const buffer(p, &p->wire);
         ++counters_.published;
         detail::fanout_tally tally;
-
-        audience const& a = p->audience;
-        switch (a.kind()) {
-        case audience_kind::all:
-            for (auto const& s : all_)
-                deliver_locked(*s, buffer, *p, at, tally, after);
-            break;
-        case audience_kind::matching:
-            if (auto const& match = a.matcher())
-                for (auto const& s : all_)
-                    if (match(*s))
-                        deliver_locked(*s, buffer, *p, at, tally, after);
-            break;
-        case audience_kind::topics: {
-            auto const& names = a.topic_names();
-            for (std::size_t j = 0; j < names.size(); ++j) {
-                auto const it = topics_.find(names[j]);
-                if (it == topics_.end())
-                    continue;
-                for (subscriber* s : it->second) {
-                    // A subscriber of several of the topics gets the event once: at the first.
-                    bool seen = false;
-                    for (std::size_t k = 0; k < j && !seen; ++k)
-                        seen = std::binary_search(s->topics_.begin(), s->topics_.end(), names[k]);
-                    if (!seen)
-                        deliver_locked(*s, buffer, *p, at, tally, after);
-                }
-            }
-            break;
-        }
-        case audience_kind::user:
-            if (auto const it = users_.find(a.user_id()); it != users_.end())
-                for (subscriber* s : it->second)
-                    deliver_locked(*s, buffer, *p, at, tally, after);
-            break;
-        }
-
-        for (auto const& s : after.closed) {
-            unregister_locked(*s);
-            ++counters_.disconnects[static_cast<std::size_t>(s->reason_)];
-            if (s->reason_ == close_reason::slow_consumer)
-                ++r.disconnects;
-        }
-        counters_.deliveries += tally.deliveries;
-        for (std::size_t i = 0; i < drop_reason_count; ++i)
-            counters_.drops[i] += tally.drops_by[i];
-        r.deliveries = tally.deliveries;
-        r.drops = tally.drops;
+        fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
+        settle_locked(after, tally, r);
         r.id = p->id;
     }
     notify(after);
     return r;
+}
+
+SSE_DECL void hub::publish_async(event e, audience to, publish_options o, publish_handler done)
+{
+    error_code ec;
+    if (!options_.backplane) {
+        auto r = publish(std::move(e), std::move(to), o.key, ec);
+        if (done)
+            done(ec, std::move(r));
+        return;
+    }
+    ec = publish_to_log(std::move(e), std::move(to), std::move(o.key), std::move(o.idempotency_key),
+        [done](error_code done_ec, std::string const& id) {
+            if (!done)
+                return;
+            publish_result r;
+            r.id = id;
+            done(done_ec, std::move(r));
+        });
+    if (ec && done)
+        done(ec, publish_result{});
+}
+
+SSE_DECL error_code hub::publish_to_log(
+    event e, audience to, std::string key, std::string idempotency_key, log_done done)
+{
+    if (auto const ec = validate(e))
+        return ec;
+    if (to.kind() == audience_kind::matching)
+        return error::audience_not_shareable;
+    std::optional<std::string> own_id = e.id;
+    log_publish p;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (shut_down_)
+            return error::hub_shut_down;
+        // Before the first sync the hub follows no epoch yet: the log's current one applies.
+        if (log_synced_)
+            p.epoch = replay_.epoch();
+    }
+    p.ev = std::move(e);
+    p.to = std::move(to);
+    p.key = std::move(key);
+    p.idempotency_key = std::move(idempotency_key);
+    options_.backplane->publish(std::move(p),
+        [own_id = std::move(own_id), done = std::move(done)](
+            error_code ec, std::string const& epoch, std::uint64_t seq) {
+            std::string id;
+            if (!ec) {
+                if (own_id)
+                    id = *own_id;
+                else
+                    detail::append_assigned_id(id, epoch, seq);
+            }
+            done(ec, id);
+        });
+    return {};
 }
 
 SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key)
@@ -664,8 +843,11 @@ SSE_DECL void hub::shutdown()
             s->close_locked(close_reason::shutdown);
         }
         counters_.disconnects[static_cast<std::size_t>(close_reason::shutdown)] += after.closed.size();
+        awaiting_sync_.clear();
     }
     notify(after);
+    if (options_.backplane)
+        options_.backplane->stop();
 }
 
 SSE_DECL hub_stats hub::stats() const
@@ -695,6 +877,230 @@ SSE_DECL std::string hub::newest_id() const
     return replay_.newest_id();
 }
 
+SSE_DECL std::string hub::epoch() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return replay_.epoch();
+}
+
+// hub with a backplane ---------------------------------------------------------
+
+SSE_DECL void hub::ungate_locked(subscriber& s, detail::after_unlock& after)
+{
+    // With s.mutex_ held.
+    s.gated_ = false;
+    if (!s.has_sink_ || s.closed_)
+        return;
+    if (auto sink = s.sink_.lock()) {
+        s.armed_ = false;
+        after.wakes.push_back(std::move(sink));
+    }
+}
+
+SSE_DECL void hub::start_read(detail::history_read read)
+{
+    std::string const epoch = read.epoch;
+    std::uint64_t const after = read.after;
+    std::uint64_t const up_to = read.up_to;
+    std::weak_ptr<detail::hub_anchor> anchor = anchor_;
+    options_.backplane->read(epoch, after, up_to,
+        [anchor = std::move(anchor), read = std::move(read)](error_code ec, std::vector<log_entry> got) {
+            if (auto const a = anchor.lock())
+                a->with([&](hub& h) { h.history_read_done(read, ec, std::move(got)); });
+        });
+}
+
+SSE_DECL void hub::history_read_done(detail::history_read const& read, error_code ec, std::vector<log_entry> got)
+{
+    detail::scoped_after_unlock scoped;
+    auto& after = scoped.get();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto const s = read.sub.lock();
+        if (shut_down_ || s == nullptr || !registered_locked(*s))
+            return;
+        auto const at = now();
+        // Only the exact entries close the gap between the client's id and the
+        // history: anything else (trimmed, another epoch, an error) is a reset.
+        bool exact = !ec && got.size() == read.up_to - read.after;
+        for (std::size_t i = 0; exact && i < got.size(); ++i)
+            exact = got[i].seq == read.after + 1 + i;
+        std::vector<subscriber::queued> front;
+        if (exact) {
+            front.reserve(got.size());
+            for (auto& le : got) {
+                std::shared_ptr<published_event> p = detail::prepare_log_entry(le);
+                replay_buffer::stamp(*p, read.epoch, le.seq, at);
+                if (!detail::includes(p->audience, *s) || (s->filter_ && !s->filter_(*p)))
+                    continue;
+                published_event const* e = p.get();
+                front.push_back(subscriber::queued{event_buffer(std::move(p), &e->wire), e, at});
+            }
+            counters_.replayed += front.size();
+        } else {
+            std::string id;
+            detail::append_assigned_id(id, read.epoch, read.up_to);
+            front.push_back(subscriber::queued{
+                detail::make_reset_event(std::move(id), "too_old", read.last_id), nullptr, at});
+            ++counters_.resets;
+        }
+        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        if (s->closed_)
+            return;
+        // In front of what was queued since the subscribe: rotate it behind.
+        std::size_t const queued_before = s->queue_.size();
+        for (auto& q : front) {
+            s->queued_bytes_ += q.buffer->size();
+            s->queue_.emplace_back(std::move(q));
+        }
+        for (std::size_t i = 0; i < queued_before; ++i) {
+            subscriber::queued q = std::move(s->queue_.front());
+            s->queue_.pop_front();
+            s->queue_.emplace_back(std::move(q));
+        }
+        ungate_locked(*s, after);
+    }
+    notify(after);
+}
+
+SSE_DECL void hub::reset_all_locked(std::string id, std::string_view reason, std::string const& last_id,
+    clock::time_point at, detail::after_unlock& after)
+{
+    auto const reset = detail::make_reset_event(std::move(id), reason, last_id);
+    for (auto const& s : all_) {
+        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        if (s->closed_)
+            continue;
+        s->queue_.emplace_back(subscriber::queued{reset, nullptr, at});
+        s->queued_bytes_ += reset->size();
+        ++counters_.resets;
+        if (s->has_sink_ && !s->gated_ && s->armed_) {
+            if (auto sink = s->sink_.lock()) {
+                s->armed_ = false;
+                after.wakes.push_back(std::move(sink));
+            }
+        }
+    }
+    ++counters_.log_resets;
+}
+
+SSE_DECL void hub::fill_history_locked(
+    std::string epoch, std::uint64_t head, std::vector<log_entry>& tail, clock::time_point at)
+{
+    std::uint64_t start = head;
+    if (!tail.empty() && tail.front().seq != 0 && tail.front().seq <= head)
+        start = tail.front().seq - 1;
+    replay_.restart(epoch, start);
+    for (auto& le : tail) {
+        // Out of order or past the head: not part of this log's tail.
+        if (le.seq < replay_.next_seq() || le.seq > head)
+            continue;
+        replay_.append_at(detail::prepare_log_entry(le), le.seq, at);
+    }
+    // A tail that does not end at the head cannot be followed from the head.
+    if (replay_.next_seq() - 1 != head)
+        replay_.restart(std::move(epoch), head);
+    counters_.log_position = head;
+}
+
+SSE_DECL void hub::entries_locked(std::vector<log_entry>& batch, clock::time_point at, detail::fanout_tally& tally,
+    detail::after_unlock& after)
+{
+    for (auto& le : batch) {
+        std::uint64_t const cursor = counters_.log_position;
+        if (le.seq <= cursor || le.seq == ~std::uint64_t(0))
+            continue;   // already delivered: a batch handed over twice
+        if (le.seq != cursor + 1) {
+            // Entries were lost: clients are told, and the history restarts
+            // before this entry so that it stays contiguous.
+            std::string const previous = replay_.newest_id();
+            replay_.restart(replay_.epoch(), le.seq - 1);
+            reset_all_locked(replay_.newest_id(), "gap", previous, at, after);
+        }
+        auto const p = replay_.append_at(detail::prepare_log_entry(le), le.seq, at);
+        ++counters_.published;
+        fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
+        counters_.log_position = le.seq;
+    }
+}
+
+SSE_DECL void hub::log_synced(std::string epoch, std::uint64_t head, std::vector<log_entry> tail)
+{
+    // An epoch that ids cannot carry is a fault of the backplane: nothing to follow.
+    if (!replay_buffer::valid_log_epoch(epoch) || head == ~std::uint64_t(0))
+        return;
+    std::vector<detail::history_read> reads;
+    detail::scoped_after_unlock scoped;
+    auto& after = scoped.get();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (shut_down_)
+            return;
+        auto const at = now();
+        detail::fanout_tally tally;
+        std::uint64_t const cursor = counters_.log_position;
+        if (!log_synced_) {
+            fill_history_locked(std::move(epoch), head, tail, at);
+            log_synced_ = true;
+            for (auto& [weak, last_id] : awaiting_sync_) {
+                auto const s = weak.lock();
+                if (s == nullptr || !registered_locked(*s))
+                    continue;
+                detail::history_read read;
+                if (!last_id.empty() && resume_locked(s, last_id, at, read)) {
+                    reads.push_back(std::move(read));
+                    continue;
+                }
+                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                ungate_locked(*s, after);
+            }
+            awaiting_sync_.clear();
+            awaiting_sync_.shrink_to_fit();
+        } else if (epoch == replay_.epoch() && cursor <= head &&
+                   (cursor == head ||
+                       (!tail.empty() && tail.front().seq <= cursor + 1 && tail.back().seq == head))) {
+            // The same log, continued: what this hub missed while away is in the tail.
+            entries_locked(tail, at, tally, after);
+        } else {
+            // Another epoch, a log that went back (restored from an older
+            // snapshot), or entries lost while away: every client resynchronises.
+            std::string_view const reason = epoch != replay_.epoch() || head < cursor ? "epoch" : "gap";
+            std::string const previous = replay_.newest_id();
+            fill_history_locked(std::move(epoch), head, tail, at);
+            reset_all_locked(replay_.newest_id(), reason, previous, at, after);
+        }
+        publish_result ignored;
+        settle_locked(after, tally, ignored);
+    }
+    notify(after);
+    for (auto& read : reads)
+        start_read(std::move(read));
+}
+
+SSE_DECL void hub::log_entries(std::vector<log_entry> batch)
+{
+    detail::scoped_after_unlock scoped;
+    auto& after = scoped.get();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (shut_down_ || !log_synced_)
+            return;   // before the first sync there is no position to continue from
+        detail::fanout_tally tally;
+        entries_locked(batch, now(), tally, after);
+        publish_result ignored;
+        settle_locked(after, tally, ignored);
+    }
+    notify(after);
+}
+
+SSE_DECL void hub::log_state(backplane_state st)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    counters_.log_state = st;
+}
+
 SSE_NAMESPACE_END
+
+#include <sse/impl/backplane.hpp>
 
 #endif

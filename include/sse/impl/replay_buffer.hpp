@@ -12,18 +12,21 @@
 SSE_NAMESPACE_BEGIN
 namespace detail {
 
+// An epoch chosen for a buffer (hub_options::epoch) has at most 16 characters; one
+// taken from a shared log (a backplane) up to 32, and ids of either are recognised.
 constexpr std::size_t max_epoch_size = 16;
+constexpr std::size_t max_log_epoch_size = 32;
 // "id: " + epoch + "-" + 20 digits + "\n": reserved in front of an event without an id.
-constexpr std::size_t assigned_id_line_room = 4 + max_epoch_size + 1 + 20 + 1;
+constexpr std::size_t assigned_id_line_room = 4 + max_log_epoch_size + 1 + 20 + 1;
 
 inline bool is_epoch_char(char c) noexcept
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
 }
 
-inline bool is_epoch(std::string_view s) noexcept
+inline bool is_epoch(std::string_view s, std::size_t max_size = max_log_epoch_size) noexcept
 {
-    if (s.empty() || s.size() > max_epoch_size)
+    if (s.empty() || s.size() > max_size)
         return false;
     for (char c : s)
         if (!is_epoch_char(c))
@@ -99,7 +102,12 @@ SSE_DECL audience::predicate const& audience::matcher() const noexcept
 SSE_DECL replay_buffer::replay_buffer(replay_limits limits, std::string epoch)
     : limits_(limits), epoch_(epoch.empty() ? detail::random_epoch() : std::move(epoch))
 {
-    SSE_ASSERT(detail::is_epoch(epoch_));
+    SSE_ASSERT(detail::is_epoch(epoch_, detail::max_epoch_size));
+}
+
+SSE_DECL bool replay_buffer::valid_log_epoch(std::string_view epoch) noexcept
+{
+    return detail::is_epoch(epoch);
 }
 
 SSE_DECL std::shared_ptr<published_event> replay_buffer::prepare(
@@ -126,24 +134,58 @@ SSE_DECL std::shared_ptr<published_event> replay_buffer::prepare(
     return p;
 }
 
-SSE_DECL std::shared_ptr<published_event const> replay_buffer::append(
-    std::shared_ptr<published_event> p, clock::time_point now)
+SSE_DECL void replay_buffer::stamp(published_event& e, std::string_view epoch, std::uint64_t seq, clock::time_point now)
 {
-    SSE_ASSERT(p != nullptr);
-    p->seq = next_seq_++;
-    p->time = now;
-    if (p->assigned_id) {
-        p->id.clear();
-        detail::append_assigned_id(p->id, epoch_, p->seq);
+    e.seq = seq;
+    e.time = now;
+    if (e.assigned_id) {
+        e.id.clear();
+        detail::append_assigned_id(e.id, epoch, e.seq);
         char line[detail::assigned_id_line_room];
         std::size_t n = 0;
         for (char c : std::string_view("id: "))
             line[n++] = c;
-        for (char c : p->id)
+        for (char c : e.id)
             line[n++] = c;
         line[n++] = '\n';
-        p->wire.insert(0, line, n);
+        e.wire.insert(0, line, n);
     }
+}
+
+SSE_DECL std::shared_ptr<published_event const> replay_buffer::append(
+    std::shared_ptr<published_event> p, clock::time_point now)
+{
+    SSE_ASSERT(p != nullptr);
+    stamp(*p, epoch_, next_seq_++, now);
+    store(p, now);
+    return p;
+}
+
+SSE_DECL std::shared_ptr<published_event const> replay_buffer::append_at(
+    std::shared_ptr<published_event> p, std::uint64_t seq, clock::time_point now)
+{
+    SSE_ASSERT(p != nullptr);
+    SSE_ASSERT(seq >= next_seq_ && seq != ~std::uint64_t(0));
+    // Stored events stay contiguous (find_after() computes positions from the
+    // newest): after a jump the older ones can no longer be found, so they go.
+    if (seq != next_seq_)
+        clear();
+    next_seq_ = seq + 1;
+    stamp(*p, epoch_, seq, now);
+    store(p, now);
+    return p;
+}
+
+SSE_DECL void replay_buffer::restart(std::string epoch, std::uint64_t position)
+{
+    SSE_ASSERT(detail::is_epoch(epoch) && position != ~std::uint64_t(0));
+    clear();
+    epoch_ = std::move(epoch);
+    next_seq_ = position + 1;
+}
+
+SSE_DECL void replay_buffer::store(std::shared_ptr<published_event> const& p, clock::time_point now)
+{
     evict_expired(now);
     if (limits_.max_events != 0) {
         published_event const* stored = p.get();
@@ -154,7 +196,6 @@ SSE_DECL std::shared_ptr<published_event const> replay_buffer::append(
         while (!entries_.empty() && (entries_.size() > limits_.max_events || bytes_ > limits_.max_bytes))
             evict_front();
     }
-    return p;
 }
 
 SSE_DECL std::shared_ptr<published_event const> replay_buffer::append(
@@ -255,12 +296,12 @@ SSE_DECL std::size_t replay_buffer::find_after(std::string_view last_id, error_c
         ec = error::unknown_event_id;   // from the future of this epoch
         return 0;
     }
-    std::uint64_t const first_seq = next_seq_ - entries_.size();
-    if (seq + 1 < first_seq) {
+    std::uint64_t const first = first_seq();
+    if (seq + 1 < first) {
         ec = error::event_id_too_old;
         return 0;
     }
-    return static_cast<std::size_t>(seq + 1 - first_seq);
+    return static_cast<std::size_t>(seq + 1 - first);
 }
 
 SSE_NAMESPACE_END
