@@ -146,8 +146,7 @@ options parse_options(int argc, char** argv)
         std::error_code ec;
         sse::redis::parse_url(o.redis, ro, ec);
         if (ec)
-            usage_error("--redis " + o.redis + ": " + ec.message() +
-                " (expected redis://[[USER]:PASSWORD@]HOST[:PORT][/NAMESPACE])");
+            usage_error("--redis " + o.redis + ": " + ec.message());
     }
 #else
     if (!o.redis.empty())
@@ -244,10 +243,13 @@ public:
             auto const st = backplane_->stats();
             if (st.state == sse::backplane_state::connected)
                 return {};
-            if (std::chrono::steady_clock::now() >= deadline)
-                return "no connection to Redis at " + opt_.redis + " after " + std::to_string(opt_.redis_wait) +
-                    " s" + (st.last_error.empty() ? std::string() : ": " + st.last_error) +
+            if (std::chrono::steady_clock::now() >= deadline) {
+                char waited[32];
+                std::snprintf(waited, sizeof waited, "%g", opt_.redis_wait);
+                return "no connection to Redis at " + opt_.redis + " after " + waited + " s" +
+                    (st.last_error.empty() ? std::string() : ": " + st.last_error) +
                     " (is redis-server running there? see --redis-wait)";
+            }
             // Polled: the backplane reports its state through stats() and the hub, not to a waiter.
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -594,6 +596,9 @@ void server::stop()
     if (stopping_.exchange(true))
         return;
     std::fprintf(stderr, "sse-fanout: stopping\n");
+    // Called without a signal too (Redis not reachable at start): the wait must not keep io_ running.
+    error_code ignored;
+    signals_.cancel(ignored);
     listener_->stop();
     {
         std::lock_guard<std::mutex> lock(mutex_);
