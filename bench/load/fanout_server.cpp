@@ -50,6 +50,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -307,10 +308,22 @@ public:
     asio::strand<asio::any_io_executor> const& publish_strand() const noexcept { return publish_strand_; }
 
     /// Runs the intake io_context until stop() and its last connection have ended.
-    void run_intake() { intake_io_.run(); }
+    void run_intake()
+    {
+        intake_io_.run();
+        intake_done_.set_value();
+    }
 
-    /// Ends the intake io_context now (after the streams' io_context has returned).
-    void stop_intake() { intake_io_.stop(); }
+    /** Lets the intake io_context finish its work for up to `grace` (the backplane's stop,
+        which closes its Redis connections and so breaks their references to it), then
+        stops it whatever is left.
+    */
+    void finish_intake(std::chrono::milliseconds grace)
+    {
+        if (intake_finished_.wait_for(grace) != std::future_status::ready)
+            intake_io_.stop();
+    }
+
 
     std::atomic<std::uint64_t> published{0};
     std::atomic<std::uint64_t> refused{0};
@@ -342,6 +355,8 @@ private:
 #endif
     std::chrono::steady_clock::time_point stop_deadline_{};
     std::atomic<bool> stopping_{false};
+    std::promise<void> intake_done_;
+    std::future<void> intake_finished_ = intake_done_.get_future();
 };
 
 // The same connection, served by the other io_context's reactor.
@@ -687,7 +702,7 @@ int main(int argc, char** argv)
         for (unsigned i = 1; i < opt.threads; ++i)
             threads.emplace_back([&io] { io.run(); });
         io.run();
-        srv.stop_intake();
+        srv.finish_intake(std::chrono::seconds(2));
         for (auto& t : threads)
             t.join();
     } catch (std::exception const& e) {
