@@ -164,11 +164,12 @@ T parse_number(std::string_view flag, std::string_view text)
 std::vector<std::string_view> split_list(std::string_view flag, std::string_view text)
 {
     std::vector<std::string_view> items;
+    std::string_view const whole = text;
     for (;;) {
         auto const comma = text.find(',');
         auto const item = text.substr(0, comma);
         if (item.empty())
-            usage_error(std::string(flag) + ": empty item in '" + std::string(text) + "'");
+            usage_error(std::string(flag) + ": empty item in '" + std::string(whole) + "'");
         items.push_back(item);
         if (comma == std::string_view::npos)
             return items;
