@@ -1,6 +1,8 @@
 // config.cpp - command line, environment and JSON file, through CLI11.
 #include "config.hpp"
 
+#include "backplane.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -146,6 +148,8 @@ std::optional<std::string> config::problem() const
         return "--tls-cert and --tls-key go together: give both to serve https, or neither";
     if (!jwt_secret.empty() && jwt_secret.size() < 32)
         return "--jwt-secret must be at least 32 bytes: shorter HS256 secrets can be guessed offline";
+    if (auto why = backplane_problem(*this))
+        return why;
     return std::nullopt;
 }
 
@@ -178,6 +182,8 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     std::int64_t leeway_s = out.jwt_leeway.count();
     std::int64_t replay_age_s = out.replay_age.count();
     std::int64_t retry_after_s = out.retry_after.count();
+    std::int64_t redis_unhealthy_ms = out.redis_unhealthy_after.count();
+    std::size_t redis_max_len = out.redis_max_len.value_or(0);
     bool anonymous = false;
     std::string level = to_string(out.log);
 
@@ -253,6 +259,27 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     add(app, "publish-burst", out.publish_burst, "Publish requests allowed at once after a quiet period")
         ->check(positive)->group("Limits");
 
+    add(app, "redis", out.redis,
+        "Share events with other servers through Redis: redis://[[user]:password@]host:port/namespace "
+        "(password also from SSE_REDIS_PASSWORD)")
+        ->group("Redis");
+    add(app, "redis-sentinel", out.redis_sentinel,
+        "Sentinels host:port,... to ask for the master's address; the --redis URL's host and port are then ignored")
+        ->delimiter(',')->group("Redis");
+    add(app, "redis-master", out.redis_master, "The master's name at the sentinels (with --redis-sentinel)")
+        ->group("Redis");
+    add_switch(app, "--redis-durable", "redis-durable", out.redis_durable,
+               "Keep the event ids across Redis restarts, so that clients resume without a reset: only for a "
+               "Redis with appendonly yes and appendfsync always")
+        ->group("Redis");
+    // No captured default: absent, the library's own applies.
+    app.add_option("--redis-max-len", redis_max_len,
+                   "Events the Redis log keeps for clients that resume (default: the library's, 100000)")
+        ->envname(env_name("redis-max-len"))->check(positive)->group("Redis");
+    add(app, "redis-unhealthy-after-ms", redis_unhealthy_ms,
+        "GET /health answers 503 once Redis has been unreachable this long")
+        ->check(non_negative)->group("Redis");
+
     add(app, "log-level", level, "error, warn, info or debug; logs go to stderr")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))->group("Operation");
 
@@ -275,6 +302,12 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     out.retry_after = std::chrono::seconds(retry_after_s);
     if (app.get_option("--anonymous")->count() > 0)
         out.anonymous = anonymous;
+    out.redis_unhealthy_after = std::chrono::milliseconds(redis_unhealthy_ms);
+    if (app.get_option("--redis-max-len")->count() > 0)
+        out.redis_max_len = redis_max_len;
+    // Not a flag: a password on the command line shows in `ps`.
+    if (char const* password = std::getenv("SSE_REDIS_PASSWORD"); password != nullptr && out.redis_password.empty())
+        out.redis_password = password;
     for (log_level l : {log_level::error, log_level::warn, log_level::info, log_level::debug})
         if (level == to_string(l))
             out.log = l;

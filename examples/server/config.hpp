@@ -80,6 +80,22 @@ struct config
     double publish_rate = 50;
     double publish_burst = 100;
 
+    // Several servers as one, through Redis (docs/server.md, "Several servers as one").
+    /// `redis://[[user]:password@]host:port/namespace`. Empty: this server stands alone.
+    std::string redis;
+    /// Sentinels, `host:port`, asked for the master's address; with them the URL's host and port are ignored.
+    std::vector<std::string> redis_sentinel;
+    /// The name the sentinels know the master by: required with redis_sentinel.
+    std::string redis_master;
+    /// Keeps the log's epoch across Redis restarts: only for a Redis with `appendonly yes` and `appendfsync always`.
+    bool redis_durable = false;
+    /// Entries the Redis log keeps (how far back a client can resume). Absent: the library's default.
+    std::optional<std::size_t> redis_max_len;
+    /// /health answers 503 once Redis has been unreachable this long.
+    std::chrono::milliseconds redis_unhealthy_after{10000};
+    /// Redis's password when the URL has none. Only from the environment (SSE_REDIS_PASSWORD): flags show in `ps`.
+    std::string redis_password;
+
     // Operation.
     log_level log = log_level::info;
 

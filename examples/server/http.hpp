@@ -44,7 +44,7 @@ sse::response retry_later(int status, std::string const& message, std::chrono::s
     streams, API answers and preflights.
 
     Pages of allowed origins may send `Content-Type`, `Authorization`,
-    `X-API-Key` and `Last-Event-ID`, and read `Retry-After`; with
+    `X-API-Key`, `Last-Event-ID` and `Idempotency-Key`, and read `Retry-After`; with
     `credentials` they may also read answers to requests that carry cookies
     (`credentials: "include"`, `withCredentials`). A preflight answer is
     reused for 10 minutes.

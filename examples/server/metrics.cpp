@@ -1,7 +1,9 @@
 // metrics.cpp - two views of one snapshot.
 #include "metrics.hpp"
 
+#include "http.hpp"
 #include "log.hpp"
+#include "publish_request.hpp"
 
 #include <cstdio>
 
@@ -91,6 +93,31 @@ char const* to_string(sse::close_reason r) noexcept
     return "unknown";
 }
 
+nlohmann::json backplane_json(backplane_snapshot const& b)
+{
+    nlohmann::json unreachable = nullptr;
+    if (b.unreachable_for)
+        unreachable = b.unreachable_for->count();
+    return {
+        {"state", b.state},
+        {"namespace", b.ns},
+        {"server", b.server},
+        {"durable", b.durable},
+        {"epoch", b.epoch},
+        {"position", b.position},
+        {"lag", b.lag},
+        {"reconnects", b.reconnects},
+        {"epochChanges", b.epoch_changes},
+        {"published", b.published},
+        {"publishFailures", b.publish_failures},
+        {"duplicates", b.duplicates},
+        {"historyReads", b.history_reads},
+        {"entriesRead", b.entries_read},
+        {"unreachableMs", unreachable},
+        {"lastError", string_or_null(b.last_error)},
+    };
+}
+
 nlohmann::json stats_json(service_snapshot const& s)
 {
     nlohmann::json drops = nlohmann::json::object();
@@ -99,10 +126,15 @@ nlohmann::json stats_json(service_snapshot const& s)
     nlohmann::json last = nullptr;
     if (s.last_event)
         last = unix_ms(*s.last_event);
-    return {
+    // Without the hidden topics of users (see user_topic).
+    nlohmann::json channels = nlohmann::json::object();
+    for (auto const& [topic, n] : s.hub.by_topic)
+        if (!is_user_topic(topic))
+            channels[topic] = n;
+    nlohmann::json out = {
         {"totalClients", s.clients},
         {"clientsByUser", s.hub.by_user},
-        {"clientsByChannel", s.hub.by_topic},
+        {"clientsByChannel", channels},
         {"averageConnectionDuration", s.average_connection.count()},
         {"totalConnections", s.connections_total},
         {"totalEventsPublished", s.hub.published},
@@ -123,6 +155,11 @@ nlohmann::json stats_json(service_snapshot const& s)
         {"replayBufferBytes", s.hub.replay_bytes},
         {"uptime", std::chrono::duration_cast<std::chrono::seconds>(s.uptime).count()},
     };
+    if (s.backplane) {
+        out["backplane"] = backplane_json(*s.backplane);
+        out["backplane"]["logResets"] = s.hub.log_resets;
+    }
+    return out;
 }
 
 std::string prometheus_text(service_snapshot const& s)
@@ -157,6 +194,31 @@ std::string prometheus_text(service_snapshot const& s)
     m.single("sse_replay_buffer_events", "gauge", "Events kept for replay.", static_cast<double>(s.hub.replay_events));
     m.single("sse_replay_buffer_bytes", "gauge", "Bytes of events kept for replay.",
              static_cast<double>(s.hub.replay_bytes));
+    if (auto const& b = s.backplane) {
+        auto const n = [](std::uint64_t v) { return static_cast<double>(v); };
+        m.single("sse_backplane_connected", "gauge", "1 while the Redis log is followed, else 0.",
+                 b->state == "connected" ? 1 : 0);
+        m.single("sse_backplane_unreachable_seconds", "gauge", "Seconds Redis has been unreachable (0 while connected).",
+                 b->unreachable_for ? std::chrono::duration<double>(*b->unreachable_for).count() : 0.0);
+        m.single("sse_backplane_position", "gauge", "The newest Redis log position handed to the hub.", n(b->position));
+        m.single("sse_backplane_lag", "gauge", "Entries of the Redis log not yet handed to the hub.", n(b->lag));
+        m.single("sse_backplane_reconnects_total", "counter", "Connections to Redis lost and made again.",
+                 n(b->reconnects));
+        m.single("sse_backplane_epoch_changes_total", "counter", "Syncs with Redis that found a new epoch.",
+                 n(b->epoch_changes));
+        m.single("sse_backplane_log_resets_total", "counter",
+                 "Times every stream was sent a reset for a gap in the Redis log or a new epoch.", n(s.hub.log_resets));
+        m.single("sse_backplane_published_total", "counter", "Publishes Redis took from this server.",
+                 n(b->published));
+        m.single("sse_backplane_publish_failures_total", "counter",
+                 "Publishes refused: Redis unreachable, epoch changed, or an error.", n(b->publish_failures));
+        m.single("sse_backplane_duplicates_total", "counter", "Publishes answered from their Idempotency-Key.",
+                 n(b->duplicates));
+        m.single("sse_backplane_history_reads_total", "counter",
+                 "Reads of the Redis log for streams resuming from before the replay buffer.", n(b->history_reads));
+        m.single("sse_backplane_entries_read_total", "counter", "Entries of the Redis log handed to the hub.",
+                 n(b->entries_read));
+    }
     return m.take();
 }
 

@@ -2,6 +2,8 @@
 #ifndef SSE_SERVER_METRICS_HPP
 #define SSE_SERVER_METRICS_HPP
 
+#include "backplane.hpp"
+
 #include <sse/hub.hpp>
 
 #include <nlohmann/json.hpp>
@@ -29,9 +31,14 @@ struct service_snapshot
     double events_per_second = 0;
     std::optional<std::chrono::system_clock::time_point> last_event;
     std::chrono::steady_clock::duration uptime{};
+    /// With --redis only.
+    std::optional<backplane_snapshot> backplane;
 };
 
-/// The body of GET /api/sse/stats.
+/// The `backplane` object of /health and /api/sse/stats.
+nlohmann::json backplane_json(backplane_snapshot const& b);
+
+/// The body of GET /api/sse/stats; with --redis it has a `backplane` object, with the hub's `logResets`.
 nlohmann::json stats_json(service_snapshot const& s);
 
 /** The body of GET /metrics, in the Prometheus text exposition format 0.0.4:

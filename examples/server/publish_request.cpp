@@ -45,7 +45,7 @@ std::optional<std::vector<std::string>> names(nlohmann::json const& value, char 
     return out;
 }
 
-sse::audience audience_for(std::vector<std::string> channels, std::vector<std::string> users)
+sse::audience audience_for(std::vector<std::string> channels, std::vector<std::string> users, bool shareable)
 {
     if (channels.empty() && users.empty())
         return sse::audience::all();
@@ -53,6 +53,12 @@ sse::audience audience_for(std::vector<std::string> channels, std::vector<std::s
         return sse::audience::topics(std::move(channels));
     if (channels.empty() && users.size() == 1)
         return sse::audience::user(std::move(users.front()));
+    if (shareable) {
+        // Every stream of a user follows the user's topic: one topics audience, the union.
+        for (auto& u : users)
+            channels.push_back(user_topic(u));
+        return sse::audience::topics(std::move(channels));
+    }
     // Several users, or channels and users: one predicate, kept with the event so
     // that replay routes it the same way.
     auto const topics = std::make_shared<std::set<std::string> const>(channels.begin(), channels.end());
@@ -65,7 +71,21 @@ sse::audience audience_for(std::vector<std::string> channels, std::vector<std::s
     });
 }
 
+constexpr std::string_view user_topic_prefix = "\x1fuser:";
+
 } // namespace
+
+std::string user_topic(std::string_view user)
+{
+    std::string t(user_topic_prefix);
+    t += user;
+    return t;
+}
+
+bool is_user_topic(std::string_view topic) noexcept
+{
+    return topic.substr(0, user_topic_prefix.size()) == user_topic_prefix;
+}
 
 std::optional<publish_request> parse_publish(std::string_view body, publish_rules const& rules, field_error& error)
 {
@@ -141,7 +161,7 @@ std::optional<publish_request> parse_publish(std::string_view body, publish_rule
             return std::nullopt;
         (is_channels ? channels : users) = std::move(*list);
     }
-    out.to = audience_for(std::move(channels), std::move(users));
+    out.to = audience_for(std::move(channels), std::move(users), rules.shareable);
     return out;
 }
 

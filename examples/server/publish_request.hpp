@@ -20,7 +20,20 @@ struct publish_rules
     std::size_t max_data = 64 * 1024;   ///< bytes of `data` as sent on the wire
     std::string reserved_id_prefix;     ///< "<epoch>-": ids the hub assigns, refused from publishers
     bool broadcast = false;             ///< /broadcast: `channels` and `userIds` are refused
+    /// Through a backplane (--redis): an audience of several users, or of channels and
+    /// users, is written with user_topic() instead of a predicate, which cannot cross processes.
+    bool shareable = false;
 };
+
+/** The hidden topic a stream of `user` also follows when the server shares events
+    through Redis, so that an event for channels and users is one topics audience.
+    It starts with a control character, which channel names cannot contain, and is
+    left out of the channels that stats report.
+*/
+std::string user_topic(std::string_view user);
+
+/// True for the topics user_topic() makes.
+bool is_user_topic(std::string_view topic) noexcept;
 
 /// A valid request, ready for the hub.
 struct publish_request

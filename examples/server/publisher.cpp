@@ -1,6 +1,7 @@
 // publisher.cpp - publishing, counted.
 #include "publisher.hpp"
 
+#include <memory>
 #include <system_error>
 
 namespace app {
@@ -11,12 +12,45 @@ long long second_of(publisher::clock::time_point t)
 }
 } // namespace
 
+void publisher::publish_async(sse::event e, sse::audience to, sse::publish_options o, done_handler done)
+{
+    hub_.publish_async(std::move(e), std::move(to), std::move(o),
+                       [this, done = std::move(done)](sse::error_code ec, sse::publish_result r) {
+                           if (!ec)
+                               count(clock::now());
+                           if (done)
+                               done(ec, r);
+                       });
+}
+
 sse::publish_result publisher::publish(sse::event e, sse::audience to, std::string_view key, sse::error_code& ec)
 {
-    auto r = hub_.publish(std::move(e), std::move(to), key, ec);
-    if (!ec)
-        count(clock::now());
-    return r;
+    // Whether the completion ran inline (standing alone, or a failure known at once)
+    // or will run later on the backplane's thread, which must not touch this frame.
+    struct outcome
+    {
+        std::mutex mutex;
+        bool returned = false;   // publish() has returned: a completion now is late
+        bool done = false;
+        sse::error_code ec;
+        sse::publish_result result;
+    };
+    auto const o = std::make_shared<outcome>();
+    sse::publish_options options;
+    options.key = std::string(key);
+    publish_async(std::move(e), std::move(to), std::move(options),
+                  [o](sse::error_code error, sse::publish_result const& r) {
+                      std::lock_guard<std::mutex> lock(o->mutex);
+                      if (o->returned)
+                          return;
+                      o->done = true;
+                      o->ec = error;
+                      o->result = r;
+                  });
+    std::lock_guard<std::mutex> lock(o->mutex);
+    o->returned = true;
+    ec = o->done ? o->ec : sse::error_code();
+    return o->done ? std::move(o->result) : sse::publish_result();
 }
 
 sse::publish_result publisher::publish(sse::event e, sse::audience to, std::string_view key)

@@ -8,6 +8,7 @@
 #include <sse/http/fields.hpp>
 #include <sse/http/request_parser.hpp>
 
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/write.hpp>
 
@@ -55,15 +56,21 @@ std::optional<route> find_route(std::string_view path)
     return std::nullopt;
 }
 
-sse::hub_options hub_options_for(config const& c)
+sse::hub_options hub_options_for(config const& c, backplane_runner const& backplane)
 {
     sse::hub_options o;
     o.replay.max_events = c.replay_events;
     o.replay.max_bytes = c.replay_bytes;
     o.replay.max_age = c.replay_age;
-    o.foreign_ids = c.replay_after_restart ? sse::foreign_id_policy::replay_epoch : sse::foreign_id_policy::reset;
+    o.backplane = backplane.get();
+    // With Redis, an id of another epoch is one this node cannot vouch for: Redis
+    // restarted, possibly older, so a client may have missed events. Only a reset is safe.
+    bool const replay_epoch = c.replay_after_restart && !o.backplane;
+    o.foreign_ids = replay_epoch ? sse::foreign_id_policy::replay_epoch : sse::foreign_id_policy::reset;
     return o;
 }
+
+constexpr std::size_t max_idempotency_key = 200;
 
 sse::listener_options listener_options_for(config const& c)
 {
@@ -91,7 +98,8 @@ std::string remote_ip_of(asio::ip::address a)
 server::server(config c, logger::sink_type log_sink)
     : config_(std::move(c)),
       log_(config_.log, std::move(log_sink)),
-      hub_(hub_options_for(config_)),
+      backplane_(config_, log_),
+      hub_(hub_options_for(config_, backplane_)),
       publisher_(hub_),
       auth_(config_),
       clients_(connection_limits{config_.max_connections, config_.max_connections_per_ip,
@@ -138,6 +146,8 @@ server::~server()
 {
     shutdown();
     wait();
+    // Before any member goes: a publish completing on the backplane's thread refers to them.
+    backplane_.stop();
 }
 
 std::string server::url() const
@@ -166,8 +176,11 @@ void server::start()
             ++finished_;
             run_changed_.notify_all();
         });
-    log_.info("started", {{"url", url()}, {"anonymous", auth_.anonymous()}, {"threads", n},
-                          {"auth", config_.jwt_secret.empty() ? "none" : "jwt"}});
+    nlohmann::json fields = {{"url", url()}, {"anonymous", auth_.anonymous()}, {"threads", n},
+                             {"auth", config_.jwt_secret.empty() ? "none" : "jwt"}};
+    if (auto b = backplane_.snapshot())
+        fields["redis"] = {{"namespace", b->ns}, {"durable", b->durable}};
+    log_.info("started", std::move(fields));
 }
 
 void server::shutdown()
@@ -228,6 +241,7 @@ service_snapshot server::snapshot() const
     s.events_per_second = publisher_.events_per_second();
     s.last_event = publisher_.last_event_time();
     s.uptime = clock::now() - started_;
+    s.backplane = backplane_.snapshot();
     return s;
 }
 
@@ -358,18 +372,64 @@ void server::finish_publish(request_ptr req, Socket socket, identity const& who,
     rules.max_data = config_.max_event_bytes;
     rules.reserved_id_prefix = hub_.epoch() + "-";
     rules.broadcast = broadcast;
+    rules.shareable = backplane_.get() != nullptr;
     field_error bad;
     auto parsed = parse_publish(body, rules, bad);
     if (!parsed)
         return reply(std::move(socket), *req, error_response(400, bad.field + ": " + bad.message, bad.field));
+    sse::publish_options options;
+    if (auto key = req->header("Idempotency-Key")) {
+        if (key->empty() || key->size() > max_idempotency_key || has_control(*key))
+            return reply(std::move(socket), *req,
+                         error_response(400, "Idempotency-Key must be 1 to 200 bytes without control characters",
+                                        "Idempotency-Key"));
+        options.idempotency_key = std::string(*key);
+    }
     std::string const type = parsed->event.type;
-    sse::error_code ec;
-    auto const result = publisher_.publish(std::move(parsed->event), std::move(parsed->to), {}, ec);
-    if (ec)
-        return reply(std::move(socket), *req, retry_later(503, ec.message(), config_.retry_after));
-    log_.debug("published", {{"id", result.id}, {"event", type}, {"recipients", result.deliveries},
-                             {"by", who.rate_key(req->remote_ip)}});
-    reply(std::move(socket), *req, json_response(202, {{"id", result.id}, {"recipients", result.deliveries}}));
+    auto sock = std::make_shared<Socket>(std::move(socket));
+    publisher_.publish_async(
+        std::move(parsed->event), std::move(parsed->to), std::move(options),
+        [this, req, sock, type, by = who.rate_key(req->remote_ip)](sse::error_code ec, sse::publish_result const& r) {
+            // Inline, or on the backplane's thread once Redis has answered: the
+            // connection is answered on its own executor either way.
+            auto const ex = sock->get_executor();
+            asio::post(ex, [this, req, sock, type, by, ec, r] { answer_publish(*req, std::move(*sock), by, type, ec, r); });
+        });
+}
+
+template<class Socket>
+void server::answer_publish(request const& req, Socket socket, std::string const& by, std::string const& type,
+                            sse::error_code ec, sse::publish_result const& r)
+{
+    // Redis's answers come back within a second or two, or the publish fails: a short Retry-After.
+    constexpr std::chrono::seconds redis_retry_after{1};
+    if (ec) {
+        log_.warn("publish_failed", {{"event", type}, {"by", by}, {"error", ec.message()}});
+        if (ec == sse::error::backplane_unavailable)
+            return reply(std::move(socket), req,
+                         retry_later(503, "Redis is unavailable: nothing was published; retry after Retry-After "
+                                          "seconds",
+                                     redis_retry_after));
+        if (ec == sse::error::backplane_epoch_changed)
+            return reply(std::move(socket), req,
+                         retry_later(503, "Redis restarted and its event log began a new epoch: nothing was "
+                                          "published; retry after Retry-After seconds",
+                                     redis_retry_after));
+        if (backplane_.get() && ec != sse::error::hub_shut_down)
+            return reply(std::move(socket), req,
+                         retry_later(503, "Redis did not confirm the publish (" + ec.message() + "): it may or may "
+                                          "not have been published; retry with the same Idempotency-Key to publish "
+                                          "it once",
+                                     redis_retry_after));
+        return reply(std::move(socket), req, retry_later(503, ec.message(), config_.retry_after));
+    }
+    // With Redis every node delivers the event when Redis hands it back, after this
+    // answer: how many streams take it is not known here.
+    nlohmann::json recipients = nullptr;
+    if (!backplane_.get())
+        recipients = r.deliveries;
+    log_.debug("published", {{"id", r.id}, {"event", type}, {"recipients", recipients}, {"by", by}});
+    reply(std::move(socket), req, json_response(202, {{"id", r.id}, {"recipients", recipients}}));
 }
 
 // ---- administration, health, the page ------------------------------------------------------
@@ -423,8 +483,21 @@ template<class Socket>
 void server::serve_health(request_ptr req, Socket socket)
 {
     auto const up = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - started_);
-    reply(std::move(socket), *req,
-          json_response(200, {{"status", "ok"}, {"uptime", up.count()}, {"clients", clients_.size()}}));
+    nlohmann::json body = {{"status", "ok"}, {"uptime", up.count()}, {"clients", clients_.size()}};
+    int status = 200;
+    if (auto b = backplane_.snapshot()) {
+        body["backplane"] = backplane_json(*b);
+        // Streams stay open and are served from memory, but nothing can be published:
+        // a load balancer should send new clients elsewhere.
+        if (b->unhealthy) {
+            status = 503;
+            body["status"] = "unavailable";
+            body["error"] = "Redis has been unreachable for " + std::to_string(b->unreachable_for->count()) +
+                            " ms (" + (b->last_error.empty() ? std::string("no answer") : b->last_error) +
+                            "): nothing can be published through this server";
+        }
+    }
+    reply(std::move(socket), *req, json_response(status, body));
 }
 
 template<class Socket>

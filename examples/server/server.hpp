@@ -3,6 +3,7 @@
 #define SSE_SERVER_SERVER_HPP
 
 #include "auth.hpp"
+#include "backplane.hpp"
 #include "clients.hpp"
 #include "config.hpp"
 #include "http.hpp"
@@ -95,6 +96,9 @@ public:
     /// The numbers of /api/sse/stats and /metrics.
     service_snapshot snapshot() const;
 
+    /// With --redis: the backplane's state (see /health); nothing otherwise.
+    std::optional<backplane_snapshot> backplane() const { return backplane_.snapshot(); }
+
 private:
     using request_ptr = std::shared_ptr<request const>;
 
@@ -118,6 +122,9 @@ private:
     void finish_publish(request_ptr req, Socket socket, identity const& who, std::string const& body,
                         bool broadcast);
     template<class Socket>
+    void answer_publish(request const& req, Socket socket, std::string const& by, std::string const& type,
+                        sse::error_code ec, sse::publish_result const& r);
+    template<class Socket>
     void serve_poll(request_ptr req, Socket socket);
     template<class Socket>
     void serve_stats(request_ptr req, Socket socket);
@@ -140,6 +147,8 @@ private:
     };
     std::optional<subscription> subscription_for(request const& req, identity const& who,
                                                  sse::response& refusal) const;
+    /// The hub topics of a subscription: its channels, plus its user's topic with --redis.
+    std::vector<std::string> topics_for(subscription const& what) const;
 
     // Who a stream or poll request is and what it may subscribe to; if it may
     // not, the request is answered (401, 403 or 400) and the socket is taken.
@@ -153,6 +162,7 @@ private:
 
     config config_;
     logger log_;
+    backplane_runner backplane_;   // before hub_: its thread's io_context outlives the hub that holds the backplane
     sse::hub hub_;   // before io_: outlives every stream attached to it
     app::publisher publisher_;
     authenticator auth_;

@@ -3,6 +3,7 @@
 
 #include "events.hpp"
 #include "poll.hpp"
+#include "publish_request.hpp"
 
 #include <sse/asio/attach.hpp>
 
@@ -106,6 +107,15 @@ std::optional<server::subscription> server::subscription_for(request const& req,
     return out;
 }
 
+std::vector<std::string> server::topics_for(subscription const& what) const
+{
+    auto topics = what.channels;
+    // Through Redis, events for channels and users travel as topics (see user_topic).
+    if (backplane_.get() && !what.user.empty())
+        topics.push_back(user_topic(what.user));
+    return topics;
+}
+
 template<class Socket>
 std::optional<server::grant> server::authorize_subscriber(request const& req, Socket& socket)
 {
@@ -173,7 +183,7 @@ void server::serve_stream(request_ptr req, Socket socket)
 
     auto stream = std::make_shared<sse::stream<Socket>>(std::move(socket), stream_options_);
     sse::subscriber_options options;
-    options.topics = what.channels;
+    options.topics = topics_for(what);
     options.user = what.user;
     options.last_event_id = resume ? resume : start_id;
 
@@ -258,7 +268,7 @@ void server::serve_poll(request_ptr req, Socket socket)
         return;
     subscription& what = granted->what;
     sse::subscriber_options options;
-    options.topics = std::move(what.channels);
+    options.topics = topics_for(what);
     options.user = std::move(what.user);
     sse::error_code ec;
     auto body = poll_events(hub_, std::move(options), std::string(req->head.param("since").value_or("")), ec);
