@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -247,4 +250,100 @@ TEST_CASE("replay buffer: a full buffer stops growing its ring")
     history.clear();
     CHECK(history.empty());
     CHECK(history.append(data_event("x"), t0)->id == "e-1001");
+}
+
+namespace {
+
+std::shared_ptr<sse::published_event> prepared(std::string data, std::optional<std::string> id = std::nullopt)
+{
+    sse::error_code ec;
+    auto p = sse::replay_buffer::prepare(data_event(std::move(data), std::move(id)), {}, {}, ec);
+    REQUIRE(!ec);
+    return p;
+}
+
+} // namespace
+
+TEST_CASE("replay buffer: a log drives it with restart() and append_at()")
+{
+    sse::replay_limits limits;
+    limits.max_events = 4;
+    sse::replay_buffer history(limits, "mine");
+    std::string const epoch = "0123456789abcdefghijklmnopqrstuv";   // 32 characters
+    REQUIRE(sse::replay_buffer::valid_log_epoch(epoch));
+    history.restart(epoch, 10);
+    CHECK(history.epoch() == epoch);
+    CHECK(history.newest_id() == epoch + "-10");
+    CHECK(history.empty());
+    CHECK(history.first_seq() == 11);
+
+    sse::error_code ec;
+    history.since(epoch + "-10", ec, t0);
+    CHECK(!ec);   // up to date
+    history.since(epoch + "-9", ec, t0);
+    CHECK(ec == sse::error::event_id_too_old);
+    history.since(epoch + "-11", ec, t0);
+    CHECK(ec == sse::error::unknown_event_id);
+    history.since("mine-3", ec, t0);
+    CHECK(ec == sse::error::foreign_event_id);
+
+    auto const e11 = history.append_at(prepared("a"), 11, t0);
+    CHECK(e11->seq == 11);
+    CHECK(e11->id == epoch + "-11");
+    CHECK(e11->wire == "id: " + epoch + "-11\ndata: a\n\n");
+    history.append_at(prepared("b", std::string("own")), 12, t0);
+    CHECK(wires(history.since(epoch + "-10", ec, t0)) ==
+          std::vector<std::string>{"id: " + epoch + "-11\ndata: a\n\n", "id: own\ndata: b\n\n"});
+    CHECK(history.newest_id() == epoch + "-12");
+    CHECK(history.since("own", ec, t0).empty());
+    CHECK(!ec);
+
+    // A jump drops what was stored: the history stays contiguous.
+    history.append_at(prepared("c"), 15, t0);
+    CHECK(history.size() == 1);
+    CHECK(history.first_seq() == 15);
+    history.since(epoch + "-12", ec, t0);
+    CHECK(ec == sse::error::event_id_too_old);
+    CHECK(wires(history.since(epoch + "-14", ec, t0)) == std::vector<std::string>{"id: " + epoch + "-15\ndata: c\n\n"});
+    history.since("own", ec, t0);
+    CHECK(ec == sse::error::unknown_event_id);
+    CHECK(history.next_seq() == 16);
+
+    // Eviction by count still applies.
+    for (std::uint64_t seq = 16; seq <= 20; ++seq)
+        history.append_at(prepared(std::to_string(seq)), seq, t0);
+    CHECK(history.size() == 4);
+    CHECK(history.first_seq() == 17);
+}
+
+TEST_CASE("replay buffer: log epochs are 1 to 32 of [0-9a-z]; ids of 32-character epochs parse")
+{
+    CHECK(sse::replay_buffer::valid_log_epoch("a"));
+    CHECK(sse::replay_buffer::valid_log_epoch("abcdef012345"));
+    CHECK(sse::replay_buffer::valid_log_epoch(std::string(32, 'z')));
+    CHECK(!sse::replay_buffer::valid_log_epoch(""));
+    CHECK(!sse::replay_buffer::valid_log_epoch(std::string(33, 'z')));
+    CHECK(!sse::replay_buffer::valid_log_epoch("Abc"));
+    CHECK(!sse::replay_buffer::valid_log_epoch("a-b"));
+
+    sse::replay_buffer history({}, "short");
+    sse::error_code ec;
+    history.since(std::string(32, 'z') + "-1", ec, t0);
+    CHECK(ec == sse::error::foreign_event_id);
+    history.since(std::string(33, 'z') + "-1", ec, t0);
+    CHECK(ec == sse::error::unknown_event_id);
+}
+
+TEST_CASE("replay buffer: stamp() finishes an event as append() would, without storing it")
+{
+    auto p = prepared("x");
+    sse::replay_buffer::stamp(*p, "ep", 7, t0);
+    CHECK(p->id == "ep-7");
+    CHECK(p->seq == 7);
+    CHECK(p->time == t0);
+    CHECK(p->wire == "id: ep-7\ndata: x\n\n");
+    auto own = prepared("y", std::string("mine"));
+    sse::replay_buffer::stamp(*own, "ep", 8, t0);
+    CHECK(own->id == "mine");
+    CHECK(own->wire == "id: mine\ndata: y\n\n");
 }

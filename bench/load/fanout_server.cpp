@@ -13,9 +13,14 @@
 //   sse-fanout [--host 127.0.0.1] [--port 0] [--prefix /] [--threads 1] [--heartbeat 15]
 //   curl -N http://127.0.0.1:PORT/sub    and    curl -d hello http://127.0.0.1:PORT/pub
 //
-// Prints `listening on HOST:PORT` as its first line, then runs until SIGINT or SIGTERM: it stops
-// accepting, ends every stream with a randomised `retry:` and prints the hub's counters on stderr.
-// See bench/load/README.md.
+// With `--redis redis://HOST:PORT/NS` (built when the sse::redis target exists), the hub follows a
+// Redis backplane: several sse-fanout processes on one Redis and one namespace deliver every
+// publish, made on any of them, to all their subscribers, in one order. A POST is then answered
+// 202 once Redis has taken the event (503 if it could not).
+//
+// Prints `listening on HOST:PORT` as its first line (with --redis, once the backplane has synced
+// with Redis), then runs until SIGINT or SIGTERM: it stops accepting, ends every stream with a
+// randomised `retry:` and prints the hub's counters on stderr. See bench/load/README.md.
 
 #include <sse/asio/attach.hpp>
 #include <sse/asio/listener.hpp>
@@ -23,9 +28,13 @@
 #include <sse/asio/stream.hpp>
 #include <sse/http/request_parser.hpp>
 #include <sse/hub.hpp>
+#if SSE_FANOUT_REDIS
+#include <sse/redis/backplane.hpp>
+#endif
 
 #include <asio/bind_executor.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/post.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -41,6 +50,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +74,8 @@ struct options
     unsigned threads = 1;
     double heartbeat = 15;
     std::size_t max_body = 64 * 1024;
+    std::string redis;   // redis://HOST:PORT/NS; empty: no backplane
+    double redis_wait = 10;
 };
 
 [[noreturn]] void usage_error(std::string const& why)
@@ -78,7 +90,14 @@ struct options
         "  --prefix /P/     serve <prefix>sub and <prefix>pub (default /)\n"
         "  --threads N      threads running the streams (default 1); one more reads requests\n"
         "  --heartbeat S    seconds of silence before a heartbeat comment; 0: none (default 15)\n"
-        "  --max-body B     largest POST body in bytes; larger ones get 413 (default 65536)\n");
+        "  --max-body B     largest POST body in bytes; larger ones get 413 (default 65536)\n"
+        "  --redis URL      follow a Redis backplane, redis://[:PASSWORD@]HOST[:PORT][/NAMESPACE]%s\n"
+        "  --redis-wait S   seconds to wait for Redis at start before giving up (default 10)\n",
+#if SSE_FANOUT_REDIS
+        "");
+#else
+        " (not in this build: it needs libhiredis-dev)");
+#endif
     std::exit(help ? 0 : 2);
 }
 
@@ -108,6 +127,8 @@ options parse_options(int argc, char** argv)
         else if (arg == "--threads") o.threads = parse_number<unsigned>(arg, value);
         else if (arg == "--heartbeat") o.heartbeat = std::strtod(std::string(value).c_str(), nullptr);
         else if (arg == "--max-body") o.max_body = parse_number<std::size_t>(arg, value);
+        else if (arg == "--redis") o.redis = value;
+        else if (arg == "--redis-wait") o.redis_wait = std::strtod(std::string(value).c_str(), nullptr);
         else usage_error("unknown option " + std::string(arg));
     }
     if (o.prefix.empty() || o.prefix.front() != '/')
@@ -118,6 +139,21 @@ options parse_options(int argc, char** argv)
         usage_error("--threads must be 1 to 64");
     if (!(o.heartbeat >= 0))
         usage_error("--heartbeat must be 0 or more");
+    if (!(o.redis_wait > 0))
+        usage_error("--redis-wait must be more than 0");
+#if SSE_FANOUT_REDIS
+    if (!o.redis.empty()) {
+        sse::redis::backplane_options ro;
+        std::error_code ec;
+        sse::redis::parse_url(o.redis, ro, ec);
+        if (ec)
+            usage_error("--redis " + o.redis + ": " + ec.message());
+    }
+#else
+    if (!o.redis.empty())
+        usage_error("--redis: this sse-fanout was built without Redis support; install libhiredis-dev and "
+                    "configure bench/load again");
+#endif
     return o;
 }
 
@@ -147,6 +183,17 @@ public:
         ho.queue.max_age = std::chrono::seconds(60);
         ho.queue.policy = sse::slow_consumer_policy::disconnect;
         ho.replay.max_events = 256;
+#if SSE_FANOUT_REDIS
+        if (!o.redis.empty()) {
+            sse::redis::backplane_options ro;
+            error_code ignored;   // parse_options() has checked the URL
+            sse::redis::parse_url(o.redis, ro, ignored);
+            // On the intake thread, which also makes the publishes: the reader hands each entry
+            // to the hub there, as hub::publish did without a backplane.
+            backplane_ = sse::redis::backplane::create(intake_io_.get_executor(), std::move(ro));
+            ho.backplane = backplane_;
+        }
+#endif
         hub_ = std::make_unique<sse::hub>(std::move(ho));
 
         // One options object for every stream: a stream holds only a pointer to it.
@@ -160,7 +207,57 @@ public:
         attach_.on_close = [this](error_code) { streams_open.fetch_sub(1, std::memory_order_relaxed); };
     }
 
+    // The hub first: it holds the backplane, whose I/O objects belong to intake_io_, so both
+    // must go before intake_io_ does.
+    ~server()
+    {
+        hub_.reset();
+#if SSE_FANOUT_REDIS
+        backplane_.reset();
+#endif
+    }
+
     sse::hub& hub() noexcept { return *hub_; }
+
+    /// True when publishes go through a backplane (hub::publish_async completes later).
+    bool has_backplane() const noexcept
+    {
+#if SSE_FANOUT_REDIS
+        return backplane_ != nullptr;
+#else
+        return false;
+#endif
+    }
+
+    /** Waits, on the calling thread, until the backplane has synced with Redis, for at most
+        --redis-wait seconds. Returns an empty string when it has (or there is no backplane),
+        else why not. The intake thread must be running.
+    */
+    std::string wait_for_backplane()
+    {
+#if SSE_FANOUT_REDIS
+        if (!backplane_)
+            return {};
+        auto const deadline = std::chrono::steady_clock::now() +
+            std::chrono::milliseconds(static_cast<long long>(opt_.redis_wait * 1000));
+        for (;;) {
+            auto const st = backplane_->stats();
+            if (st.state == sse::backplane_state::connected)
+                return {};
+            if (std::chrono::steady_clock::now() >= deadline) {
+                char waited[32];
+                std::snprintf(waited, sizeof waited, "%g", opt_.redis_wait);
+                return "no connection to Redis at " + opt_.redis + " after " + waited + " s" +
+                    (st.last_error.empty() ? std::string() : ": " + st.last_error) +
+                    " (is redis-server running there? see --redis-wait)";
+            }
+            // Polled: the backplane reports its state through stats() and the hub, not to a waiter.
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+#else
+        return {};
+#endif
+    }
     asio::io_context& io() noexcept { return io_; }
     options const& opt() const noexcept { return opt_; }
     std::string const& pub_path() const noexcept { return pub_path_; }
@@ -211,10 +308,22 @@ public:
     asio::strand<asio::any_io_executor> const& publish_strand() const noexcept { return publish_strand_; }
 
     /// Runs the intake io_context until stop() and its last connection have ended.
-    void run_intake() { intake_io_.run(); }
+    void run_intake()
+    {
+        intake_io_.run();
+        intake_done_.set_value();
+    }
 
-    /// Ends the intake io_context now (after the streams' io_context has returned).
-    void stop_intake() { intake_io_.stop(); }
+    /** Lets the intake io_context finish its work for up to `grace` (the backplane's stop,
+        which closes its Redis connections and so breaks their references to it), then
+        stops it whatever is left.
+    */
+    void finish_intake(std::chrono::milliseconds grace)
+    {
+        if (intake_finished_.wait_for(grace) != std::future_status::ready)
+            intake_io_.stop();
+    }
+
 
     std::atomic<std::uint64_t> published{0};
     std::atomic<std::uint64_t> refused{0};
@@ -241,8 +350,13 @@ private:
     asio::executor_work_guard<asio::io_context::executor_type> intake_work_;
     asio::strand<asio::any_io_executor> publish_strand_;
     std::shared_ptr<sse::listener> listener_;   // after intake_io_, whose reactor it uses
+#if SSE_FANOUT_REDIS
+    std::shared_ptr<sse::redis::backplane> backplane_;
+#endif
     std::chrono::steady_clock::time_point stop_deadline_{};
     std::atomic<bool> stopping_{false};
+    std::promise<void> intake_done_;
+    std::future<void> intake_finished_ = intake_done_.get_future();
 };
 
 // The same connection, served by the other io_context's reactor.
@@ -351,11 +465,27 @@ private:
             data.remove_suffix(1);
         sse::event e;
         e.data.emplace(data);
+#if SSE_FANOUT_REDIS
+        if (srv_.has_backplane()) {
+            // Answered once the log has taken the event (or refused it); delivery, here too,
+            // comes through the backplane's reader.
+            srv_.hub().publish_async(std::move(e), sse::audience::all(), {},
+                [self = shared_from_this()](error_code ec, sse::publish_result const&) {
+                    asio::dispatch(self->strand_, [self, ec] { self->answer(ec); });
+                });
+            return;
+        }
+#endif
         error_code ec;
         srv_.hub().publish(std::move(e), sse::audience::all(), {}, ec);
+        answer(ec);
+    }
+
+    void answer(error_code ec)
+    {
         if (ec) {
             srv_.refused.fetch_add(1, std::memory_order_relaxed);
-            return fail(503, "503 Service Unavailable: " + ec.message() + "\n");
+            return fail(503, "503 Service Unavailable: " + ec.message() + "\n", {{"Retry-After", "1"}});
         }
         srv_.published.fetch_add(1, std::memory_order_relaxed);
         // Written here rather than by sse::respond_and_close: the body has been read whole, so
@@ -413,11 +543,11 @@ private:
             }));
     }
 
-    void fail(int status, std::string body)
+    void fail(int status, std::string body, std::vector<std::pair<std::string, std::string>> headers = {})
     {
         timer_.cancel();
         srv_.refused.fetch_add(1, std::memory_order_relaxed);
-        refuse(std::move(socket_), status, std::move(body));
+        refuse(std::move(socket_), status, std::move(body), std::move(headers));
     }
 
     void abandon()
@@ -481,6 +611,9 @@ void server::stop()
     if (stopping_.exchange(true))
         return;
     std::fprintf(stderr, "sse-fanout: stopping\n");
+    // Called without a signal too (Redis not reachable at start): the wait must not keep io_ running.
+    error_code ignored;
+    signals_.cancel(ignored);
     listener_->stop();
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -496,8 +629,25 @@ void server::stop()
         static_cast<unsigned long long>(published.load()), static_cast<unsigned long long>(refused.load()),
         static_cast<unsigned long long>(st.deliveries),
         static_cast<unsigned long long>(st.disconnected(sse::close_reason::slow_consumer)));
+#if SSE_FANOUT_REDIS
+    if (backplane_) {
+        auto const b = backplane_->stats();
+        std::fprintf(stderr,
+            "sse-fanout: backplane %s epoch %s at %llu (lag %llu): %llu published, %llu refused, %llu entries "
+            "read, %llu reconnects%s%s\n",
+            b.server.c_str(), b.epoch.c_str(), static_cast<unsigned long long>(b.position),
+            static_cast<unsigned long long>(b.lag), static_cast<unsigned long long>(b.published),
+            static_cast<unsigned long long>(b.publish_failures), static_cast<unsigned long long>(b.entries_read),
+            static_cast<unsigned long long>(b.reconnects), b.last_error.empty() ? "" : "; last error: ",
+            b.last_error.c_str());
+    }
+#endif
     // Every attached stream writes its final `retry:` and closes, within attach_.shutdown_deadline.
     hub_->shutdown();
+#if SSE_FANOUT_REDIS
+    if (backplane_)
+        backplane_->stop();
+#endif
     intake_work_.reset();
     stop_deadline_ = std::chrono::steady_clock::now() + attach_.shutdown_deadline + std::chrono::seconds(1);
     watch_shutdown();
@@ -532,24 +682,32 @@ int main(int argc, char** argv)
 {
     auto const opt = fanout::parse_options(argc, argv);
     fanout::raise_descriptor_limit();
+    int status = 0;
     try {
         asio::io_context io(static_cast<int>(opt.threads));
         fanout::server srv(io, opt);
         auto const endpoint = srv.start();
-        std::printf("listening on %s:%u\n", endpoint.address().to_string().c_str(), endpoint.port());
-        std::fflush(stdout);
 
         std::vector<std::thread> threads;
         threads.emplace_back([&srv] { srv.run_intake(); });
+        // With a backplane, "listening" means ready to publish: scripts wait for this line.
+        if (auto const why = srv.wait_for_backplane(); !why.empty()) {
+            std::fprintf(stderr, "sse-fanout: %s\n", why.c_str());
+            status = 1;
+            asio::post(io, [&srv] { srv.stop(); });
+        } else {
+            std::printf("listening on %s:%u\n", endpoint.address().to_string().c_str(), endpoint.port());
+            std::fflush(stdout);
+        }
         for (unsigned i = 1; i < opt.threads; ++i)
             threads.emplace_back([&io] { io.run(); });
         io.run();
-        srv.stop_intake();
+        srv.finish_intake(std::chrono::seconds(2));
         for (auto& t : threads)
             t.join();
     } catch (std::exception const& e) {
         std::fprintf(stderr, "sse-fanout: %s\n", e.what());
         return 1;
     }
-    return 0;
+    return status;
 }

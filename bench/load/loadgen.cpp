@@ -93,7 +93,9 @@ struct options
     double drain = 5;                  // seconds to wait for deliveries after the last publish
     double timeout = 120;              // seconds for the whole run
     int threads = 1;
-    long server_pid = 0;
+    std::vector<unsigned short> sub_ports;   // empty: subscribe on --port
+    std::vector<long> server_pids;           // read and summed
+    long redis_pid = 0;                      // read and reported on its own
     bool json = false;
 };
 
@@ -102,7 +104,8 @@ char const usage_text[] =
     "\n"
     "target\n"
     "  --host ADDR              server address (default 127.0.0.1)\n"
-    "  --port P                 server port (required)\n"
+    "  --port P                 server port (required): publishes go there\n"
+    "  --sub-ports P1,P2,...    spread the subscribers over these ports, round-robin (default: --port)\n"
     "  --prefix /P/             path prefix (default /): subscribe at <prefix>sub, publish at <prefix>pub\n"
     "  --sub-path PATH          subscriber path, overrides the prefix (nchan: /sub/<channel>)\n"
     "  --pub-path PATH          publisher path, overrides the prefix (nchan: /pub/<channel>)\n"
@@ -121,7 +124,9 @@ char const usage_text[] =
     "  --drain S                wait for late deliveries after the last publish (default 5)\n"
     "  --timeout S              bound on the whole run (default 120)\n"
     "report\n"
-    "  --server-pid PID         read the server's RSS and CPU time from /proc/PID\n"
+    "  --server-pid PID[,PID]   read the server's RSS and CPU time from /proc/PID; repeatable,\n"
+    "                           several processes (nodes) are summed and listed\n"
+    "  --redis-pid PID          also read this process's CPU time (Redis), reported on its own\n"
     "  --json                   print one JSON object instead of a table\n"
     "  --help                   print this text\n";
 
@@ -153,6 +158,23 @@ T parse_number(std::string_view flag, std::string_view text)
     if (r.ec != std::errc{} || r.ptr != end || negative)
         usage_error(std::string(flag) + ": not a valid number: '" + std::string(text) + "'");
     return value;
+}
+
+/// The items of a comma-separated list; an empty item is a usage error.
+std::vector<std::string_view> split_list(std::string_view flag, std::string_view text)
+{
+    std::vector<std::string_view> items;
+    std::string_view const whole = text;
+    for (;;) {
+        auto const comma = text.find(',');
+        auto const item = text.substr(0, comma);
+        if (item.empty())
+            usage_error(std::string(flag) + ": empty item in '" + std::string(whole) + "'");
+        items.push_back(item);
+        if (comma == std::string_view::npos)
+            return items;
+        text.remove_prefix(comma + 1);
+    }
 }
 
 options parse_options(int argc, char** argv)
@@ -200,10 +222,29 @@ options parse_options(int argc, char** argv)
         else if (arg == "--settle") o.settle = parse_number<double>(arg, value);
         else if (arg == "--drain") o.drain = parse_number<double>(arg, value);
         else if (arg == "--timeout") o.timeout = parse_number<double>(arg, value);
-        else if (arg == "--server-pid") o.server_pid = parse_number<long>(arg, value);
+        else if (arg == "--server-pid") {
+            for (auto item : split_list(arg, value)) {
+                auto const pid = parse_number<long>(arg, item);
+                if (pid == 0) usage_error("--server-pid: 0 is not a process");
+                o.server_pids.push_back(pid);
+            }
+        }
+        else if (arg == "--sub-ports") {
+            for (auto item : split_list(arg, value)) {
+                auto const p = parse_number<unsigned>(arg, item);
+                if (p == 0 || p > 65535) usage_error("--sub-ports: " + std::string(item) + " is out of range");
+                o.sub_ports.push_back(static_cast<unsigned short>(p));
+            }
+            if (o.sub_ports.size() > 64) usage_error("--sub-ports: at most 64 ports");
+        }
+        else if (arg == "--redis-pid") {
+            o.redis_pid = parse_number<long>(arg, value);
+            if (o.redis_pid == 0) usage_error("--redis-pid: 0 is not a process");
+        }
         else usage_error("unknown option " + std::string(arg));
     }
     if (!have_port) usage_error("--port is required");
+    if (o.sub_ports.empty()) o.sub_ports.push_back(o.port);
     if (o.prefix.empty() || o.prefix.front() != '/') usage_error("--prefix must start with '/'");
     if (o.prefix.back() != '/') o.prefix += '/';
     if (o.sub_path.empty()) o.sub_path = o.prefix + "sub";
@@ -339,8 +380,9 @@ double self_cpu_seconds()
 struct setup
 {
     options opt;
-    tcp::endpoint endpoint;
-    std::string sub_request;   // the whole GET, sent by every subscriber
+    tcp::endpoint endpoint;                   // where events are published
+    std::vector<tcp::endpoint> sub_endpoints;  // one per --sub-ports entry
+    std::vector<std::string> sub_requests;     // the whole GET for each, sent by its subscribers
     std::string pub_prefix;    // the POST head up to the Content-Length value
     std::string padding;       // " xxx...", empty without --payload
     std::uint32_t events = 0;
@@ -371,6 +413,7 @@ struct subscriber
     std::int64_t started_ns = 0;
     std::uint32_t next = 0;            // highest sequence number received, plus one
     std::uint32_t slot = 0;            // handshake slot while connecting
+    std::uint16_t node = 0;            // which of --sub-ports it subscribes on
     state st = state::idle;
     bool chunked = false;
 };
@@ -393,18 +436,27 @@ struct worker_stats
     std::uint64_t stream_errors = 0; // chunked framing or event parser errors
     std::array<std::size_t, static_cast<std::size_t>(connect_failure::count_)> failures{};
     std::string first_error;
+    // By --sub-ports entry: subscribers connected, first receipts.
+    std::vector<std::size_t> node_connected;
+    std::vector<std::uint64_t> node_received;
 };
 
 /// One thread's share of the subscribers, on its own io_context.
 class worker
 {
 public:
-    worker(setup const& s, std::size_t share, std::size_t concurrency, double connect_rate)
+    /// Subscribers `first` to `first + share - 1` of the run; subscriber i goes to port i % ports.
+    worker(setup const& s, std::size_t first, std::size_t share, std::size_t concurrency, double connect_rate)
         : setup_(s), sweep_(ctx_), open_timer_(ctx_), concurrency_(std::max<std::size_t>(1, concurrency)),
           connect_rate_(connect_rate), buffer_(64 * 1024)
     {
-        for (std::size_t i = 0; i < share; ++i)
+        std::size_t const nodes = s.sub_endpoints.size();
+        for (std::size_t i = 0; i < share; ++i) {
             subs_.emplace_back(ctx_);
+            subs_.back().node = static_cast<std::uint16_t>((first + i) % nodes);
+        }
+        stats_.node_connected.assign(nodes, 0);
+        stats_.node_received.assign(nodes, 0);
         slots_.resize(concurrency_, nullptr);
         for (std::size_t i = concurrency_; i-- > 0;)
             free_slots_.push_back(static_cast<std::uint32_t>(i));
@@ -474,18 +526,18 @@ private:
         free_slots_.pop_back();
         slots_[s.slot] = &s;
         s.head = std::make_unique<sse::http::response_parser>();
-        s.socket.async_connect(setup_.endpoint, [this, &s](error_code ec) {
+        s.socket.async_connect(setup_.sub_endpoints[s.node], [this, &s](error_code ec) {
             if (s.st != subscriber::state::connecting)
                 return;
             if (ec)
                 return fail(s, connect_failure::refused, "connect: " + ec.message());
             s.socket.set_option(tcp::no_delay(true), ec);
             s.socket.non_blocking(true, ec);
-            asio::async_write(s.socket, asio::buffer(setup_.sub_request), [this, &s](error_code ec, std::size_t) {
+            asio::async_write(s.socket, asio::buffer(setup_.sub_requests[s.node]), [this, &s](error_code wec, std::size_t) {
                 if (s.st != subscriber::state::connecting)
                     return;
-                if (ec)
-                    return fail(s, connect_failure::refused, "sending the request: " + ec.message());
+                if (wec)
+                    return fail(s, connect_failure::refused, "sending the request: " + wec.message());
                 wait_readable(s);
             });
         });
@@ -518,6 +570,7 @@ private:
         s.st = subscriber::state::open;
         s.seen.assign(setup_.seen_words, 0);
         stats_.connected.fetch_add(1, std::memory_order_relaxed);
+        ++stats_.node_connected[s.node];
         end_handshake(s);
     }
 
@@ -651,6 +704,7 @@ private:
             s.next = seq + 1;
         stats_.latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, received_ns - sent_ns)));
         stats_.received.fetch_add(1, std::memory_order_relaxed);
+        ++stats_.node_received[s.node];
         stats_.last_delivery_ns.store(received_ns, std::memory_order_relaxed);
     }
 
@@ -945,11 +999,46 @@ private:
 // ---------------------------------------------------------------------------------------------
 // The run: phases driven by a 10 ms tick on worker 0
 
+/// The server's figures, summed over its processes (nodes): a sum is empty when any of them
+/// could not be read. The CPU times are kept per process too, for the listing.
 struct server_readings
 {
     std::optional<std::uint64_t> rss_before_kib, rss_idle_kib, rss_end_kib;
     std::optional<double> cpu_before, cpu_after;
+    std::vector<std::optional<double>> cpu_before_each, cpu_after_each;
+    std::optional<double> redis_cpu_before, redis_cpu_after;
 };
+
+std::optional<std::uint64_t> read_rss_kib(std::vector<long> const& pids)
+{
+    std::uint64_t total = 0;
+    for (long const pid : pids) {
+        auto const v = read_rss_kib(pid);
+        if (!v)
+            return std::nullopt;
+        total += *v;
+    }
+    return total;
+}
+
+std::vector<std::optional<double>> read_cpu_seconds(std::vector<long> const& pids)
+{
+    std::vector<std::optional<double>> each;
+    for (long const pid : pids)
+        each.push_back(read_cpu_seconds(pid));
+    return each;
+}
+
+std::optional<double> sum_all(std::vector<std::optional<double>> const& each)
+{
+    double total = 0;
+    for (auto const& v : each) {
+        if (!v)
+            return std::nullopt;
+        total += *v;
+    }
+    return total;
+}
 
 struct report
 {
@@ -973,7 +1062,24 @@ struct report
     bool interrupted = false;
     std::string first_error;
     std::vector<std::string> problems;
+    std::vector<std::size_t> node_connected;    // by --sub-ports entry
+    std::vector<std::uint64_t> node_received;
 };
+
+/// Subscribers on the `k`-th of the --sub-ports: the run assigns subscriber i to port i % ports.
+std::size_t node_share(options const& o, std::size_t k)
+{
+    std::size_t const nodes = o.sub_ports.size();
+    return o.subscribers / nodes + (k < o.subscribers % nodes);
+}
+
+std::string join_pids(std::vector<long> const& pids)
+{
+    std::string out;
+    for (long const pid : pids)
+        out += (out.empty() ? "" : ",") + std::to_string(pid);
+    return out;
+}
 
 class controller
 {
@@ -994,8 +1100,8 @@ public:
                 finish();
             }
         });
-        if (setup_.opt.server_pid)
-            server_.rss_before_kib = read_rss_kib(setup_.opt.server_pid);
+        if (!setup_.opt.server_pids.empty())
+            server_.rss_before_kib = read_rss_kib(setup_.opt.server_pids);
         for (auto& w : workers_)
             asio::post(w->context(), [w = w.get()] { w->start_opening(); });
         tick();
@@ -1042,10 +1148,9 @@ private:
             break;
         case phase::settling:
             if (now >= settle_end_ns_) {
-                if (setup_.opt.server_pid) {
-                    server_.rss_idle_kib = read_rss_kib(setup_.opt.server_pid);
-                    server_.cpu_before = read_cpu_seconds(setup_.opt.server_pid);
-                }
+                read_cpu_before();
+                if (!setup_.opt.server_pids.empty())
+                    server_.rss_idle_kib = read_rss_kib(setup_.opt.server_pids);
                 gen_cpu_before_ = self_cpu_seconds();
                 phase_ = phase::publishing;
                 pub_.start();
@@ -1068,6 +1173,14 @@ private:
         });
     }
 
+    void read_cpu_before()
+    {
+        server_.cpu_before_each = read_cpu_seconds(setup_.opt.server_pids);
+        server_.cpu_before = sum_all(server_.cpu_before_each);
+        if (setup_.opt.redis_pid)
+            server_.redis_cpu_before = read_cpu_seconds(setup_.opt.redis_pid);
+    }
+
     void on_published()
     {
         if (phase_ != phase::publishing)
@@ -1084,12 +1197,14 @@ private:
         end_ns_ = now_ns();
         if (!connected_ns_)
             connected_ = sum([](worker_stats& s) { return s.connected.load(); });
-        if (setup_.opt.server_pid) {
-            if (!server_.cpu_before)
-                server_.cpu_before = read_cpu_seconds(setup_.opt.server_pid);
-            server_.cpu_after = read_cpu_seconds(setup_.opt.server_pid);
-            server_.rss_end_kib = read_rss_kib(setup_.opt.server_pid);
-        }
+        if (server_.cpu_before_each.empty())
+            read_cpu_before();
+        server_.cpu_after_each = read_cpu_seconds(setup_.opt.server_pids);
+        server_.cpu_after = sum_all(server_.cpu_after_each);
+        if (setup_.opt.redis_pid)
+            server_.redis_cpu_after = read_cpu_seconds(setup_.opt.redis_pid);
+        if (!setup_.opt.server_pids.empty())
+            server_.rss_end_kib = read_rss_kib(setup_.opt.server_pids);
         if (gen_cpu_before_ == 0)
             gen_cpu_before_ = self_cpu_seconds();
         gen_cpu_after_ = self_cpu_seconds();
@@ -1124,7 +1239,15 @@ double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 void print_table(report const& r)
 {
     auto const& o = *r.opt;
-    std::printf("sse-loadgen  %s:%u  GET %s  POST %s\n", o.host.c_str(), o.port, o.sub_path.c_str(), o.pub_path.c_str());
+    if (o.sub_ports.size() == 1 && o.sub_ports[0] == o.port) {
+        std::printf("sse-loadgen  %s:%u  GET %s  POST %s\n", o.host.c_str(), o.port, o.sub_path.c_str(), o.pub_path.c_str());
+    } else {
+        std::string ports;
+        for (auto const p : o.sub_ports)
+            ports += (ports.empty() ? "" : ",") + std::to_string(p);
+        std::printf("sse-loadgen  %s:%u  GET %s on ports %s  POST %s on port %u\n", o.host.c_str(), o.port,
+            o.sub_path.c_str(), ports.c_str(), o.pub_path.c_str(), o.port);
+    }
     std::printf("subscribers  %zu of %zu connected in %.2f s, %zu failed, %" PRIu64 " dropped by the server\n",
         r.connected, o.subscribers, r.connect_seconds, r.connect_failures, r.disconnects);
     if (r.connect_failures)
@@ -1144,14 +1267,19 @@ void print_table(report const& r)
                 ", duplicate %" PRIu64 ", unexpected %" PRIu64 "\n",
         r.received, r.expected, delivery_seconds > 0 ? r.received / delivery_seconds : 0.0, r.expected - r.received,
         r.out_of_order, r.duplicates, r.unexpected);
+    if (o.sub_ports.size() > 1)
+        for (std::size_t k = 0; k < o.sub_ports.size(); ++k)
+            std::printf("  port %-5u  %zu of %zu connected, %" PRIu64 " deliveries missing\n", o.sub_ports[k],
+                r.node_connected[k], node_share(o, k), std::uint64_t{node_share(o, k)} * o.events - r.node_received[k]);
     std::printf("latency      p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms  mean %.2f ms\n",
         ms(r.latency.percentile(50)), ms(r.latency.percentile(90)), ms(r.latency.percentile(99)),
         ms(r.latency.percentile(99.9)), ms(r.latency.max()), r.latency.mean() / 1e6);
-    if (o.server_pid) {
+    if (!o.server_pids.empty()) {
         auto kib = [](std::optional<std::uint64_t> v) { return v ? static_cast<double>(*v) / 1024.0 : -1.0; };
-        std::printf("server       pid %ld  RSS %.1f MiB before, %.1f MiB idle with %zu, %.1f MiB at the end\n",
-            o.server_pid, kib(r.server.rss_before_kib), kib(r.server.rss_idle_kib), r.connected,
-            kib(r.server.rss_end_kib));
+        bool const several = o.server_pids.size() > 1;
+        std::printf("server       %s %s  RSS %.1f MiB before, %.1f MiB idle with %zu, %.1f MiB at the end%s\n",
+            several ? "pids" : "pid", join_pids(o.server_pids).c_str(), kib(r.server.rss_before_kib),
+            kib(r.server.rss_idle_kib), r.connected, kib(r.server.rss_end_kib), several ? " (summed)" : "");
         if (r.server.rss_before_kib && r.server.rss_idle_kib && r.connected)
             std::printf("             %.0f B (%.2f KiB) RSS per idle subscriber\n",
                 (static_cast<double>(*r.server.rss_idle_kib) - static_cast<double>(*r.server.rss_before_kib)) * 1024.0 /
@@ -1160,9 +1288,21 @@ void print_table(report const& r)
                     r.connected);
         if (r.server.cpu_before && r.server.cpu_after) {
             double const cpu = *r.server.cpu_after - *r.server.cpu_before;
-            std::printf("             CPU %.2f s while publishing, %.3f us per delivery\n", cpu,
-                r.received ? cpu * 1e6 / r.received : 0.0);
+            std::printf("             CPU %.2f s while publishing, %.3f us per delivery%s\n", cpu,
+                r.received ? cpu * 1e6 / r.received : 0.0, several ? " (summed)" : "");
+            if (several) {
+                std::printf("             CPU by process:");
+                for (std::size_t i = 0; i < o.server_pids.size(); ++i)
+                    std::printf(" %ld %.2f s%s", o.server_pids[i],
+                        *r.server.cpu_after_each[i] - *r.server.cpu_before_each[i],
+                        i + 1 < o.server_pids.size() ? "," : "\n");
+            }
         }
+    }
+    if (o.redis_pid && r.server.redis_cpu_before && r.server.redis_cpu_after) {
+        double const cpu = *r.server.redis_cpu_after - *r.server.redis_cpu_before;
+        std::printf("redis        pid %ld  CPU %.2f s while publishing, %.3f us per delivery (not in the server's)\n",
+            o.redis_pid, cpu, r.received ? cpu * 1e6 / r.received : 0.0);
     }
     std::printf("generator    CPU %.2f s while publishing, max RSS %.1f MiB, %d thread(s), %.1f s in all\n",
         r.generator_cpu, r.generator_max_rss_kib / 1024.0, o.threads, r.elapsed);
@@ -1223,7 +1363,7 @@ void print_json(report const& r)
     std::printf("\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,\"mean\":%.3f},",
         ms(r.latency.percentile(50)), ms(r.latency.percentile(90)), ms(r.latency.percentile(99)),
         ms(r.latency.percentile(99.9)), ms(r.latency.max()), r.latency.mean() / 1e6);
-    if (o.server_pid) {
+    if (!o.server_pids.empty()) {
         std::string per_conn = "null", cpu = "null", per_delivery = "null";
         if (r.server.rss_before_kib && r.server.rss_idle_kib && r.connected)
             per_conn = std::to_string(
@@ -1235,12 +1375,43 @@ void print_json(report const& r)
             if (r.received)
                 per_delivery = std::to_string(c * 1e6 / r.received);
         }
-        std::printf("\"server\":{\"pid\":%ld,\"rss_before_kib\":%s,\"rss_idle_kib\":%s,\"rss_end_kib\":%s,"
+        if (o.server_pids.size() == 1) {
+            std::printf("\"server\":{\"pid\":%ld,", o.server_pids[0]);
+        } else {
+            std::string each;
+            for (std::size_t i = 0; i < o.server_pids.size(); ++i) {
+                auto const& b = r.server.cpu_before_each[i];
+                auto const& a = r.server.cpu_after_each[i];
+                each += (i ? "," : "") + (a && b ? std::to_string(*a - *b) : std::string("null"));
+            }
+            std::printf("\"server\":{\"pids\":[%s],\"cpu_seconds_each\":[%s],", join_pids(o.server_pids).c_str(),
+                each.c_str());
+        }
+        std::printf("\"rss_before_kib\":%s,\"rss_idle_kib\":%s,\"rss_end_kib\":%s,"
                     "\"rss_bytes_per_subscriber\":%s,\"cpu_seconds\":%s,\"cpu_us_per_delivery\":%s},",
-            o.server_pid, opt_num(r.server.rss_before_kib).c_str(), opt_num(r.server.rss_idle_kib).c_str(),
+            opt_num(r.server.rss_before_kib).c_str(), opt_num(r.server.rss_idle_kib).c_str(),
             opt_num(r.server.rss_end_kib).c_str(), per_conn.c_str(), cpu.c_str(), per_delivery.c_str());
     } else {
         std::printf("\"server\":null,");
+    }
+    if (o.redis_pid) {
+        std::string cpu = "null", per_delivery = "null";
+        if (r.server.redis_cpu_before && r.server.redis_cpu_after) {
+            double const c = *r.server.redis_cpu_after - *r.server.redis_cpu_before;
+            cpu = std::to_string(c);
+            if (r.received)
+                per_delivery = std::to_string(c * 1e6 / r.received);
+        }
+        std::printf("\"redis\":{\"pid\":%ld,\"cpu_seconds\":%s,\"cpu_us_per_delivery\":%s},", o.redis_pid, cpu.c_str(),
+            per_delivery.c_str());
+    }
+    if (o.sub_ports.size() > 1) {
+        std::printf("\"ports\":[");
+        for (std::size_t k = 0; k < o.sub_ports.size(); ++k)
+            std::printf("%s{\"port\":%u,\"subscribers\":%zu,\"connected\":%zu,\"missing\":%" PRIu64 "}", k ? "," : "",
+                o.sub_ports[k], node_share(o, k), r.node_connected[k],
+                std::uint64_t{node_share(o, k)} * o.events - r.node_received[k]);
+        std::printf("],");
     }
     std::printf("\"generator\":{\"cpu_seconds\":%.3f,\"max_rss_kib\":%ld},\"elapsed_seconds\":%.3f,", r.generator_cpu,
         r.generator_max_rss_kib, r.elapsed);
@@ -1295,8 +1466,11 @@ setup make_setup(options const& o)
         s.endpoint = tcp::endpoint(address, o.port);
     }
     std::string const host = o.host + ":" + std::to_string(o.port);
-    s.sub_request = "GET " + o.sub_path + " HTTP/1.1\r\nHost: " + host +
-                    "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: sse-loadgen\r\n\r\n";
+    for (auto const port : o.sub_ports) {
+        s.sub_endpoints.emplace_back(s.endpoint.address(), port);
+        s.sub_requests.push_back("GET " + o.sub_path + " HTTP/1.1\r\nHost: " + o.host + ":" + std::to_string(port) +
+            "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: sse-loadgen\r\n\r\n");
+    }
     s.pub_prefix = "POST " + o.pub_path + " HTTP/1.1\r\nHost: " + host +
                    "\r\nUser-Agent: sse-loadgen\r\nContent-Type: text/plain\r\nContent-Length: ";
     if (o.payload)
@@ -1310,15 +1484,20 @@ int run(options const& o)
 {
     ensure_descriptors(o);
     std::signal(SIGPIPE, SIG_IGN);
-    if (o.server_pid && !read_rss_kib(o.server_pid))
-        usage_error("--server-pid " + std::to_string(o.server_pid) + ": no readable /proc entry");
+    for (long const pid : o.server_pids)
+        if (!read_rss_kib(pid))
+            usage_error("--server-pid " + std::to_string(pid) + ": no readable /proc entry");
+    if (o.redis_pid && !read_cpu_seconds(o.redis_pid))
+        usage_error("--redis-pid " + std::to_string(o.redis_pid) + ": no readable /proc entry");
 
     setup const s = make_setup(o);
     std::vector<std::unique_ptr<worker>> workers;
+    std::size_t first = 0;
     for (int i = 0; i < o.threads; ++i) {
         std::size_t const share = o.subscribers / o.threads + (static_cast<std::size_t>(i) < o.subscribers % o.threads);
         std::size_t const concurrency = std::max<std::size_t>(1, o.connect_concurrency / o.threads);
-        workers.push_back(std::make_unique<worker>(s, share, concurrency, o.connect_rate / o.threads));
+        workers.push_back(std::make_unique<worker>(s, first, share, concurrency, o.connect_rate / o.threads));
+        first += share;
     }
 
     auto ctl = std::make_unique<controller>(s, workers);
@@ -1342,8 +1521,14 @@ int run(options const& o)
     r.timed_out = ctl->timed_out();
     r.interrupted = ctl->interrupted();
     r.generator_cpu = ctl->generator_cpu();
+    r.node_connected.assign(o.sub_ports.size(), 0);
+    r.node_received.assign(o.sub_ports.size(), 0);
     for (auto& w : workers) {
         auto& st = w->stats();
+        for (std::size_t k = 0; k < o.sub_ports.size(); ++k) {
+            r.node_connected[k] += st.node_connected[k];
+            r.node_received[k] += st.node_received[k];
+        }
         r.connected += st.connected.load();
         r.connect_failures += st.failed.load();
         for (std::size_t i = 0; i < r.failure_kinds.size(); ++i)

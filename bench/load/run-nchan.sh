@@ -45,7 +45,8 @@ sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" -e "s|@MODULES@|$modules|g" -e "s|
 master=$!
 
 ready=
-for _ in $(seq 100); do
+# Up to 10 s: on a busy machine nginx has taken more than 5.
+for _ in $(seq 200); do
     if ! kill -0 "$master" 2>/dev/null; then break; fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then ready=1; break; fi
     sleep 0.05

@@ -361,6 +361,13 @@ public:
         from here. An id from another epoch is answered as
         `hub_options::foreign_ids` says. Call pull() once after this returns.
 
+        With a backplane, the subscriber may first wait (pull() gives nothing, and
+        the sink is woken when that ends): until the log's first sync, which resolves
+        its Last-Event-ID; and, for an id of the log's epoch older than the history,
+        until backplane::read() has brought the entries before the history, which go
+        in front of its queue (or, if the log no longer has them all, a `too_old`
+        reset). Live events queue behind meanwhile, within its budget.
+
         `sink` may be null for a subscriber that is only polled. It is held weakly.
         After shutdown(), fails with error::hub_shut_down and returns null.
     */
@@ -379,6 +386,8 @@ public:
         `on_subscribe` and `on_unsubscribe` are not called, and no counter of
         stats() changes. The filter runs with the hub lock held, as for
         subscribe(). An empty `last_event_id` finds no events and no reset.
+        With a backplane it answers from the history only: an id older than it
+        gets the `too_old` reset, the log is not read.
         After shutdown(), fails with error::hub_shut_down.
     */
     SSE_DECL replay_lookup events_after(std::string_view last_event_id, subscriber_options who, error_code& ec);

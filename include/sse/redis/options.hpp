@@ -92,13 +92,24 @@ struct backplane_options
 /** Reads `redis://[[user]:password@]host[:port][/namespace]` into `o` (server,
     username, password, ns); the other members are left as they are.
 
-    The password may be percent-encoded. Sets `ec` to error::bad_url (not a
-    redis URL: another scheme, `rediss`, no host, a bad port) or
-    error::bad_namespace, and leaves `o` unchanged.
+    - The user and password are percent-decoded (any octet); without them, `o`'s
+      are cleared. `user@host` (no colon) is refused: clients disagree on whether
+      it names a user or a password.
+    - The host is a name, an IPv4 address, or an IPv6 address in brackets (`[::1]`,
+      stored without them). The port is 1 to 65535, 6379 if absent.
+    - No path, or `/`, keeps `o.ns`.
+
+    Sets `ec` to error::bad_url (another scheme, `rediss` as TLS is not supported,
+    a query string or fragment, no host, a bad port or percent-encoding) or
+    error::bad_namespace, and then leaves `o` unchanged.
 */
 SSE_DECL void parse_url(std::string_view url, backplane_options& o, error_code& ec);
 
-/// Reads `host:port,host:port,...` (Sentinels; the port defaults to 26379).
+/** Reads `host[:port],host[:port],...` (Sentinels), hosts as in parse_url();
+    a missing port is `default_port` (26379 for Sentinels). Spaces around entries
+    are ignored. An empty list or entry, or a bad host or port, sets `ec` to
+    error::bad_url and returns nothing.
+*/
 SSE_DECL std::vector<endpoint> parse_endpoints(std::string_view list, std::uint16_t default_port, error_code& ec);
 
 /// Returns true if `ns` is a usable namespace (see backplane_options::ns).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the demo page's browser test and the cross-origin (CORS) test (headless
-# Debian Chromium through playwright-core), and the npm eventsource client test,
-# against a real sse-server.
+# Runs the demo page's browser test, the cross-origin (CORS) test and the cluster
+# test (three nodes on one Redis behind nginx; headless Debian Chromium through
+# playwright-core), and the npm eventsource client test, against a real sse-server.
 #
 #   examples/server/tests/browser/run.sh path/to/sse-server
 #
@@ -52,7 +52,7 @@ export SSE_TEST_OUTPUT=${SSE_TEST_OUTPUT:-${TMPDIR:-/tmp}/sse-browser-test}
 mkdir -p "$SSE_TEST_OUTPUT"
 
 status=0
-for t in browser eventsource cors; do
+for t in browser eventsource cors cluster; do
     echo "== $t.test.mjs"
     node "$here/$t.test.mjs" "$server" || status=1
 done

@@ -85,25 +85,33 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
             return;
         }
         auto s = conn::create(strand, 64 * 1024);
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         auto const& at = options.sentinels[i];
-        s->async_connect(at.host, at.port, options.connect_timeout, [self, s, i, g](error_code ec) {
-            if (self->stale(g))
+        s->async_connect(at.host, at.port, options.connect_timeout, [weak, s, i, g](error_code ec) {
+            auto self = weak.lock();
+            if (!self || self->stale(g))
                 return s->close();
             if (ec)
                 return self->ask_sentinel(i + 1, g);
-            s->async_command({"SENTINEL", "get-master-addr-by-name", self->options.master_name},
-                self->options.command_timeout, [self, s, i, g](error_code ec2, detail::reply r) {
-                    s->close();
-                    if (self->stale(g))
-                        return;
-                    std::uint64_t port = 0;
-                    if (ec2 || r.type != detail::reply::kind::array || r.elements.size() != 2 ||
-                        !detail::parse_u64(r.elements[1].str, port) || port == 0 || port > 65535)
-                        return self->ask_sentinel(i + 1, g);
-                    self->open(endpoint{r.elements[0].str, static_cast<std::uint16_t>(port)}, g);
-                });
+            self->ask_master(s, i, g);
         });
+    }
+
+    void ask_master(std::shared_ptr<conn> const& s, std::size_t i, std::uint64_t g)
+    {
+        std::weak_ptr<state> weak = weak_from_this();
+        s->async_command({"SENTINEL", "get-master-addr-by-name", options.master_name}, options.command_timeout,
+            [weak, s, i, g](error_code ec, detail::reply r) {
+                s->close();
+                auto self = weak.lock();
+                if (!self || self->stale(g))
+                    return;
+                std::uint64_t port = 0;
+                if (ec || r.type != detail::reply::kind::array || r.elements.size() != 2 ||
+                    !detail::parse_u64(r.elements[1].str, port) || port == 0 || port > 65535)
+                    return self->ask_sentinel(i + 1, g);
+                self->open(endpoint{r.elements[0].str, static_cast<std::uint16_t>(port)}, g);
+            });
     }
 
     void open(endpoint const& at, std::uint64_t g)
@@ -111,19 +119,27 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
         update([&](backplane_stats& s) { s.server = at.host + ":" + std::to_string(at.port); });
         cmd = conn::create(strand, options.max_reply_bytes);
         reader = conn::create(strand, options.max_reply_bytes);
-        auto self = shared_from_this();
-        cmd->async_connect(at.host, at.port, options.connect_timeout, [self, at, g](error_code ec) {
-            if (self->stale(g))
+        std::weak_ptr<state> weak = weak_from_this();
+        cmd->async_connect(at.host, at.port, options.connect_timeout, [weak, at, g](error_code ec) {
+            auto self = weak.lock();
+            if (!self || self->stale(g))
                 return;
             if (ec)
                 return self->fail(ec, g);
-            self->reader->async_connect(at.host, at.port, self->options.connect_timeout, [self, g](error_code ec2) {
-                if (self->stale(g))
-                    return;
-                if (ec2)
-                    return self->fail(ec2, g);
-                self->authenticate(g);
-            });
+            self->open_reader(at, g);
+        });
+    }
+
+    void open_reader(endpoint const& at, std::uint64_t g)
+    {
+        std::weak_ptr<state> weak = weak_from_this();
+        reader->async_connect(at.host, at.port, options.connect_timeout, [weak, g](error_code ec) {
+            auto self = weak.lock();
+            if (!self || self->stale(g))
+                return;
+            if (ec)
+                return self->fail(ec, g);
+            self->authenticate(g);
         });
     }
 
@@ -135,14 +151,16 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
         if (!options.username.empty())
             auth.push_back(options.username);
         auth.push_back(options.password);
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         // Both connections authenticate; the reader's answer is checked when it reads.
-        reader->async_command(auth, options.command_timeout, [self, g](error_code ec, detail::reply) {
-            if (!self->stale(g) && ec)
+        reader->async_command(auth, options.command_timeout, [weak, g](error_code ec, detail::reply) {
+            auto self = weak.lock();
+            if (self && !self->stale(g) && ec)
                 self->fail(ec, g);
         });
-        cmd->async_command(std::move(auth), options.command_timeout, [self, g](error_code ec, detail::reply) {
-            if (self->stale(g))
+        cmd->async_command(std::move(auth), options.command_timeout, [weak, g](error_code ec, detail::reply) {
+            auto self = weak.lock();
+            if (!self || self->stale(g))
                 return;
             if (ec)
                 return self->fail(ec, g);
@@ -153,9 +171,10 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     // The server's run_id names the epoch when not durable; its version must have Streams.
     void identify(std::uint64_t g)
     {
-        auto self = shared_from_this();
-        cmd->async_command({"INFO", "server"}, options.command_timeout, [self, g](error_code ec, detail::reply r) {
-            if (self->stale(g))
+        std::weak_ptr<state> weak = weak_from_this();
+        cmd->async_command({"INFO", "server"}, options.command_timeout, [weak, g](error_code ec, detail::reply r) {
+            auto self = weak.lock();
+            if (!self || self->stale(g))
                 return;
             if (ec)
                 return self->fail(ec, g);
@@ -181,18 +200,20 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
 
     void load_scripts(std::uint64_t g)
     {
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         cmd->async_command({"SCRIPT", "LOAD", std::string(detail::publish_script)}, options.command_timeout,
-            [self, g](error_code ec, detail::reply r) {
-                if (self->stale(g))
+            [weak, g](error_code ec, detail::reply r) {
+                auto self = weak.lock();
+                if (!self || self->stale(g))
                     return;
                 if (ec)
                     return self->fail(ec, g);
                 self->publish_sha = r.str;
             });
         cmd->async_command({"SCRIPT", "LOAD", std::string(detail::sync_script)}, options.command_timeout,
-            [self, g](error_code ec, detail::reply r) {
-                if (self->stale(g))
+            [weak, g](error_code ec, detail::reply r) {
+                auto self = weak.lock();
+                if (!self || self->stale(g))
                     return;
                 if (ec)
                     return self->fail(ec, g);
@@ -213,11 +234,12 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
 
     void synchronise(std::uint64_t g)
     {
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         cmd->async_command({"EVALSHA", sync_sha, "2", meta_key, log_key, run_id, fresh_epoch(),
                                options.durable ? "1" : "0", std::to_string(tail)},
-            options.command_timeout, [self, g](error_code ec, detail::reply r) {
-                if (self->stale(g))
+            options.command_timeout, [weak, g](error_code ec, detail::reply r) {
+                auto self = weak.lock();
+                if (!self || self->stale(g))
                     return;
                 if (ec)
                     return self->fail(ec, g);
@@ -276,11 +298,12 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     // one `block`.
     void read_next(std::uint64_t g)
     {
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         auto head = std::make_shared<std::uint64_t>(0);
         reader->async_command({"HMGET", meta_key, "epoch", "seq"}, options.command_timeout,
-            [self, g, head](error_code ec, detail::reply r) {
-                if (self->stale(g))
+            [weak, g, head](error_code ec, detail::reply r) {
+                auto self = weak.lock();
+                if (!self || self->stale(g))
                     return;
                 if (ec)
                     return self->fail(ec, g);
@@ -291,8 +314,9 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
             });
         reader->async_command({"XREAD", "COUNT", "1000", "BLOCK", std::to_string(options.block.count()), "STREAMS",
                                   log_key, std::to_string(cursor) + "-0"},
-            options.block + options.command_timeout, [self, g, head](error_code ec, detail::reply r) {
-                if (self->stale(g))
+            options.block + options.command_timeout, [weak, g, head](error_code ec, detail::reply r) {
+                auto self = weak.lock();
+                if (!self || self->stale(g))
                     return;
                 if (ec)
                     return self->fail(ec, g);
@@ -375,10 +399,11 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
             receiver->state(backplane_state::disconnected, ec);
         auto const delay = retry.next_delay(clock::now(), rng).value_or(options.reconnect.cap);
         timer.expires_after(delay);
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         std::uint64_t const next = generation;
-        timer.async_wait([self, next](error_code const& wait_ec) {
-            if (wait_ec || self->stale(next))
+        timer.async_wait([weak, next](error_code const& wait_ec) {
+            auto self = weak.lock();
+            if (!self || wait_ec || self->stale(next))
                 return;
             self->begin();
         });
@@ -405,11 +430,17 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
 
     void run_publish(std::vector<std::string> args, publish_handler done, std::uint64_t g, bool retried)
     {
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         auto again = retried ? std::vector<std::string>{} : args;
         cmd->async_command(std::move(args), options.command_timeout,
-            [self, done = std::move(done), again = std::move(again), g, retried](
+            [weak, done = std::move(done), again = std::move(again), g, retried](
                 error_code ec, detail::reply r) mutable {
+                auto self = weak.lock();
+                if (!self) {
+                    if (done)
+                        done(sse::error::backplane_unavailable, {}, 0);
+                    return;
+                }
                 auto refuse = [&](error_code why) {
                     self->update([](backplane_stats& s) { ++s.publish_failures; });
                     if (done)
@@ -454,10 +485,13 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
         if (want_epoch != epoch || up_to <= after)
             return done({}, {});
         update([](backplane_stats& s) { ++s.history_reads; });
-        auto self = shared_from_this();
+        std::weak_ptr<state> weak = weak_from_this();
         std::uint64_t const g = generation;
         cmd->async_command({"XRANGE", log_key, std::to_string(after + 1) + "-0", std::to_string(up_to) + "-0"},
-            options.command_timeout, [self, want_epoch, done = std::move(done), g](error_code ec, detail::reply r) {
+            options.command_timeout, [weak, want_epoch, done = std::move(done), g](error_code ec, detail::reply r) {
+                auto self = weak.lock();
+                if (!self)
+                    return done(sse::error::backplane_unavailable, {});
                 if (ec) {
                     done(sse::error::backplane_unavailable, {});
                     return self->fail(ec, g);
