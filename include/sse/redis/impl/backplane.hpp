@@ -114,33 +114,33 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
             });
     }
 
+    // The completion of one step of a connection cycle: does nothing once the
+    // backplane is gone or the cycle given up, fails the cycle on an error, and
+    // otherwise goes on with `next(state&, results...)`. Handlers hold the state
+    // weakly: a backplane dropped while its io_context is stopped leaves no cycle
+    // between its state and its connections' pending handlers.
+    template<class Next>
+    auto step(std::uint64_t g, Next next)
+    {
+        return [weak = weak_from_this(), g, next = std::move(next)](error_code ec, auto&&... result) mutable {
+            auto self = weak.lock();
+            if (!self || self->stale(g))
+                return;
+            if (ec)
+                return self->fail(ec, g);
+            next(*self, std::forward<decltype(result)>(result)...);
+        };
+    }
+
     void open(endpoint const& at, std::uint64_t g)
     {
         update([&](backplane_stats& s) { s.server = at.host + ":" + std::to_string(at.port); });
         cmd = conn::create(strand, options.max_reply_bytes);
         reader = conn::create(strand, options.max_reply_bytes);
-        std::weak_ptr<state> weak = weak_from_this();
-        cmd->async_connect(at.host, at.port, options.connect_timeout, [weak, at, g](error_code ec) {
-            auto self = weak.lock();
-            if (!self || self->stale(g))
-                return;
-            if (ec)
-                return self->fail(ec, g);
-            self->open_reader(at, g);
-        });
-    }
-
-    void open_reader(endpoint const& at, std::uint64_t g)
-    {
-        std::weak_ptr<state> weak = weak_from_this();
-        reader->async_connect(at.host, at.port, options.connect_timeout, [weak, g](error_code ec) {
-            auto self = weak.lock();
-            if (!self || self->stale(g))
-                return;
-            if (ec)
-                return self->fail(ec, g);
-            self->authenticate(g);
-        });
+        cmd->async_connect(at.host, at.port, options.connect_timeout, step(g, [at, g](state& self) {
+            self.reader->async_connect(
+                at.host, at.port, self.options.connect_timeout, self.step(g, [g](state& s) { s.authenticate(g); }));
+        }));
     }
 
     void authenticate(std::uint64_t g)
@@ -151,33 +151,17 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
         if (!options.username.empty())
             auth.push_back(options.username);
         auth.push_back(options.password);
-        std::weak_ptr<state> weak = weak_from_this();
-        // Both connections authenticate; the reader's answer is checked when it reads.
-        reader->async_command(auth, options.command_timeout, [weak, g](error_code ec, detail::reply) {
-            auto self = weak.lock();
-            if (self && !self->stale(g) && ec)
-                self->fail(ec, g);
-        });
-        cmd->async_command(std::move(auth), options.command_timeout, [weak, g](error_code ec, detail::reply) {
-            auto self = weak.lock();
-            if (!self || self->stale(g))
-                return;
-            if (ec)
-                return self->fail(ec, g);
-            self->identify(g);
-        });
+        // Both connections authenticate; commands are answered in order, so the
+        // reader's first read fails after a refused AUTH anyway.
+        reader->async_command(auth, options.command_timeout, step(g, [](state&, detail::reply const&) {}));
+        cmd->async_command(std::move(auth), options.command_timeout,
+            step(g, [g](state& self, detail::reply const&) { self.identify(g); }));
     }
 
     // The server's run_id names the epoch when not durable; its version must have Streams.
     void identify(std::uint64_t g)
     {
-        std::weak_ptr<state> weak = weak_from_this();
-        cmd->async_command({"INFO", "server"}, options.command_timeout, [weak, g](error_code ec, detail::reply r) {
-            auto self = weak.lock();
-            if (!self || self->stale(g))
-                return;
-            if (ec)
-                return self->fail(ec, g);
+        cmd->async_command({"INFO", "server"}, options.command_timeout, step(g, [g](state& self, detail::reply r) {
             std::string_view const info = r.str;
             auto field = [&](std::string_view name) -> std::string_view {
                 auto at = info.find(name);
@@ -187,39 +171,26 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
                 auto const end = info.find_first_of("\r\n", at);
                 return info.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
             };
-            self->run_id = std::string(field("run_id:"));
+            self.run_id = std::string(field("run_id:"));
             std::uint64_t major = 0;
             auto const version = field("redis_version:");
-            if (!detail::parse_u64(version.substr(0, version.find('.')), major) || self->run_id.empty())
-                return self->fail(error::protocol_error, g);
+            if (!detail::parse_u64(version.substr(0, version.find('.')), major) || self.run_id.empty())
+                return self.fail(error::protocol_error, g);
             if (major < 5)
-                return self->fail(error::no_streams, g);
-            self->load_scripts(g);
-        });
+                return self.fail(error::no_streams, g);
+            self.load_scripts(g);
+        }));
     }
 
     void load_scripts(std::uint64_t g)
     {
-        std::weak_ptr<state> weak = weak_from_this();
         cmd->async_command({"SCRIPT", "LOAD", std::string(detail::publish_script)}, options.command_timeout,
-            [weak, g](error_code ec, detail::reply r) {
-                auto self = weak.lock();
-                if (!self || self->stale(g))
-                    return;
-                if (ec)
-                    return self->fail(ec, g);
-                self->publish_sha = r.str;
-            });
+            step(g, [](state& self, detail::reply r) { self.publish_sha = std::move(r.str); }));
         cmd->async_command({"SCRIPT", "LOAD", std::string(detail::sync_script)}, options.command_timeout,
-            [weak, g](error_code ec, detail::reply r) {
-                auto self = weak.lock();
-                if (!self || self->stale(g))
-                    return;
-                if (ec)
-                    return self->fail(ec, g);
-                self->sync_sha = r.str;
-                self->synchronise(g);
-            });
+            step(g, [g](state& self, detail::reply r) {
+                self.sync_sha = std::move(r.str);
+                self.synchronise(g);
+            }));
     }
 
     std::string fresh_epoch()
@@ -234,17 +205,9 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
 
     void synchronise(std::uint64_t g)
     {
-        std::weak_ptr<state> weak = weak_from_this();
         cmd->async_command({"EVALSHA", sync_sha, "2", meta_key, log_key, run_id, fresh_epoch(),
                                options.durable ? "1" : "0", std::to_string(tail)},
-            options.command_timeout, [weak, g](error_code ec, detail::reply r) {
-                auto self = weak.lock();
-                if (!self || self->stale(g))
-                    return;
-                if (ec)
-                    return self->fail(ec, g);
-                self->synced(std::move(r), g);
-            });
+            options.command_timeout, step(g, [g](state& self, detail::reply r) { self.synced(std::move(r), g); }));
     }
 
     void synced(detail::reply r, std::uint64_t g)
@@ -298,30 +261,18 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     // one `block`.
     void read_next(std::uint64_t g)
     {
-        std::weak_ptr<state> weak = weak_from_this();
         auto head = std::make_shared<std::uint64_t>(0);
         reader->async_command({"HMGET", meta_key, "epoch", "seq"}, options.command_timeout,
-            [weak, g, head](error_code ec, detail::reply r) {
-                auto self = weak.lock();
-                if (!self || self->stale(g))
-                    return;
-                if (ec)
-                    return self->fail(ec, g);
+            step(g, [g, head](state& self, detail::reply const& r) {
                 if (r.type != detail::reply::kind::array || r.elements.size() != 2 ||
-                    r.elements[0].type != detail::reply::kind::string || r.elements[0].str != self->epoch)
-                    return self->resync(g);
+                    r.elements[0].type != detail::reply::kind::string || r.elements[0].str != self.epoch)
+                    return self.resync(g);
                 detail::parse_u64(r.elements[1].str, *head);
-            });
+            }));
         reader->async_command({"XREAD", "COUNT", "1000", "BLOCK", std::to_string(options.block.count()), "STREAMS",
                                   log_key, std::to_string(cursor) + "-0"},
-            options.block + options.command_timeout, [weak, g, head](error_code ec, detail::reply r) {
-                auto self = weak.lock();
-                if (!self || self->stale(g))
-                    return;
-                if (ec)
-                    return self->fail(ec, g);
-                self->entries(std::move(r), *head, g);
-            });
+            options.block + options.command_timeout,
+            step(g, [g, head](state& self, detail::reply r) { self.entries(std::move(r), *head, g); }));
     }
 
     void entries(detail::reply r, std::uint64_t head, std::uint64_t g)

@@ -2,6 +2,7 @@
 #ifndef SSE_REDIS_IMPL_OPTIONS_HPP
 #define SSE_REDIS_IMPL_OPTIONS_HPP
 
+#include <sse/http/detail/chars.hpp>
 #include <sse/redis/error.hpp>
 #include <sse/redis/options.hpp>
 
@@ -18,16 +19,7 @@ inline bool is_alnum(char c) noexcept
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-inline int hex_value(char c) noexcept
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+using http::detail::hex_value;
 
 /// RFC 3986 2.1: %XX is the octet XX; a '%' not followed by two hex digits is an error.
 inline bool percent_decode(std::string_view in, std::string& out)
