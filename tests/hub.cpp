@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/recording_sink.hpp"
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -22,14 +24,7 @@ sse::event data_event(std::string data)
     return e;
 }
 
-// A delivery_sink that records what the hub tells it.
-struct recording_sink : sse::delivery_sink
-{
-    int wakes = 0;
-    std::vector<sse::close_reason> closes;
-    void wake() noexcept override { ++wakes; }
-    void closed(sse::close_reason why) noexcept override { closes.push_back(why); }
-};
+using support::recording_sink;
 
 // A hub whose clock the test moves.
 struct fixture

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/recording_sink.hpp"
 #include "support/scripted_log.hpp"
 
 #include <algorithm>
@@ -45,13 +46,7 @@ sse::event data_event(std::string data)
     return e;
 }
 
-struct recording_sink : sse::delivery_sink
-{
-    int wakes = 0;
-    std::vector<sse::close_reason> closes;
-    void wake() noexcept override { ++wakes; }
-    void closed(sse::close_reason why) noexcept override { closes.push_back(why); }
-};
+using support::recording_sink;
 
 // A hub on a scripted log, with a clock the test holds still.
 struct fixture
