@@ -371,6 +371,10 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
         };
         if (stopped || !connected)
             return refuse(sse::error::backplane_unavailable);
+        // The hub has not yet taken the epoch this backplane synchronised to: the
+        // log is fine, the publisher retries. Only Redis's own refusal means resync.
+        if (p.epoch != epoch)
+            return refuse(sse::error::backplane_epoch_changed);
         std::vector<std::string> args{"EVALSHA", publish_sha, "3", meta_key, log_key,
             idem_prefix + p.idempotency_key, p.epoch, std::to_string(options.max_len),
             std::to_string(options.idempotency_ttl.count()), p.idempotency_key.empty() ? "0" : "1"};
