@@ -393,7 +393,9 @@ void server::finish_publish(request_ptr req, Socket socket, identity const& who,
             // Inline, or on the backplane's thread once Redis has answered: the
             // connection is answered on its own executor either way.
             auto const ex = sock->get_executor();
-            asio::post(ex, [this, req, sock, type, by, ec, r] { answer_publish(*req, std::move(*sock), by, type, ec, r); });
+            asio::post(ex, [this, req, sock, type, by, ec, r] {
+                answer_publish(*req, std::move(*sock), by, type, ec, r);
+            });
         });
 }
 
