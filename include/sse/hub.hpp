@@ -365,8 +365,10 @@ public:
         the sink is woken when that ends): until the log's first sync, which resolves
         its Last-Event-ID; and, for an id of the log's epoch older than the history,
         until backplane::read() has brought the entries before the history, which go
-        in front of its queue (or, if the log no longer has them all, a `too_old`
-        reset). Live events queue behind meanwhile, within its budget.
+        in front of its queue. If the log no longer has them all, the front is a
+        `too_old` reset whose id is the position just before the history, and the
+        history follows it: the client resumes from the reset's id without a gap.
+        Live events queue behind meanwhile, within its budget.
 
         `sink` may be null for a subscriber that is only polled. It is held weakly.
         After shutdown(), fails with error::hub_shut_down and returns null.
