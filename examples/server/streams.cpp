@@ -128,9 +128,9 @@ void server::refuse_stream(Socket socket, request const& req, char const* reason
     bool const forbidden = refusal.status == 403;
     sse::response r;
     r.content_type = "text/event-stream";
-    r.body = "event: error\ndata: " +
-             nlohmann::json{{"error", forbidden ? "Forbidden" : "Unauthorized"}, {"code", refusal.status}}.dump() +
-             "\n\n";
+    // Written by hand: the seed's field order, which a JSON object would sort.
+    r.body = std::string("event: error\ndata: {\"error\":\"") + (forbidden ? "Forbidden" : "Unauthorized") +
+             "\",\"code\":" + (forbidden ? "403" : "401") + "}\n\n";
     r.headers.emplace_back("Cache-Control", "no-cache");
     req.connection.must_close = true;
     refuse(std::move(socket), req, reason, std::move(r));
@@ -269,12 +269,13 @@ void server::serve_stream(request_ptr req, Socket socket)
                      .dump();
     stream->send(hello);
     if (!config_.greeting.empty()) {
-        // Seed 003's greeting, without an id: it is no event a client could resume after.
+        // Seed 003's greeting, its fields in the seed's order, without an id: it is
+        // no event a client could resume after.
         sse::event greeting;
         greeting.type = "notification";
-        greeting.data = nlohmann::json{{"type", "notification"}, {"notificationType", "info"},
-                                       {"message", config_.greeting}}
-                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        greeting.data = nlohmann::ordered_json{{"type", "notification"}, {"notificationType", "info"},
+                                               {"message", config_.greeting}}
+                            .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
         stream->send(greeting);
     }
     stream->start(req->head);
