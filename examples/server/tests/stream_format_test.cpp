@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "jwt.hpp"
 #include "loopback.hpp"
+#include "support/certificate.hpp"
 #include "support/sse_client.hpp"
 
 #include <doctest/doctest.h>
@@ -353,22 +354,55 @@ TEST_CASE("keep-alive: --keep-alive-requests bounds a connection, and the head t
     }
 }
 
-TEST_CASE("keep-alive: curl reuses the connection")
+namespace {
+
+/// What `curl -v` prints for two URLs fetched in one run.
+std::string curl_twice(std::string const& options, std::string const& first, std::string const& second)
 {
-    fixture f;
-    std::string const base = "http://127.0.0.1:" + std::to_string(f.port());
-    std::string const command = "curl -sv --max-time 10 " + base + "/health " + base + "/api/sse/stats -o /dev/null -o /dev/null 2>&1";
-    FILE* p = ::popen(command.c_str(), "r");
-    REQUIRE(p != nullptr);
+    std::string const command = "curl -sv --noproxy '*' --max-time 10 " + options + " " + first + " " + second +
+                                " -o /dev/null -o /dev/null 2>&1";
     std::string out;
-    char chunk[4096];
-    while (std::size_t n = std::fread(chunk, 1, sizeof chunk, p))
-        out.append(chunk, n);
-    ::pclose(p);
-    CAPTURE(out);
-    bool const reused = out.find("Re-using existing connection") != std::string::npos ||
-                        out.find("Reusing existing connection") != std::string::npos;
-    CHECK(reused);
+    if (FILE* p = ::popen(command.c_str(), "r")) {
+        char chunk[4096];
+        while (std::size_t n = std::fread(chunk, 1, sizeof chunk, p))
+            out.append(chunk, n);
+        ::pclose(p);
+    }
+    return out;
+}
+
+bool reused(std::string const& curl_output)
+{
+    return curl_output.find("Re-using existing connection") != std::string::npos ||
+           curl_output.find("Reusing existing connection") != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("keep-alive: curl reuses the connection, over http and https")
+{
+    SUBCASE("http")
+    {
+        fixture f;
+        std::string const base = "http://127.0.0.1:" + std::to_string(f.port());
+        auto const out = curl_twice("", base + "/health", base + "/api/sse/stats");
+        CAPTURE(out);
+        CHECK(reused(out));
+        CHECK(out.find("HTTP/1.1 200") != std::string::npos);
+    }
+    SUBCASE("https")
+    {
+        support::certificate files;
+        app::config c = test_config();
+        c.tls_cert = files.cert;
+        c.tls_key = files.key;
+        fixture f(c);
+        std::string const base = "https://127.0.0.1:" + std::to_string(f.port());
+        auto const out = curl_twice("--cacert " + files.cert, base + "/health", base + "/api/sse/stats");
+        CAPTURE(out);
+        CHECK(reused(out));
+        CHECK(out.find("< HTTP/1.1 200") != std::string::npos);
+    }
 }
 
 TEST_CASE("CORS: a preflight allows Cache-Control and Last-Event-ID")
