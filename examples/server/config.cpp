@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <istream>
 #include <ostream>
+#include <string_view>
 #include <thread>
 
 namespace app {
@@ -120,6 +121,21 @@ char const* to_string(log_level l) noexcept
     return "info";
 }
 
+char const* to_string(heartbeat_data d) noexcept
+{
+    switch (d) {
+    case heartbeat_data::time: return "time";
+    case heartbeat_data::json: return "json";
+    case heartbeat_data::empty_object: return "empty-object";
+    }
+    return "time";
+}
+
+char const* to_string(stream_auth_errors e) noexcept
+{
+    return e == stream_auth_errors::event ? "event" : "status";
+}
+
 bool config::effective_anonymous() const
 {
     if (anonymous)
@@ -148,6 +164,12 @@ std::optional<std::string> config::problem() const
         return "--tls-cert and --tls-key go together: give both to serve https, or neither";
     if (!jwt_secret.empty() && jwt_secret.size() < 32)
         return "--jwt-secret must be at least 32 bytes: shorter HS256 secrets can be guessed offline";
+    // Written on an event: line: a line break would end it, and a long name is a mistake.
+    if (heartbeat_event.empty() || heartbeat_event.size() > 64 ||
+        heartbeat_event.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        return "--heartbeat-event must be 1 to 64 bytes without line breaks, e.g. heartbeat or ping";
+    if (greeting.size() > 1024)
+        return "--greeting must be at most 1024 bytes";
     if (auto why = backplane_problem(*this))
         return why;
     return std::nullopt;
@@ -184,6 +206,9 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     std::int64_t retry_after_s = out.retry_after.count();
     std::int64_t redis_unhealthy_ms = out.redis_unhealthy_after.count();
     std::size_t redis_max_len = out.redis_max_len.value_or(0);
+    std::int64_t dashboard_ms = out.dashboard_interval.count();
+    std::string heartbeat_form = to_string(out.heartbeat_data);
+    std::string auth_errors = to_string(out.stream_auth_errors);
     bool anonymous = false;
     std::string level = to_string(out.log);
 
@@ -229,6 +254,27 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     add(app, "slow-consumer-grace-ms", slow_consumer_grace_ms,
         "Time a client dropped for falling behind gets to take its retry: before it is cut off (0: the write timeout)")
         ->check(non_negative)->group("Streams");
+    add(app, "heartbeat-event", out.heartbeat_event,
+        "Event type of heartbeats: heartbeat, or ping for clients that listen for ping")
+        ->group("Streams");
+    add(app, "heartbeat-data", heartbeat_form,
+        "Data of heartbeats: time (the server's Unix time in ms), json ({\"serverTime\":ms}) or "
+        "empty-object ({})")
+        ->check(CLI::IsMember({"time", "json", "empty-object"}))->group("Streams");
+    add(app, "greeting", out.greeting,
+        "When set, every stream gets a notification event with this message right after connected")
+        ->group("Streams");
+    add(app, "stream-auth-errors", auth_errors,
+        "A stream refused for its credentials gets: status (a JSON 401/403) or event (200 with an error "
+        "event, then close; EventSource cannot read a 401)")
+        ->check(CLI::IsMember({"status", "event"}))->group("Streams");
+    add(app, "dashboard-interval", dashboard_ms,
+        "Milliseconds between dashboardUpdate events on channel dashboard while someone follows it (0: none)")
+        ->check(non_negative)->group("Streams");
+
+    add(app, "keep-alive-requests", out.keep_alive_requests,
+        "Requests one connection may carry before it is closed (1: close after every answer; 0: no limit)")
+        ->group("Limits");
 
     add(app, "replay-events", out.replay_events, "Events kept for Last-Event-ID and polling")->group("Replay");
     add(app, "replay-bytes", out.replay_bytes, "Bytes of events kept for replay")->group("Replay");
@@ -303,6 +349,11 @@ std::optional<int> parse_command_line(int argc, char const* const* argv, config&
     if (app.get_option("--anonymous")->count() > 0)
         out.anonymous = anonymous;
     out.redis_unhealthy_after = std::chrono::milliseconds(redis_unhealthy_ms);
+    out.dashboard_interval = std::chrono::milliseconds(dashboard_ms);
+    for (heartbeat_data d : {heartbeat_data::time, heartbeat_data::json, heartbeat_data::empty_object})
+        if (heartbeat_form == to_string(d))
+            out.heartbeat_data = d;
+    out.stream_auth_errors = auth_errors == "event" ? stream_auth_errors::event : stream_auth_errors::status;
     if (app.get_option("--redis-max-len")->count() > 0)
         out.redis_max_len = redis_max_len;
     // Not a flag: a password on the command line shows in `ps`.

@@ -11,6 +11,21 @@
 
 namespace app {
 
+/// The data of a heartbeat event (`--heartbeat-data`).
+enum class heartbeat_data
+{
+    time,           ///< the server's Unix time in ms, e.g. `1700000000000`
+    json,           ///< `{"serverTime":<ms>}`: JSON for clients that parse every event
+    empty_object,   ///< `{}`, as seed 003 sends it
+};
+
+/// How a stream request refused for its credentials is answered (`--stream-auth-errors`).
+enum class stream_auth_errors
+{
+    status,   ///< a JSON 401 or 403, as any API request
+    event,    ///< 200 text/event-stream with one `error` event, then the connection closes
+};
+
 /// How much the log says; each level includes the ones before it.
 enum class log_level { error, warn, info, debug };
 
@@ -59,6 +74,21 @@ struct config
     std::chrono::milliseconds shutdown_deadline{5000};
     /// A stream the hub ended as a slow consumer is closed this long after, even if it could not write its retry.
     std::chrono::milliseconds slow_consumer_grace{1000};
+    /// The event type of heartbeats ("ping" for seeds 001 and 004).
+    std::string heartbeat_event = "heartbeat";
+    /// The data of heartbeats.
+    app::heartbeat_data heartbeat_data = app::heartbeat_data::time;
+    /// Sent as a `notification` right after `connected` when not empty (seed 003's greeting).
+    std::string greeting;
+    /// How refused stream requests are answered.
+    app::stream_auth_errors stream_auth_errors = app::stream_auth_errors::status;
+    /// Milliseconds between `dashboardUpdate` events on channel `dashboard`. Zero: none.
+    std::chrono::milliseconds dashboard_interval{5000};
+
+    // HTTP.
+    /// Requests one connection may carry (HTTP/1.1 persistent connections); the last is answered
+    /// with `Connection: close`. 1: every connection closes after its answer. 0: no limit.
+    std::size_t keep_alive_requests = 100;
 
     // Replay.
     std::size_t replay_events = 1024;
@@ -113,6 +143,12 @@ struct config
 
 /// "error", "warn", "info" or "debug".
 char const* to_string(log_level l) noexcept;
+
+/// "time", "json" or "empty-object".
+char const* to_string(heartbeat_data d) noexcept;
+
+/// "status" or "event".
+char const* to_string(stream_auth_errors e) noexcept;
 
 /** Reads flags, environment variables and the `--config` file into `out`.
 

@@ -39,7 +39,9 @@ sse::cors_policy cors_policy_for(std::vector<std::string> origins, bool credenti
     p.allow_credentials = credentials;
     // Pages may read when to retry after a 429 or 503.
     p.expose_headers = {"Retry-After"};
-    p.allow_headers = {"Content-Type", "Authorization", "X-API-Key", "Last-Event-ID", "Idempotency-Key"};
+    // Cache-Control: EventSource polyfills send it on streams (seed 003 allows it).
+    p.allow_headers = {"Content-Type", "Authorization", "X-API-Key", "Last-Event-ID", "Cache-Control",
+                       "Idempotency-Key"};
     p.max_age = std::chrono::minutes(10);
     return p;
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,22 @@ struct request
     sse::http::request_head head;
     std::string remote_ip;   ///< the peer's address, e.g. "127.0.0.1"
     std::string remote;      ///< address and port, e.g. "127.0.0.1:53122"
+
+    /// Set for /api/dashboard/sse: the one channel the stream follows, whatever ?channels= says.
+    std::string only_channel;
+
+    /** What the connection does after the answer (HTTP/1.1 persistent connections,
+        RFC 9112 9.3). Mutable: a route shares the request as const, yet learns
+        while answering whether the body was read and what followed it.
+    */
+    struct connection_state
+    {
+        std::size_t served = 1;     ///< requests on this connection so far, this one included
+        bool body_unread = false;   ///< the request has a body nobody has read: close after the answer
+        bool must_close = false;    ///< the answer ends the connection, whatever the request allows
+        std::string pipelined;      ///< bytes after the request: the start of the next one
+    };
+    mutable connection_state connection;
 
     std::optional<std::string_view> header(std::string_view name) const { return head.fields().find(name); }
     std::string_view origin() const { return header("Origin").value_or(std::string_view()); }
@@ -44,7 +61,8 @@ sse::response retry_later(int status, std::string const& message, std::chrono::s
     streams, API answers and preflights.
 
     Pages of allowed origins may send `Content-Type`, `Authorization`,
-    `X-API-Key`, `Last-Event-ID` and `Idempotency-Key`, and read `Retry-After`; with
+    `X-API-Key`, `Last-Event-ID`, `Cache-Control` (EventSource polyfills send it)
+    and `Idempotency-Key`, and read `Retry-After`; with
     `credentials` they may also read answers to requests that carry cookies
     (`credentials: "include"`, `withCredentials`). A preflight answer is
     reused for 10 minutes.

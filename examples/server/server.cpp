@@ -14,6 +14,8 @@
 #include <asio/write.hpp>
 
 #include <charconv>
+#include <functional>
+#include <type_traits>
 #include <stdexcept>
 #include <iostream>
 
@@ -24,7 +26,7 @@ using clock = std::chrono::steady_clock;
 using system_clock = std::chrono::system_clock;
 
 // The endpoints, by path. Methods besides these get 405; OPTIONS is answered for all.
-enum class resource { stream, publish, broadcast, demo, action, poll, stats, clients, client, health, metrics, file };
+enum class resource { stream, dashboard, publish, broadcast, demo, action, poll, stats, clients, client, health, metrics, file };
 
 struct route
 {
@@ -36,6 +38,8 @@ std::optional<route> find_route(std::string_view path)
 {
     if (path == "/api/sse" || path == "/api/notifications/stream" || path == "/events")
         return route{resource::stream, "GET"};
+    if (path == "/api/dashboard/sse")
+        return route{resource::dashboard, "GET"};
     if (path == "/api/sse/publish")
         return route{resource::publish, "POST"};
     if (path == "/broadcast")
@@ -76,6 +80,33 @@ sse::hub_options hub_options_for(config const& c, backplane_runner const& backpl
 }
 
 constexpr std::size_t max_idempotency_key = 200;
+
+// The heartbeat's data as --heartbeat-data says; `time` is the library's own event heartbeat.
+std::function<sse::event_buffer()> heartbeat_maker(config const& c)
+{
+    if (c.heartbeat_data == heartbeat_data::time)
+        return {};
+    if (c.heartbeat_data == heartbeat_data::empty_object) {
+        sse::event e;
+        e.type = c.heartbeat_event;
+        e.data = "{}";
+        return [b = sse::make_event_buffer(e)] { return b; };
+    }
+    return [type = c.heartbeat_event] {
+        sse::event e;
+        e.type = type;
+        e.data = nlohmann::json{{"serverTime", unix_ms(system_clock::now())}}.dump();
+        return sse::make_event_buffer(e);
+    };
+}
+
+// RFC 9112 9.6: after these the connection's state is in doubt (an unread or
+// refused body, a broken head), and 5xx answers come from a server in trouble.
+bool closes_after(int status)
+{
+    return status == 400 || status == 408 || status == 411 || status == 413 || status == 414 || status == 431 ||
+           status >= 500;
+}
 
 sse::listener_options listener_options_for(config const& c)
 {
@@ -118,7 +149,11 @@ server::server(config c, logger::sink_type log_sink)
     so.retry = config_.retry;
     so.heartbeat_interval = config_.heartbeat;
     so.heartbeat = sse::heartbeat_kind::event;
-    so.heartbeat_event = "heartbeat";
+    // No id on heartbeats: an id would move the client's Last-Event-ID past events it may not have.
+    so.heartbeat_event = config_.heartbeat_event;
+    so.make_heartbeat = heartbeat_maker(config_);
+    // Seeds 002 and 003 list it; HTTP/1.0 clients and proxies keep the stream open with it.
+    so.extra_headers.emplace_back("Connection", "keep-alive");
     so.write_timeout = config_.write_timeout;
     so.cors = cors_;
     stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
@@ -145,6 +180,8 @@ server::server(config c, logger::sink_type log_sink)
             },
             listener_options_for(config_));
     }
+    dashboard_ = std::make_shared<dashboard_ticker>(io_.get_executor(), publisher_, config_.dashboard_interval,
+                                                    [this] { return snapshot(); });
 }
 
 server::~server()
@@ -173,6 +210,7 @@ void server::start()
         listener_->start();
     else
         tls_listener_->start();
+    dashboard_->start();
     unsigned const n = config_.effective_threads();
     for (unsigned i = 0; i < n; ++i)
         threads_.emplace_back([this] {
@@ -196,6 +234,8 @@ void server::shutdown()
     stopping_ = true;
     stop_deadline_ = clock::now() + config_.shutdown_deadline + std::chrono::seconds(2);
     log_.info("shutting_down", {{"clients", clients_.size()}});
+    closing_ = true;
+    dashboard_->stop();
     if (listener_)
         listener_->stop();
     else
@@ -255,7 +295,7 @@ service_snapshot server::snapshot() const
 // ---- routing -----------------------------------------------------------------------------
 
 template<class Socket>
-void server::on_request(sse::http::request_head head, Socket socket, std::string_view rest)
+void server::on_request(sse::http::request_head head, Socket socket, std::string_view rest, std::size_t served)
 {
     sse::error_code ec;
     auto const peer = tcp_layer(socket).remote_endpoint(ec);
@@ -266,6 +306,12 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
     req->remote_ip = remote_ip_of(peer.address());
     req->remote = (peer.address().is_v6() ? "[" + req->remote_ip + "]" : req->remote_ip) + ":" +
                   std::to_string(peer.port());
+    req->connection.served = served;
+    auto const framing = req->head.body_framing();
+    req->connection.body_unread = framing == sse::http::framing::chunked ||
+                                  (framing == sse::http::framing::length && req->head.content_length() > 0);
+    if (!req->connection.body_unread)
+        req->connection.pipelined = std::string(rest);
 
     auto const found = find_route(req->head.path());
     if (!found)
@@ -299,6 +345,9 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
     }
     switch (found->which) {
     case resource::stream: return serve_stream(std::move(req), std::move(socket));
+    case resource::dashboard:
+        req->only_channel = dashboard_channel;
+        return serve_stream(std::move(req), std::move(socket));
     case resource::publish: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::publish);
     case resource::broadcast: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::broadcast);
     case resource::demo: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::demo);
@@ -326,7 +375,32 @@ void server::send(Socket socket, request const& req, sse::response r)
     // The path only: a query may carry a token.
     log_.debug("request", {{"method", req.head.method()}, {"path", req.head.path()}, {"status", r.status},
                            {"ip", req.remote_ip}});
-    sse::respond_and_close(std::move(socket), r);
+    if (!keeps_connection(req, r.status))
+        return sse::respond_and_close(std::move(socket), r);
+    auto next = [this, served = req.connection.served](sse::http::request_head head, Socket s, std::string_view rest) {
+        on_request(std::move(head), std::move(s), rest, served + 1);
+    };
+    // The idle time before the next head is the listener's head timeout; the
+    // answer itself gets the write timeout of streams.
+    sse::respond_and_keep(
+        std::move(socket), r,
+        [this, next = std::move(next), rest = req.connection.pipelined](sse::error_code ec, Socket s) mutable {
+            if (ec)
+                return;
+            if constexpr (std::is_same_v<Socket, tcp::socket>)
+                listener_->serve(std::move(s), rest, std::move(next));
+            else
+                tls_listener_->serve(std::move(s), rest, std::move(next));
+        },
+        config_.write_timeout);
+}
+
+bool server::keeps_connection(request const& req, int status) const
+{
+    auto const& c = req.connection;
+    bool const more_allowed = config_.keep_alive_requests == 0 || c.served < config_.keep_alive_requests;
+    return req.head.keep_alive() && more_allowed && !c.body_unread && !c.must_close && !closes_after(status) &&
+           !closing_.load();
 }
 
 template<class Socket>
@@ -362,7 +436,12 @@ void server::serve_publish(request_ptr req, Socket socket, std::string_view rest
     limits.max_body = config_.max_body;
     limits.timeout = config_.body_timeout;
     sse::async_read_body(*sock, req->head, rest, limits,
-                         [this, req, sock, who = std::move(*who), kind](sse::error_code ec, std::string body) {
+                         [this, req, sock, who = std::move(*who), kind](sse::error_code ec, std::string body,
+                                                                        std::string_view after) {
+                             if (!ec) {
+                                 req->connection.body_unread = false;
+                                 req->connection.pipelined = std::string(after);
+                             }
                              if (ec == sse::error::body_too_large)
                                  return refuse(std::move(*sock), *req, "body_too_large",
                                                error_response(413, "the body must be at most " +

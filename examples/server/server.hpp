@@ -6,6 +6,7 @@
 #include "backplane.hpp"
 #include "clients.hpp"
 #include "config.hpp"
+#include "dashboard.hpp"
 #include "http.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -103,19 +104,27 @@ private:
     using request_ptr = std::shared_ptr<request const>;
 
     // Every handler takes the connection as it came: tcp::socket, or sse::tls_socket with --tls-cert.
+    // `served`: the requests this connection has carried, this one included.
     template<class Socket>
-    void on_request(sse::http::request_head head, Socket socket, std::string_view rest);
-    /// Answers with `r` plus the CORS fields of a plain answer, and closes.
+    void on_request(sse::http::request_head head, Socket socket, std::string_view rest, std::size_t served = 1);
+    /// Answers with `r` plus the CORS fields of a plain answer; see send().
     template<class Socket>
     void reply(Socket socket, request const& req, sse::response r);
-    /// Answers with `r` as it is (a preflight carries its own CORS fields), and closes.
+    /** Answers with `r` as it is (a preflight carries its own CORS fields). Then
+        reads the connection's next request, or closes it (see keeps_connection()).
+    */
     template<class Socket>
     void send(Socket socket, request const& req, sse::response r);
+    /// True if the connection carries another request after `req` is answered with `status`.
+    bool keeps_connection(request const& req, int status) const;
     template<class Socket>
     void refuse(Socket socket, request const& req, char const* reason, sse::response r);
 
     template<class Socket>
     void serve_stream(request_ptr req, Socket socket);
+    /// The answer to a stream refused for its credentials (`refusal`: 401 or 403), as --stream-auth-errors says.
+    template<class Socket>
+    void refuse_stream(Socket socket, request const& req, char const* reason, sse::response refusal);
     // The endpoints that publish: their bodies differ, their answers do not.
     enum class publish_kind
     {
@@ -167,7 +176,7 @@ private:
         subscription what;
     };
     template<class Socket>
-    std::optional<grant> authorize_subscriber(request const& req, Socket& socket);
+    std::optional<grant> authorize_subscriber(request const& req, Socket& socket, bool stream = false);
 
     config config_;
     logger log_;
@@ -194,6 +203,8 @@ private:
     std::optional<asio::ssl::context> tls_;   // with --tls-cert: every connection speaks https
     std::shared_ptr<sse::listener> listener_;
     std::shared_ptr<sse::tls_listener> tls_listener_;
+    std::shared_ptr<dashboard_ticker> dashboard_;
+    std::atomic<bool> closing_{false};   // shutdown() began: answers end their connections
 
     std::mutex run_mutex_;
     std::condition_variable run_changed_;

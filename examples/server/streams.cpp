@@ -113,7 +113,9 @@ std::optional<server::subscription> server::subscription_for(request const& req,
         }
         out.user = std::string(*param);
     }
-    if (auto param = req.head.param("channels")) {
+    if (!req.only_channel.empty()) {
+        out.channels = {req.only_channel};
+    } else if (auto param = req.head.param("channels")) {
         out.channels = split_list(*param);
     } else if (who.claims) {
         // By default a token holder follows every channel the token names.
@@ -155,17 +157,41 @@ std::vector<std::string> server::topics_for(subscription const& what) const
 }
 
 template<class Socket>
-std::optional<server::grant> server::authorize_subscriber(request const& req, Socket& socket)
+void server::refuse_stream(Socket socket, request const& req, char const* reason, sse::response refusal)
+{
+    if (config_.stream_auth_errors == stream_auth_errors::status)
+        return refuse(std::move(socket), req, reason, std::move(refusal));
+    // Seed 003: an EventSource cannot read a 401's body, so the refusal is an
+    // event. No retry: and no id: the page decides whether to come back.
+    bool const forbidden = refusal.status == 403;
+    sse::response r;
+    r.content_type = "text/event-stream";
+    // Written by hand: the seed's field order, which a JSON object would sort.
+    r.body = std::string("event: error\ndata: {\"error\":\"") + (forbidden ? "Forbidden" : "Unauthorized") +
+             "\",\"code\":" + (forbidden ? "403" : "401") + "}\n\n";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    req.connection.must_close = true;
+    refuse(std::move(socket), req, reason, std::move(r));
+}
+
+template<class Socket>
+std::optional<server::grant> server::authorize_subscriber(request const& req, Socket& socket, bool stream)
 {
     sse::response refusal;
     auto who = auth_.subscriber(req, system_clock::now(), refusal);
     if (!who) {
-        refuse(std::move(socket), req, "unauthorized", std::move(refusal));
+        if (stream)
+            refuse_stream(std::move(socket), req, "unauthorized", std::move(refusal));
+        else
+            refuse(std::move(socket), req, "unauthorized", std::move(refusal));
         return std::nullopt;
     }
     auto what = subscription_for(req, *who, refusal);
     if (!what) {
-        refuse(std::move(socket), req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
+        if (stream && refusal.status == 403)
+            refuse_stream(std::move(socket), req, "forbidden", std::move(refusal));
+        else
+            refuse(std::move(socket), req, refusal.status == 403 ? "forbidden" : "bad_request", std::move(refusal));
         return std::nullopt;
     }
     return grant{std::move(*who), std::move(*what)};
@@ -174,7 +200,7 @@ std::optional<server::grant> server::authorize_subscriber(request const& req, So
 template<class Socket>
 void server::serve_stream(request_ptr req, Socket socket)
 {
-    auto granted = authorize_subscriber(*req, socket);
+    auto granted = authorize_subscriber(*req, socket, true);
     if (!granted)
         return;
     identity const& who = granted->who;
@@ -282,6 +308,16 @@ void server::serve_stream(request_ptr req, Socket socket)
                                 {"serverTime", unix_ms(system_clock::now())}}
                      .dump();
     stream->send(hello);
+    if (!config_.greeting.empty()) {
+        // Seed 003's greeting, its fields in the seed's order, without an id: it is
+        // no event a client could resume after.
+        sse::event greeting;
+        greeting.type = "notification";
+        greeting.data = nlohmann::ordered_json{{"type", "notification"}, {"notificationType", "info"},
+                                               {"message", config_.greeting}}
+                            .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        stream->send(greeting);
+    }
     stream->start(req->head);
 
     if (who.claims && who.claims->expires) {

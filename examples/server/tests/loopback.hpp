@@ -125,9 +125,33 @@ struct reply
     json body_json() const { return json::parse(body); }
 };
 
+/** True if `raw` holds a whole final response framed by Content-Length (or one
+    without a body: 204, 304), after any 1xx.
+*/
+inline bool complete_response(std::string_view raw)
+{
+    for (;;) {
+        auto const end = raw.find("\r\n\r\n");
+        if (end == std::string_view::npos || raw.substr(0, 9) != "HTTP/1.1 " || raw.size() < 12)
+            return false;
+        std::string_view const head = raw.substr(0, end + 2);
+        if (raw[9] == '1') {
+            raw.remove_prefix(end + 4);
+            continue;
+        }
+        if (raw.substr(9, 3) == "204" || raw.substr(9, 3) == "304")
+            return true;
+        std::size_t const at = head.find("\r\nContent-Length: ");
+        if (at == std::string_view::npos)
+            return false;   // a stream, or framed by the close
+        std::size_t const length = std::stoul(std::string(head.substr(at + 18, head.find("\r\n", at + 2) - at - 18)));
+        return raw.size() >= end + 4 + length;
+    }
+}
+
 /** Sends `bytes` over a new connection as they are, and reads the response
-    until the server closes it (or, with `head_only`, until the end of the
-    head). A 1xx response before it is skipped and noted in `interim`. With
+    until its end or until the server closes the connection (or, with
+    `head_only`, until the end of the head). A 1xx response before it is skipped and noted in `interim`. With
     `after_interim`, those bytes are sent once a first head has arrived, as a
     client that sent `Expect: 100-continue` does.
 */
@@ -166,6 +190,9 @@ inline reply exchange(unsigned short port, std::string const& bytes, bool head_o
             }
         }
         if (head_only && raw.find("\r\n\r\n") != std::string::npos)
+            break;
+        // API connections stay open after the answer (keep-alive): stop at its end.
+        if (!waiting_for_interim && complete_response(raw))
             break;
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 50) <= 0)

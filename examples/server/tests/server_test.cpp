@@ -618,7 +618,7 @@ TEST_CASE("server: CORS")
         CHECK(ok.header("Access-Control-Allow-Origin") == "https://good.example");
         CHECK(ok.header("Access-Control-Allow-Credentials") == "true");
         CHECK(ok.header("Access-Control-Allow-Methods") == "POST, OPTIONS");
-        CHECK(ok.header("Access-Control-Allow-Headers") == "Content-Type, Authorization, X-API-Key, Last-Event-ID, Idempotency-Key");
+        CHECK(ok.header("Access-Control-Allow-Headers") == "Content-Type, Authorization, X-API-Key, Last-Event-ID, Cache-Control, Idempotency-Key");
         CHECK(ok.header("Vary") == "Origin");
 
         auto const refused = http(f.port(), "OPTIONS", "/api/sse/publish",

@@ -58,14 +58,18 @@ struct body_limits
     chunked` (decoded), or none (the handler gets an empty body at once). A
     declared length over the limit fails before anything is read. `already_read`
     holds the bytes that arrived with the head. Bytes after the body (a
-    pipelined request) are not read.
+    pipelined request) are not read from the socket; those that arrived with
+    the body are handed to a handler that takes them (see below), else dropped.
 
     A request with `Expect: 100-continue` (HTTP/1.1) is first answered
     `100 Continue` (see `body_limits::send_continue`), unless its declared length
     is already too large: then it gets `error::body_too_large` without a byte read.
 
     `handler(error_code, std::string body)` is called exactly once, through a
-    strand over the socket's executor. Errors: `error::body_too_large`,
+    strand over the socket's executor. A handler that takes a third argument,
+    `handler(error_code, std::string body, std::string_view after)`, also gets
+    the bytes that arrived after the body (valid during the call), to read the
+    next request of a persistent connection with them (`basic_listener::serve`). Errors: `error::body_too_large`,
     `error::body_timeout`, the chunked decoder's errors, or the socket's. Map
     them to a status with `http::status_for`. `socket` must outlive the
     operation; `head` and `already_read` are used only during the call.
@@ -106,8 +110,11 @@ public:
                 }
             });
         }
-        if (body_.feed(already_read, ec) || ec)
+        if (body_.feed(already_read, ec) || ec) {
+            if (!ec)
+                after_.assign(already_read.substr(body_.used()));
             return finish_later(ec);
+        }
         if (expects_continue_ && already_read.empty())
             return send_continue();
         read();
@@ -145,6 +152,8 @@ private:
             return finish(error::body_timeout);
         error_code parse_ec;
         bool const complete = body_.feed(std::string_view(buffer_.data(), n), parse_ec);
+        if (complete && !parse_ec)
+            after_.assign(buffer_.data() + body_.used(), n - body_.used());
         if (complete || parse_ec)
             return finish(parse_ec);
         if (ec)
@@ -163,9 +172,14 @@ private:
             return;
         done_ = true;
         timer_.cancel();
-        if (ec)
+        if (ec) {
             body_.body().clear();
-        std::move(handler_)(ec, std::move(body_.body()));
+            after_.clear();
+        }
+        if constexpr (std::is_invocable_v<Handler&&, error_code, std::string, std::string_view>)
+            std::move(handler_)(ec, std::move(body_.body()), std::string_view(after_));
+        else
+            std::move(handler_)(ec, std::move(body_.body()));
     }
 
     Socket& socket_;
@@ -176,6 +190,7 @@ private:
     http::framing framing_;
     std::uint64_t declared_length_;
     body_collector body_;
+    std::string after_;   // bytes that followed the body
     std::array<char, 8192> buffer_{};
     bool expects_continue_ = false;
     bool done_ = false;

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 
 SSE_NAMESPACE_BEGIN
@@ -75,7 +76,8 @@ struct listener_options
     goes away before its head is complete, or whose TLS handshake fails, is
     closed silently. Bytes that arrived with the head but follow it (the start of
     a body, a pipelined request) are handed to the handler; the rest stay unread
-    on the connection.
+    on the connection. To keep a connection for another request, answer with
+    `respond_and_keep` and hand the connection back to `serve`.
 
     @par Ownership
     Always owned by a `std::shared_ptr`. Pending operations keep it alive until
@@ -160,7 +162,29 @@ public:
     */
     void stop();
 
-    /// Connections accepted whose head is still being read.
+    /** Reads the next request head on a connection that already carried one: a
+        persistent connection (RFC 9112 9.3), after its answer was written (see
+        `respond_and_keep`).
+
+        `socket` is a connection this listener handed over (for TLS, with its
+        handshake done). `already_read` holds the bytes that arrived after the
+        previous request (a pipelined request), used first; it is copied. The head
+        is then read as a new connection's is, with the same limits and answers,
+        except that `head_timeout` counts as the idle time: a connection on which
+        no byte of a new head arrives within it is closed without an answer, as
+        is one whose client closes it. The head goes to `handler`, or to the
+        listener's handler when `handler` is empty.
+
+        The connection counts in `pending()` while it waits, and is closed at once
+        without an answer when `max_pending` connections already wait, or after
+        `stop()` (which also closes those that wait). May be called from any thread.
+    */
+    void serve(socket_type socket, std::string_view already_read = {});
+
+    /// As above, with `handler` instead of the listener's handler for this one request.
+    void serve(socket_type socket, std::string_view already_read, handler_type handler);
+
+    /// Connections accepted whose head is still being read, kept ones included.
     std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
 
     /// Connections accepted since construction (refused ones included).

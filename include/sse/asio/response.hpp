@@ -1,4 +1,4 @@
-// sse/asio/response.hpp - a small complete HTTP response, written and then closed.
+// sse/asio/response.hpp - a small complete HTTP response, written and then closed or kept.
 #ifndef SSE_ASIO_RESPONSE_HPP
 #define SSE_ASIO_RESPONSE_HPP
 
@@ -43,6 +43,13 @@ inline std::string_view reason_phrase(int status) noexcept;
 */
 inline std::string format_response(response const& r);
 
+/** As above, with `Connection: keep-alive` instead of `Connection: close` when
+    `keep_alive` is true: the connection then carries another request (RFC 9112
+    9.3; the field is what an HTTP/1.0 client needs to keep it, and harmless to
+    HTTP/1.1).
+*/
+inline std::string format_response(response const& r, bool keep_alive);
+
 /** Writes `r` on `socket` and closes it: fire and forget.
 
     Takes the connection. After the response it shuts down the sending side and
@@ -57,6 +64,29 @@ inline std::string format_response(response const& r);
 template<class Socket>
 void respond_and_close(Socket socket, response const& r,
                        std::chrono::milliseconds deadline = std::chrono::seconds(2));
+
+/** Writes `r` with `Connection: keep-alive` on `socket` and hands the connection
+    back, for a persistent connection (RFC 9112 9.3): fire and forget, like
+    `respond_and_close`.
+
+    Takes the connection. Once the whole response is written, calls
+    `next(error_code(), Socket)` with the open connection, for instance to read the
+    next request with `basic_listener::serve`. If the write fails, or does not
+    finish within `deadline` (a client that reads nothing), the connection is closed
+    and `next(ec, Socket)` is called with the error (`error::write_timeout` for
+    the deadline) and the closed socket. `next` is called exactly once, on a
+    strand over the socket's executor, never inside this call.
+
+    Answer this way only when the request allows it (`http::request_head::keep_alive()`),
+    its body was read whole, and the answer is not an error that leaves the
+    connection's state unknown (400, 408, 413, 431...): otherwise use `respond_and_close`.
+
+    @tparam Socket As for `respond_and_close`.
+    @tparam Handler `void(error_code, Socket)`.
+*/
+template<class Socket, class Handler>
+void respond_and_keep(Socket socket, response const& r, Handler&& next,
+                      std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 SSE_NAMESPACE_END
 

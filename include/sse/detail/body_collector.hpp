@@ -34,6 +34,9 @@ public:
     /// Feeds bytes. True once the body is complete; on an error the body is dropped.
     SSE_DECL bool feed(std::string_view input, error_code& ec);
 
+    /// Bytes of the last `feed` that belonged to the body; those after them follow it (a pipelined request).
+    std::size_t used() const noexcept { return used_; }
+
     /// The connection closed: true if that completes the body (framing::until_close).
     SSE_DECL bool closed();
 
@@ -48,6 +51,7 @@ private:
     http::framing framing_ = http::framing::none;
     std::uint64_t left_ = 0;
     bool done_ = false;
+    std::size_t used_ = 0;
     std::string body_;
 };
 

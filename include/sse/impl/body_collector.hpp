@@ -29,6 +29,7 @@ SSE_DECL bool body_collector::start(http::framing framing, std::uint64_t length,
 
 SSE_DECL bool body_collector::feed(std::string_view input, error_code& ec)
 {
+    used_ = 0;
     if (done_)
         return true;
     done_ = consume(input, ec);
@@ -44,9 +45,11 @@ SSE_DECL bool body_collector::consume(std::string_view input, error_code& ec)
         std::size_t const take = static_cast<std::size_t>(std::min<std::uint64_t>(left_, input.size()));
         body_.append(input.data(), take);
         left_ -= take;
+        used_ = take;
         return left_ == 0;
     }
-    case http::framing::chunked:
+    case http::framing::chunked: {
+        std::size_t const given = input.size();
         while (!input.empty() && !chunked_.done()) {
             std::string_view const data = chunked_.next(input, ec);
             if (ec)
@@ -57,13 +60,16 @@ SSE_DECL bool body_collector::consume(std::string_view input, error_code& ec)
             }
             body_.append(data);
         }
+        used_ = given - input.size();
         return chunked_.done();
+    }
     case http::framing::until_close:
         if (body_.size() + input.size() > max_body_) {
             ec = too_large_;
             return false;
         }
         body_.append(input);
+        used_ = input.size();
         return false;
     case http::framing::none:
     default:

@@ -29,6 +29,24 @@ public:
     {
     }
 
+    // A connection that has already carried a request (basic_listener::serve):
+    // no handshake, and the bytes that followed the previous request come first.
+    struct kept_t
+    {
+    };
+    head_reader(std::shared_ptr<basic_listener> owner, Socket socket, kept_t, std::string already_read,
+                handler_type handler)
+        : owner_(std::move(owner)),
+          strand_(asio::make_strand(owner_->io_)),
+          socket_(std::move(socket)),
+          timer_(owner_->io_),
+          parser_(owner_->options_.limits),
+          handler_(std::move(handler)),
+          carry_(std::move(already_read)),
+          kept_(true)
+    {
+    }
+
     ~head_reader() { unlink(); }
 
     void run()
@@ -62,6 +80,11 @@ private:
                 detail::lowest_layer_of(self->socket_).cancel(ignored);
             }
         }));
+        if (kept_) {
+            if (carry_.empty())
+                return read();
+            return consume(carry_.data(), carry_.size());
+        }
         if constexpr (traits::handshake) {
             traits::async_handshake(socket_, asio::bind_executor(strand_, [self = this->shared_from_this()](
                                                                               error_code ec) {
@@ -92,12 +115,22 @@ private:
     {
         if (done_)
             return;
-        if (timed_out_ && !aborted_)
+        // RFC 9112 9.5: a persistent connection that stays idle is closed without
+        // an answer; a 408 would be taken for the answer to the client's next request.
+        bool const idle = kept_ && !got_bytes_ && n == 0;
+        if (timed_out_ && !aborted_ && !idle)
             return respond(408, make_error_code(error::head_timeout).message());
         if (ec || aborted_)
             return finish_silently();   // gone before the head was complete, or stopped: nobody to answer
+        consume(buffer_, n);
+    }
+
+    // Feeds `n` bytes at `data` (in buffer_ or carry_, both alive as long as this reader).
+    void consume(char const* data, std::size_t n)
+    {
+        got_bytes_ = got_bytes_ || n > 0;
         error_code pec;
-        std::size_t const used = parser_.feed(std::string_view(buffer_, n), pec);
+        std::size_t const used = parser_.feed(std::string_view(data, n), pec);
         if (pec)
             return respond(http::status_for(pec), pec.message());
         if (!parser_.done())
@@ -105,7 +138,7 @@ private:
         finish();
         // The handler runs on the listener's strand, one call at a time. After
         // stop() nobody takes connections any more: close this one.
-        asio::dispatch(owner_->strand_, [self = this->shared_from_this(), used, n] {
+        asio::dispatch(owner_->strand_, [self = this->shared_from_this(), data, used, n] {
             basic_listener& owner = *self->owner_;
             if (owner.stopped_) {
                 error_code ignored;
@@ -113,8 +146,8 @@ private:
                 return;
             }
             // The handler may throw; the connection is then closed with the socket.
-            owner.handler_(self->parser_.release(), std::move(self->socket_),
-                           std::string_view(self->buffer_ + used, n - used));
+            handler_type const& handler = self->handler_ ? self->handler_ : owner.handler_;
+            handler(self->parser_.release(), std::move(self->socket_), std::string_view(data + used, n - used));
         });
     }
 
@@ -182,6 +215,10 @@ private:
     bool aborted_ = false;
     bool timed_out_ = false;
     char buffer_[1024];
+    handler_type handler_;   // empty: the listener's
+    std::string carry_;      // bytes read with the previous request, after it
+    bool kept_ = false;      // from serve(): a persistent connection
+    bool got_bytes_ = false;
 };
 
 template<class Socket>
@@ -287,6 +324,32 @@ void basic_listener<Socket>::on_accept(error_code ec, asio::ip::tcp::socket sock
         std::make_shared<head_reader>(this->shared_from_this(), std::move(socket))->run();
     }
     accept();
+}
+
+template<class Socket>
+void basic_listener<Socket>::serve(socket_type socket, std::string_view already_read)
+{
+    serve(std::move(socket), already_read, handler_type());
+}
+
+template<class Socket>
+void basic_listener<Socket>::serve(socket_type socket, std::string_view already_read, handler_type handler)
+{
+    // The bytes are copied now: the caller's view need not outlive this call.
+    asio::dispatch(strand_, [self = this->shared_from_this(), socket = std::move(socket),
+                             rest = std::string(already_read), handler = std::move(handler)]() mutable {
+        // A kept connection waits for its next head like a new one does, so it
+        // counts against max_pending; over it, or once stopped, it is closed
+        // without an answer (RFC 9112 9.5: a server may close an idle connection).
+        if (self->stopped_ || (self->options_.max_pending != 0 && self->pending() >= self->options_.max_pending)) {
+            error_code ignored;
+            detail::lowest_layer_of(socket).close(ignored);
+            return;
+        }
+        std::make_shared<head_reader>(self, std::move(socket), typename head_reader::kept_t{}, std::move(rest),
+                                      std::move(handler))
+            ->run();
+    });
 }
 
 template<class Socket>

@@ -5,6 +5,9 @@
 #include <sse/asio/response.hpp>
 
 #include <asio/dispatch.hpp>
+#include <asio/post.hpp>
+
+#include <type_traits>
 
 SSE_NAMESPACE_BEGIN
 
@@ -48,6 +51,11 @@ inline std::string_view reason_phrase(int status) noexcept
 
 inline std::string format_response(response const& r)
 {
+    return format_response(r, false);
+}
+
+inline std::string format_response(response const& r, bool keep_alive)
+{
     std::string out;
     out.reserve(128 + r.body.size());
     out += "HTTP/1.1 ";
@@ -62,7 +70,7 @@ inline std::string format_response(response const& r)
     bool const bodiless = r.status < 200 || r.status == 204 || r.status == 304;
     if (!bodiless)
         out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
-    out += "Connection: close\r\n";
+    out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     for (auto const& [name, value] : r.headers)
         detail::append_safe_field(out, name, value);
     out += "\r\n";
@@ -139,7 +147,69 @@ private:
     bool closed_ = false;
 };
 
+// Owns the connection until the response is out, then hands it to the next step.
+template<class Socket, class Handler>
+class keeper : public std::enable_shared_from_this<keeper<Socket, Handler>>
+{
+public:
+    keeper(Socket socket, std::string bytes, Handler next)
+        : socket_(std::move(socket)),
+          strand_(strand_for<typename Socket::executor_type>::make(socket_.get_executor())),
+          timer_(socket_.get_executor()),
+          bytes_(std::move(bytes)),
+          next_(std::move(next))
+    {
+    }
+
+    void run(std::chrono::milliseconds deadline)
+    {
+        // Posted, not dispatched: `next` never runs inside respond_and_keep.
+        asio::post(strand_, [self = this->shared_from_this(), deadline] { self->begin(deadline); });
+    }
+
+private:
+    void begin(std::chrono::milliseconds deadline)
+    {
+        auto self = this->shared_from_this();
+        timer_.expires_after(deadline);
+        timer_.async_wait(asio::bind_executor(strand_, [self](error_code ec) {
+            if (!ec && !self->written_) {
+                // The pending write completes with operation_aborted and finishes.
+                self->timed_out_ = true;
+                error_code ignored;
+                detail::lowest_layer_of(self->socket_).close(ignored);
+            }
+        }));
+        asio::async_write(socket_, asio::buffer(bytes_), asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+            self->written_ = true;
+            self->timer_.cancel();
+            if (self->timed_out_)
+                ec = error::write_timeout;
+            if (ec) {
+                error_code ignored;
+                detail::lowest_layer_of(self->socket_).close(ignored);
+            }
+            std::move(self->next_)(ec, std::move(self->socket_));
+        }));
+    }
+
+    Socket socket_;
+    typename strand_for<typename Socket::executor_type>::type strand_;
+    asio::steady_timer timer_;
+    std::string bytes_;
+    Handler next_;
+    bool written_ = false;   // on strand_
+    bool timed_out_ = false;
+};
+
 } // namespace detail
+
+template<class Socket, class Handler>
+void respond_and_keep(Socket socket, response const& r, Handler&& next, std::chrono::milliseconds deadline)
+{
+    using keeper = detail::keeper<Socket, std::decay_t<Handler>>;
+    std::make_shared<keeper>(std::move(socket), format_response(r, true), std::forward<Handler>(next))->run(deadline);
+}
 
 template<class Socket>
 void respond_and_close(Socket socket, response const& r, std::chrono::milliseconds deadline)
