@@ -447,3 +447,28 @@ TEST_CASE("event_source: with retry_429 off a 429 ends the source")
           std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::bad_status)));
     CHECK(t.server.request_count() == 1);
 }
+
+TEST_CASE("event_source: the documentation's registration example")
+{
+    script_server server([](script_server::connection& c, support::recorded_request const&) {
+        c.send(support::sse_head() + "event: price\ndata: 1\n\nevent: log\ndata: debug\n\nevent: end\ndata: x\n\n");
+        hold(c);
+    });
+    harness h(server.url("/"), quick());
+    std::vector<std::string> seen;
+    auto show_price = [&](sse::event_view const& ev) { seen.emplace_back(ev.data); };
+    plain_source& source = h.source;
+    // docs/event_source.md, "Handlers":
+    sse::registration price = source.on("price", show_price);
+    sse::registration quiet = source.filter("log", [](sse::event_view const& ev) { return ev.data != "debug"; });
+    // ... when the view goes away:
+    source.on("end", [&](sse::event_view const&) {
+        price.remove();   // the type's other handlers stay
+        quiet.remove();   // nothing if another filter() replaced it meanwhile
+        source.close();
+    });
+    REQUIRE(h.run());
+    CHECK(seen == std::vector<std::string>{"1"});
+    CHECK(source.stats().events_filtered == 1);
+    CHECK_FALSE(price.active());
+}
