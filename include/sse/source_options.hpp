@@ -110,7 +110,7 @@ public:
             owner->remove_registration(id_);
     }
 
-    /// False once remove() was called on this object, or for a default-constructed one.
+    /// False once remove() was called on this object or the source is gone, and for a default-constructed one.
     bool active() const noexcept { return !owner_.expired(); }
 
 private:
