@@ -50,6 +50,7 @@ SSE_NAMESPACE_BEGIN
     It connects, sends `Accept: text/event-stream`, `Cache-Control: no-cache`
     and `Last-Event-ID` (once an id is known), checks the response as the
     WHATWG spec says (200 with text/event-stream opens; 204 stops for good;
+    429 waits for its `Retry-After` and reconnects unless `retry_429` is off;
     anything else fails without reconnecting unless `retry_5xx` or `retry_401`
     are set), follows redirects, reads chunked, length-delimited or
     until-close bodies, and hands events to handlers. When the stream ends or
