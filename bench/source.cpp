@@ -50,7 +50,7 @@ void receive(benchmark::State& state, bool chunked, std::size_t read_size)
 
     sse::detail::source_core core(sse::parse_url("http://127.0.0.1:8080/events"), {});
     std::size_t delivered = 0;
-    core.on("tick", [&](sse::event_view const& ev) {
+    core.on("tick", 1, [&](sse::event_view const& ev) {
         benchmark::DoNotOptimize(ev.data.data());
         ++delivered;
     });
@@ -59,7 +59,7 @@ void receive(benchmark::State& state, bool chunked, std::size_t read_size)
         sse::error_code ec;
         (void)core.begin_attempt();
         std::string_view in = head;
-        if (core.on_head(in, ec) != sse::detail::head_outcome::open)
+        if (core.on_head(in, ec, std::chrono::system_clock::time_point{}) != sse::detail::head_outcome::open)
             state.SkipWithError("the head did not open the stream");
         core.opened(now);
     };

@@ -297,3 +297,38 @@ TEST_CASE("event_source fallback: what it does not cover")
         CHECK(c.in(sse::source_state::polling));
     }
 }
+
+TEST_CASE("event_source fallback: reconnect() while polling tries the stream at once")
+{
+    service s;
+    s.down_status = 503;
+    s.published.publish(2);
+    auto options = with_fallback();
+    options.fallback.stream_retry = 30s;   // a trial that waited for this would be seen
+    client c(s.server.url("/events"), options);
+    REQUIRE(c.run_until([&] { return c.in(sse::source_state::polling) && c.ids.size() == 2; }));
+    auto const stream_requests = [&] {
+        std::size_t n = 0;
+        for (auto const& r : s.server.requests())
+            n += r.target == "/events";
+        return n;
+    };
+    std::size_t const before = stream_requests();
+
+    s.down_status = 0;
+    c.source.reconnect();
+    REQUIRE(c.run_until([&] { return c.in(sse::source_state::open); }, 5s));
+    CHECK(stream_requests() == before + 1);
+    // It resumed from the newest id polled.
+    auto const requests = s.server.requests();
+    std::string last_id;
+    for (auto const& r : requests)
+        if (r.target == "/events")
+            last_id = r.header("Last-Event-ID").value_or("");
+    CHECK(last_id == "e2");
+    s.published.publish(1);
+    REQUIRE(c.run_until([&] { return c.ids.size() == 3; }));
+    CHECK(c.ids == client::expected(3));
+    c.source.close();
+    s.server.stop();
+}

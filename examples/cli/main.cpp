@@ -51,7 +51,7 @@ constexpr int timed_out = 124;   // as timeout(1)
 
 char const* const exit_codes_help = R"(Exit status:
   0    the stream ended (--no-reconnect), the server answered 204, or --max-events were printed
-  1    the stream failed: a status other than 200 or 204, a content type other than
+  1    the stream failed: a status other than 200 or 204 (429 only with --no-retry-429), a content type other than
        text/event-stream, a certificate error, --max-event-size, or (--no-reconnect) a network error
   2    usage error: a bad option, -H value, URL, --cacert or --data file
   124  --timeout expired
@@ -180,7 +180,8 @@ private:
         case source_state::waiting:
             // Without -v a retry loop would still say why nothing comes.
             if (!settings_.verbose && why != sse::error::stream_ended)
-                std::fprintf(stderr, "sse-cat: %s; reconnecting\n", describe(why).c_str());
+                std::fprintf(stderr, "sse-cat: %s; reconnecting in %lld ms\n", describe(why).c_str(),
+                             static_cast<long long>(source_.stats().reconnect_delay.count()));
             break;
         case source_state::closed:
             // With no error finish() closed it and chose the status; otherwise the
@@ -206,6 +207,8 @@ private:
             std::string text = "server answered " + std::to_string(status) + ", not 200; the stream was not opened";
             if (status >= 500 && !settings_.options.retry_5xx)
                 text += " (--retry-5xx retries it)";
+            if (status == 429 && !settings_.options.retry_429)
+                text += " (drop --no-retry-429 to wait for its Retry-After and retry)";
             return text;
         }
         // The library's sentence adds "the client reconnects", untrue with --no-reconnect.
@@ -264,6 +267,7 @@ int main(int argc, char** argv)
     std::string data;
     bool no_reconnect = false;
     bool insecure = false;
+    bool no_retry_429 = false;
     std::size_t max_event_size = 0;
     double stall_timeout = -1;
     double connect_timeout = -1;
@@ -299,6 +303,8 @@ int main(int argc, char** argv)
     app.add_option("-d,--data", data, "send BODY with POST (@FILE: a file's contents, @-: stdin)")
         ->type_name("BODY");
     app.add_flag("--retry-5xx", o.retry_5xx, "reconnect after a 5xx status instead of failing");
+    app.add_flag("--no-retry-429", no_retry_429,
+        "fail on 429 Too Many Requests instead of reconnecting after its Retry-After (or the back-off)");
     app.add_option("--max-event-size", max_event_size,
            "fail on an event or line larger than BYTES (default 1 MiB)")
         ->type_name("BYTES")
@@ -337,6 +343,7 @@ int main(int argc, char** argv)
     }
     o.reconnect = !no_reconnect;
     o.verify_peer = !insecure;
+    o.retry_429 = !no_retry_429;
     if (max_event_size > 0) {
         o.limits.max_event = max_event_size;
         o.limits.max_line = max_event_size;

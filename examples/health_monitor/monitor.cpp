@@ -100,6 +100,8 @@ monitor::monitor(asio::io_context& io, monitor_config config)
     for (auto const& spec : config_.streams) {
         sse::event_source_options o = config_.source;
         o.retry_5xx = true;   // a monitor keeps watching through an outage
+        // retry_429 stays as configured (on by default): a server at its connection
+        // limit is asked again after its Retry-After, and the report shows the wait.
         if (!config_.token.empty())
             sse::set_header(o.headers, "Authorization", "Bearer " + config_.token);
         if (!config_.ca_file.empty())
@@ -240,6 +242,18 @@ void monitor::serve(sse::http::request_head const& head, asio::ip::tcp::socket s
     sse::respond_and_close(std::move(socket), r);
 }
 
+std::string waiting_text(sse::event_source_stats const& stats)
+{
+    std::string text = "reconnecting in " + std::to_string(stats.reconnect_delay.count()) + " ms";
+    if (stats.last_error == sse::error::bad_status && stats.last_status == 429)
+        text += " (429: the server's limit; its Retry-After is honoured)";
+    else if (stats.last_error == sse::error::bad_status)
+        text += " (after status " + std::to_string(stats.last_status) + ")";
+    else if (stats.last_error)
+        text += " (" + stats.last_error.message() + ")";
+    return text;
+}
+
 std::string render_table(std::vector<stream_report> const& reports, bool ansi)
 {
     auto colour = [ansi](status s) -> std::string {
@@ -276,6 +290,8 @@ std::string render_table(std::vector<stream_report> const& reports, bool ansi)
         out += line;
         if (!f.reason.empty() && f.state != status::connected)
             out += "    " + f.reason + "\n";
+        if (r.source.stats.state == sse::source_state::waiting)
+            out += "    " + waiting_text(r.source.stats) + "\n";
         for (auto const& rec : f.recommendations)
             out += "    " + (ansi ? "\x1b[36m" + rec.code + reset : rec.code) + ": " + rec.advice + "\n      why: " +
                    rec.why + "\n";
@@ -315,6 +331,9 @@ nlohmann::json to_json(stream_report const& r, std::chrono::system_clock::time_p
         {"eventsPerSecond", f.events_per_second},
         {"bytesPerSecond", f.bytes_per_second},
         {"lastStatus", r.source.stats.last_status},
+        {"retryInMs", r.source.stats.state == sse::source_state::waiting
+                          ? nlohmann::json(r.source.stats.reconnect_delay.count())
+                          : nlohmann::json(nullptr)},
         {"lastError", r.source.stats.last_error ? r.source.stats.last_error.message() : std::string()},
         {"recommendations", recs},
     };

@@ -117,6 +117,9 @@ private:
     bool stopped_ = false;   // on the strand
 };
 
+/// "reconnecting in N ms", and why: a 429 (the server's limit), another status, an error.
+std::string waiting_text(sse::event_source_stats const& stats);
+
 /// The reports as a table: with ANSI colours when `ansi`.
 std::string render_table(std::vector<stream_report> const& reports, bool ansi);
 

@@ -13,6 +13,7 @@
 //             "title":"Saved","message":"Profile saved"}}' http://127.0.0.1:8080/api/sse/publish
 //
 // q (or SIGINT, SIGTERM) stops it cleanly. See docs/notification-center.md.
+#include "action_sender.hpp"
 #include "notification_store.hpp"
 #include "terminal_ui.hpp"
 
@@ -42,9 +43,12 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,8 +61,10 @@ constexpr int failed = 1;
 constexpr int usage = 2;
 } // namespace exit_status
 
-char const* const footer_text = R"(Keys: j/k or arrows move, r read, a all read, d dismiss, f filter by type,
-/ search, Esc clear search, q quit.
+char const* const footer_text = R"(Keys: j/k or arrows move, r read, a all read, d dismiss, C clear all,
+1-5 pick an action of the selected notification, f filter by type, / search,
+Esc clear search, q quit. A url action is shown (and opened with xdg-open under
+--open-urls); an event action is sent to the server (POST /api/sse/actions).
 
 Exit status: 0 after q, or when the server ends the stream for good (204) in --json mode;
 1 when the stream fails (a status other than 200, a certificate error) in --json mode, or
@@ -73,6 +79,9 @@ struct settings
     std::string token;
     std::string store;
     std::size_t max = 200;
+    long long auto_dismiss_ms = 0;
+    bool open_urls = false;
+    bool no_retry_429 = false;
     std::string cacert;
     bool insecure = false;
     bool json = false;
@@ -155,13 +164,36 @@ int lock_store(std::string const& path, std::string& problem)
 
 nlohmann::json describe(nc::notification const& n)
 {
-    return {{"id", n.id},
-            {"type", nc::to_string(n.type)},
-            {"title", n.title},
-            {"message", n.message},
-            {"duration", n.duration.count()},
-            {"read", n.read},
-            {"received", std::chrono::duration_cast<std::chrono::milliseconds>(n.received.time_since_epoch()).count()}};
+    nlohmann::json j = {
+        {"id", n.id},
+        {"type", nc::to_string(n.type)},
+        {"title", n.title},
+        {"message", n.message},
+        {"duration", n.duration.count()},
+        {"read", n.read},
+        {"received", std::chrono::duration_cast<std::chrono::milliseconds>(n.received.time_since_epoch()).count()}};
+    if (!n.actions.empty()) {
+        nlohmann::json actions = nlohmann::json::array();
+        for (auto const& a : n.actions)
+            actions.push_back(a.url.empty() ? nlohmann::json{{"label", a.label}, {"event", a.event}}
+                                            : nlohmann::json{{"label", a.label}, {"url", a.url}});
+        j["actions"] = std::move(actions);
+    }
+    return j;
+}
+
+// xdg-open URL, without a shell; its exit is not awaited beyond reaping.
+bool open_in_browser(std::string const& url)
+{
+    char const* argv[] = {"xdg-open", url.c_str(), nullptr};
+    pid_t pid = 0;
+    if (::posix_spawnp(&pid, "xdg-open", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0)
+        return false;
+    std::thread([pid] {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+    }).detach();
+    return true;
 }
 
 class center
@@ -255,13 +287,20 @@ private:
     {
         using sse::source_state;
         connection_.state = sse::to_string(state);
+        auto const stats = source_.stats();
         connection_.detail = why && why != sse::error::stream_ended ? why.message() : std::string();
+        if (why == sse::error::bad_status)   // which one: a 429 says the server's limit was reached
+            connection_.detail += " " + std::to_string(stats.last_status);
         if (state == source_state::waiting)
             connection_.detail += (connection_.detail.empty() ? "" : "; ") + std::string("retry in ") +
-                                  std::to_string(source_.stats().reconnect_delay.count()) + " ms";
+                                  std::to_string(stats.reconnect_delay.count()) + " ms";
         nlohmann::json line = {{"change", "state"}, {"state", connection_.state}};
         if (why)
             line["reason"] = why.message();
+        if (why == sse::error::bad_status)
+            line["status"] = stats.last_status;
+        if (state == source_state::waiting)
+            line["retryInMs"] = stats.reconnect_delay.count();
         emit(std::move(line));
         redraw();
         if (!terminal_ && state == source_state::closed)
@@ -337,11 +376,64 @@ private:
             store_.dismiss(action.id, ec);
             arm_expiry();
             break;
+        case nc::ui_action::clear_all:
+            store_.clear_all(ec);
+            arm_expiry();
+            break;
+        case nc::ui_action::pick_action:
+            pick(action.id, action.action);
+            break;
         case nc::ui_action::none:
             break;
         }
         if (ec)
             fail_store(ec);
+    }
+
+    // A url action is shown (and opened if asked); an event action goes to the server,
+    // which publishes it to this user's streams (docs/server.md, POST /api/sse/actions).
+    void pick(std::string const& id, std::size_t index)
+    {
+        auto const* n = store_.find(id);
+        if (!n || index >= n->actions.size())
+            return;
+        auto const& a = n->actions[index];
+        if (!a.url.empty()) {
+            std::string const link = nc::action_link(settings_.url, a.url);
+            if (link.empty())
+                return notice("not opening \"" + a.url + "\": only http, https and paths on the server are opened");
+            bool const opened = settings_.open_urls && open_in_browser(link);
+            notice(a.label + ": " + link + (settings_.open_urls ? (opened ? " (opened)" : " (xdg-open failed)") : ""));
+            return;
+        }
+        nc::action_request request;
+        request.url = nc::actions_url(settings_.url, settings_.user);
+        request.token = settings_.token;
+        request.body = nc::action_body(*n, a);
+        request.verify_peer = !settings_.insecure;
+        request.ca_file = settings_.cacert;
+        notice(a.label + ": sending " + a.event + "...");
+        nc::post_action(io_.get_executor(), std::move(request), [this, label = a.label, event = a.event](nc::action_result r) {
+            if (status_)
+                return;
+            if (r.ec)
+                notice(label + ": " + event + " not sent: " + r.ec.message());
+            else if (r.status / 100 != 2)
+                notice(label + ": the server refused " + event + " (" + std::to_string(r.status) + "): " + r.body);
+            else
+                notice(label + ": " + event + " sent");
+        });
+    }
+
+    // A line for the user: on the status line in the terminal, as JSON otherwise.
+    void notice(std::string const& text)
+    {
+        if (terminal_) {
+            connection_.detail = text;
+            redraw();
+        } else {
+            emit({{"change", "action"}, {"message", text}});
+        }
     }
 
     void wait_for_resize()
@@ -453,6 +545,14 @@ int main(int argc, char** argv)
     app.add_option("--cacert", s.cacert, "trust the CA certificates in this PEM file, not the system's")
         ->type_name("FILE")
         ->check(CLI::ExistingFile.description(""));
+    app.add_option("--auto-dismiss", s.auto_dismiss_ms,
+           "dismiss notifications that carry no duration this many ms after they arrive (0: keep them)")
+        ->type_name("MS")
+        ->capture_default_str()
+        ->check(CLI::Range(0LL, 365LL * 24 * 3600 * 1000));
+    app.add_flag("--open-urls", s.open_urls, "open a picked url action with xdg-open (default: only show it)");
+    app.add_flag("--no-retry-429", s.no_retry_429,
+        "end on 429 Too Many Requests instead of reconnecting after its Retry-After");
     app.add_flag("-k,--insecure", s.insecure, "do not verify the server's certificate");
     app.add_flag("--json", s.json, "print one JSON line per change instead of the interactive list");
     app.footer(footer_text);
@@ -478,6 +578,7 @@ int main(int argc, char** argv)
     nc::store_options store_options;
     store_options.path = s.store;
     store_options.max = s.max;
+    store_options.default_duration = std::chrono::milliseconds(s.auto_dismiss_ms);
     nc::notification_store store(store_options);
     std::error_code ec;
     auto const loaded = store.load(ec);
@@ -500,6 +601,7 @@ int main(int argc, char** argv)
     options.last_event_id = store.last_event_id();   // resume where the last run stopped
     options.verify_peer = !s.insecure;
     options.ca_file = s.cacert;
+    options.retry_429 = !s.no_retry_429;
     if (!s.token.empty())
         options.headers.emplace_back("Authorization", "Bearer " + s.token);
 

@@ -121,13 +121,80 @@ void write_atomically(std::string const& path, std::string_view bytes,
 
 nlohmann::json to_json(notification const& n)
 {
-    return {{"id", n.id},
-            {"type", to_string(n.type)},
-            {"title", n.title},
-            {"message", n.message},
-            {"duration", n.duration.count()},
-            {"received", to_ms(n.received)},
-            {"read", n.read}};
+    nlohmann::json j = {{"id", n.id},
+                        {"type", to_string(n.type)},
+                        {"title", n.title},
+                        {"message", n.message},
+                        {"duration", n.duration.count()},
+                        {"received", to_ms(n.received)},
+                        {"read", n.read}};
+    if (n.auto_dismiss)
+        j["autoDismiss"] = *n.auto_dismiss;
+    if (!n.actions.empty()) {
+        nlohmann::json actions = nlohmann::json::array();
+        for (auto const& a : n.actions) {
+            nlohmann::json action = {{"label", a.label}};
+            if (!a.url.empty())
+                action["url"] = a.url;
+            else
+                action["event"] = a.event;
+            if (!a.data.empty())
+                action["data"] = nlohmann::json::parse(a.data, nullptr, false);
+            actions.push_back(std::move(action));
+        }
+        j["actions"] = std::move(actions);
+    }
+    return j;
+}
+
+// The payload's actions (docs/server.md, "Typed events"): at most 5, each with a label
+// and exactly one of url and event. False, with `why`, for anything else.
+bool parse_actions(nlohmann::json const& j, std::vector<notification_action>& out, std::string& why)
+{
+    if (!j.is_array() || j.size() > 5) {
+        why = "actions must be an array of at most 5 objects";
+        return false;
+    }
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        auto const& item = j[i];
+        std::string const where = "actions[" + std::to_string(i) + "]";
+        if (!item.is_object()) {
+            why = where + " must be an object";
+            return false;
+        }
+        notification_action a;
+        auto const label = item.find("label");
+        if (label == item.end() || !label->is_string() || label->get_ref<std::string const&>().empty()) {
+            why = where + ".label must be a non-empty string";
+            return false;
+        }
+        a.label = label->get<std::string>();
+        auto const url = item.find("url");
+        auto const event = item.find("event");
+        bool const has_url = url != item.end() && !url->is_null();
+        bool const has_event = event != item.end() && !event->is_null();
+        if (has_url == has_event) {
+            why = where + " needs exactly one of url and event";
+            return false;
+        }
+        if (has_url) {
+            if (!url->is_string() || url->get_ref<std::string const&>().empty()) {
+                why = where + ".url must be a non-empty string";
+                return false;
+            }
+            a.url = url->get<std::string>();
+        } else {
+            if (!event->is_string() || event->get_ref<std::string const&>().empty()) {
+                why = where + ".event must be a non-empty string";
+                return false;
+            }
+            a.event = event->get<std::string>();
+        }
+        if (auto const data = item.find("data"); data != item.end())
+            a.data = data->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out.push_back(std::move(a));
+    }
+    return true;
 }
 
 // Throws std::runtime_error (or a nlohmann exception) for anything but a notification as to_json writes it.
@@ -149,6 +216,14 @@ notification from_json(nlohmann::json const& j)
     n.duration = std::chrono::milliseconds(duration);
     n.received = from_ms(j.at("received").get<std::int64_t>());
     n.read = j.at("read").get<bool>();
+    // Absent from files written before actions and autoDismiss were kept.
+    if (auto const auto_dismiss = j.find("autoDismiss"); auto_dismiss != j.end())
+        n.auto_dismiss = auto_dismiss->get<bool>();
+    if (auto const actions = j.find("actions"); actions != j.end()) {
+        std::string why;
+        if (!parse_actions(*actions, n.actions, why))
+            throw std::runtime_error(why);
+    }
     if (n.id.empty())
         throw std::runtime_error("a notification without an id");
     return n;
@@ -214,11 +289,16 @@ std::optional<notification> parse_notification(std::string_view data, std::strin
     }
     notification n;
     auto const type = j.find("notificationType");
-    if (type == j.end() || !type->is_string() || !parse_type(type->get_ref<std::string const&>())) {
-        why = "notificationType must be success, error, warning or info";
-        return std::nullopt;
+    if (type != j.end() && !type->is_null()) {
+        if (!type->is_string() || !parse_type(type->get_ref<std::string const&>())) {
+            why = "notificationType must be success, error, warning or info";
+            return std::nullopt;
+        }
+        n.type = *parse_type(type->get_ref<std::string const&>());
+    } else if (auto const kind = j.find("type"); kind != j.end() && kind->is_string()) {
+        // The shape {type: "success", ...} of a React toolkit; any other type reads as info.
+        n.type = parse_type(kind->get_ref<std::string const&>()).value_or(notification_type::info);
     }
-    n.type = *parse_type(type->get_ref<std::string const&>());
     // The title is optional, as the message is.
     if (auto const title = j.find("title"); title != j.end() && !title->is_null()) {
         if (!title->is_string()) {
@@ -233,7 +313,19 @@ std::optional<notification> parse_notification(std::string_view data, std::strin
             return std::nullopt;
         }
         n.message = message->get<std::string>();
+    } else if (auto const body = j.find("body"); body != j.end() && body->is_string()) {
+        n.message = body->get<std::string>();
     }
+    if (auto const auto_dismiss = j.find("autoDismiss"); auto_dismiss != j.end() && !auto_dismiss->is_null()) {
+        if (!auto_dismiss->is_boolean()) {
+            why = "autoDismiss must be true or false";
+            return std::nullopt;
+        }
+        n.auto_dismiss = auto_dismiss->get<bool>();
+    }
+    if (auto const actions = j.find("actions"); actions != j.end() && !actions->is_null())
+        if (!parse_actions(*actions, n.actions, why))
+            return std::nullopt;
     if (auto const duration = j.find("duration"); duration != j.end() && !duration->is_null()) {
         if (!duration->is_number_integer() || duration->get<std::int64_t>() < 0) {
             why = "duration must be a non-negative integer (ms)";
@@ -399,6 +491,10 @@ accept_result notification_store::accept(notification n, std::string_view last_e
             return result;
         n.received = now();
         n.read = false;
+        if (n.auto_dismiss == false)
+            n.duration = std::chrono::milliseconds(0);
+        else if (n.duration.count() == 0 && (n.auto_dismiss || options_.default_duration.count() > 0))
+            n.duration = options_.default_duration.count() > 0 ? options_.default_duration : std::chrono::seconds(5);
         if (n.id.empty()) {
             do
                 n.id = "local-" + std::to_string(++state_.local_counter);
@@ -466,6 +562,19 @@ bool notification_store::dismiss(std::string_view id, std::error_code& ec)
                     items.end());
         return true;
     }) && !ec;
+}
+
+std::size_t notification_store::clear_all(std::error_code& ec)
+{
+    ec.clear();
+    if (state_.items.empty())
+        return 0;
+    auto const count = transact(ec, [&] {
+        std::size_t const removed = state_.items.size();
+        state_.items.clear();
+        return removed;
+    });
+    return ec ? 0 : count;
 }
 
 std::vector<notification> notification_store::expire(std::error_code& ec)

@@ -41,6 +41,18 @@ char const* to_string(notification_type t) noexcept;
 /// The type named `name`, or nothing for any other text.
 std::optional<notification_type> parse_type(std::string_view name) noexcept;
 
+/** Something the user may do about a notification: open a URL, or send an event back
+    to the server (POST /api/sse/actions, docs/server.md). Exactly one of `url` and
+    `event` is set.
+*/
+struct notification_action
+{
+    std::string label;
+    std::string url;     ///< http:, https:, or a path on the stream's server starting "/"
+    std::string event;   ///< the event name sent back
+    std::string data;    ///< the action's `data` as JSON text; empty when absent
+};
+
 /// One notification, as received and as stored.
 struct notification
 {
@@ -53,18 +65,25 @@ struct notification
     std::chrono::milliseconds duration{0};   ///< shown this long, then dismissed; 0: until dismissed
     time_point received{};                   ///< when the store accepted it (wall clock, survives restarts)
     bool read = false;
+    /// The payload's `autoDismiss`: false keeps it until dismissed, whatever the default;
+    /// true without a duration takes the store's default (or 5 s). Absent: the default applies.
+    std::optional<bool> auto_dismiss;
+    std::vector<notification_action> actions;   ///< at most 5, in the order sent
 
     /// When it is dismissed on its own: `received + duration`, nothing for a duration of 0.
     std::optional<time_point> expires() const;
 };
 
 /** Reads the data of a `notification` event:
-    `{"notificationType":"success|error|warning|info","title":...,"message":...,"duration":ms}`.
+    `{"notificationType":"success|error|warning|info","title":...,"message":...,"duration":ms,
+      "autoDismiss":bool,"actions":[{"label":...,"url":...}|{"label":...,"event":...,"data":...}]}`.
 
-    `title`, `message` and `duration` may be absent, but not both title and
-    message; other members are ignored. Returns nothing, and says why in `why`,
-    for data that is not such an object. `id`, `received` and
-    `read` are left for the store to set.
+    As the example server accepts them (docs/server.md): without `notificationType`, a
+    `type` of success, error, warning or info is used, else info; `body` stands for an
+    absent `message`. `title`, `message` and `duration` may be absent, but not both title
+    and message; other members are ignored. An action needs a label and exactly one of
+    `url` and `event`. Returns nothing, and says why in `why`, for data that is not such
+    an object. `id`, `received` and `read` are left for the store to set.
 */
 std::optional<notification> parse_notification(std::string_view data, std::string& why);
 
@@ -79,6 +98,11 @@ struct store_options
 
     /// Notifications kept, at least 1. Beyond it the oldest read one goes first, then the oldest.
     std::size_t max = 200;
+
+    /** Auto-dismissal for notifications that carry no duration (and no `autoDismiss: false`):
+        they are dismissed this long after they arrive. Zero: they stay until dismissed.
+    */
+    std::chrono::milliseconds default_duration{0};
 
     /// Event ids remembered after their notification is gone (dismissed, expired, evicted), so
     /// that a replayed event does not come back. At least `max` are always remembered.
@@ -159,6 +183,11 @@ public:
 
     /// Removes one notification; its id stays remembered. Returns false if there is none with `id`.
     bool dismiss(std::string_view id, std::error_code& ec);
+
+    /** Removes every notification; their ids stay remembered, so that a replay does not
+        bring them back. Returns how many were removed.
+    */
+    std::size_t clear_all(std::error_code& ec);
 
     /// Removes the notifications whose duration has run out, and returns them.
     std::vector<notification> expire(std::error_code& ec);

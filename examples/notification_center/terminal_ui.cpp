@@ -334,6 +334,14 @@ ui_action terminal_ui::handle(key const& k, notification_store const& store)
             return {ui_action::mark_read, current()};
     } else if (ch == "a") {
         return {ui_action::mark_all_read, {}};
+    } else if (ch == "C") {
+        // Capital, so that no slip of a finger empties the list.
+        if (store.size() > 0)
+            return {ui_action::clear_all, {}};
+    } else if (ch.size() == 1 && ch[0] >= '1' && ch[0] <= '9') {
+        std::size_t const index = static_cast<std::size_t>(ch[0] - '1');
+        if (!list.empty() && index < list[at]->actions.size())
+            return {ui_action::pick_action, current(), index};
     } else if (k.code == key::del || ch == "d") {
         if (!list.empty()) {
             // The selection moves to the one that takes its place (the previous one at the end).
@@ -439,12 +447,19 @@ std::string terminal_ui::render(notification_store const& store, connection_stat
         line_end();
     }
 
-    // Help, or the search prompt.
+    // Help, or the search prompt; the selected notification's actions first.
+    std::string actions;
+    if (!list.empty())
+        for (std::size_t i = 0; i < list[at]->actions.size(); ++i)
+            actions += std::to_string(i + 1) + " " + list[at]->actions[i].label + "  ";
     if (typing_)
         screen.append(bold).append(printable("Search: " + input_ + "_   (Enter: apply, Esc: cancel)", columns));
+    else if (!actions.empty())
+        screen.append(bold).append(printable("Actions: " + actions + "| j/k move  r read  d dismiss  q quit", columns));
     else
         screen.append(dim).append(printable(
-            "j/k move  r read  a all read  d dismiss  f filter  / search  Esc clear search  q quit", columns));
+            "j/k move  r read  a all read  d dismiss  C clear all  f filter  / search  Esc clear search  q quit",
+            columns));
     screen.append(reset).append(clear_line).append("\x1b[J");
     return screen;
 }

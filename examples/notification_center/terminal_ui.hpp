@@ -73,10 +73,13 @@ struct ui_action
         mark_read,
         mark_all_read,
         dismiss,
+        clear_all,
+        pick_action,     ///< the user chose action number `action` of notification `id`
         quit,
     };
     kind_type kind = none;
-    std::string id;   ///< the notification, for mark_read and dismiss
+    std::string id;           ///< the notification, for mark_read, dismiss and pick_action
+    std::size_t action = 0;   ///< for pick_action: the index in notification::actions
 };
 
 /** What the user looks at: the selected notification, the type filter and the search.
@@ -85,10 +88,11 @@ struct ui_action
     further down it stays on its notification as new ones arrive.
 
     Keys: Up/Down (k/j), Page Up/Down, Home/End (g/G) move; r, Enter or Space marks the
-    selected notification read, a marks all read; d or Delete dismisses; f cycles the
-    type filter (all, success, error, warning, info); / starts a search (type, Enter
-    applies, Escape cancels; an empty search shows all); Escape clears the search; q or
-    Ctrl-C quits.
+    selected notification read, a marks all read; d or Delete dismisses; C clears all;
+    1 to 5 pick that action of the selected notification (the help line lists them);
+    f cycles the type filter (all, success, error, warning, info); / starts a search
+    (type, Enter applies, Escape cancels; an empty search shows all); Escape clears the
+    search; q or Ctrl-C quits.
 */
 class terminal_ui
 {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,71 @@ constexpr char const* to_string(source_state s) noexcept
     }
     return "unknown";
 }
+
+namespace detail {
+
+// What a registration removes itself from: an event source's shared state.
+class registrar
+{
+public:
+    virtual void remove_registration(std::uint64_t id) = 0;
+
+protected:
+    ~registrar() = default;
+};
+
+} // namespace detail
+
+/** What event_source::on() and filter() return: removes the handler or filter
+    they added.
+
+    @code
+    auto sub = source.on("price", show_price);
+    // ... later, when the view goes away:
+    sub.remove();
+    @endcode
+
+    Small and copyable; a default-constructed one removes nothing. Discarding
+    it keeps the handler for the life of the source. remove() may be called
+    any number of times, from any thread, from inside a handler (the handler
+    then sees no further event), after close(), and after the source was
+    destroyed: once the first call took effect, the others do nothing.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: unsafe (each thread its own copy).
+*/
+class registration
+{
+public:
+    registration() noexcept = default;
+
+    /** Removes the handler or filter, if still there. From the source's strand
+        (a handler) it is gone on return; from another thread, the strand
+        removes it before it runs anything posted later.
+    */
+    void remove()
+    {
+        auto owner = owner_.lock();
+        owner_.reset();
+        if (owner)
+            owner->remove_registration(id_);
+    }
+
+    /// False once remove() was called on this object or the source is gone, and for a default-constructed one.
+    bool active() const noexcept { return !owner_.expired(); }
+
+private:
+    template<class>
+    friend class event_source;
+
+    registration(std::weak_ptr<detail::registrar> owner, std::uint64_t id) noexcept
+        : owner_(std::move(owner)), id_(id)
+    {
+    }
+
+    std::weak_ptr<detail::registrar> owner_;
+    std::uint64_t id_ = 0;
+};
 
 /// A request header field: name and value, written as given.
 using header_field = std::pair<std::string, std::string>;
@@ -195,12 +261,25 @@ struct event_source_options
     /// Seeds the jitter's random generator, for reproducible delays in tests. Empty: random.
     std::optional<std::uint32_t> jitter_seed;
 
-    /// Treat a 5xx status as a transient failure and reconnect (honouring
-    /// `Retry-After` in seconds), instead of failing for good as the spec says.
+    /// Treat a 5xx status as a transient failure and reconnect (not sooner than
+    /// its `Retry-After`), instead of failing for good as the spec says.
     bool retry_5xx = false;
 
     /// Treat 401 as transient: reconnect, after calling the hook that may refresh a token.
     bool retry_401 = false;
+
+    /** Treat 429 Too Many Requests as transient (a server's connection or rate
+        limit): reconnect after the answer's `Retry-After` (delay-seconds or an
+        HTTP-date, RFC 9110 10.2.3), or after the usual back-off without one.
+        Each such attempt counts against `backoff.max_attempts`. Off: a 429
+        fails the source with `error::bad_status`, as the spec says.
+    */
+    bool retry_429 = true;
+
+    /** The longest `Retry-After` honoured (429, and 5xx or 401 when retried);
+        a longer one waits this long. Guards against a broken or hostile value.
+    */
+    std::chrono::milliseconds max_retry_after = std::chrono::minutes(10);
 
     /** Redirects (301, 302, 303, 307, 308) followed in a row. One more fails
         with `error::too_many_redirects`. Reconnects go to the original URL.

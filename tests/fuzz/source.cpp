@@ -76,7 +76,7 @@ result run(std::string_view response, std::vector<std::string_view> const& reads
     auto const now = std::chrono::steady_clock::now();
     for (std::string_view input : reads) {
         if (r.head == sse::detail::head_outcome::need_more) {
-            r.head = core.on_head(input, r.ec);
+            r.head = core.on_head(input, r.ec, std::chrono::system_clock::time_point{});
             if (r.head == sse::detail::head_outcome::need_more) {
                 require(input.empty() && !r.ec, "need_more left input or an error");
                 continue;

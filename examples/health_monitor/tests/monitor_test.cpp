@@ -219,6 +219,40 @@ TEST_CASE("health_monitor: a stream answering 503 and one that keeps closing")
     CHECK(ok->figures.state == health::status::connected);
 }
 
+TEST_CASE("health_monitor: a 429 is retried after its Retry-After, and the wait is reported")
+{
+    // The first answer is a connection limit's 429; the monitor comes back after it.
+    script_server server([](script_server::connection& c, support::recorded_request const&) {
+        if (c.index() == 0) {
+            c.send(support::status_response(429, "Too Many Requests", "Retry-After: 1\r\n"));
+            return;
+        }
+        if (!c.send(support::sse_head()))
+            return;
+        do {
+            if (!c.send("event: heartbeat\ndata: " + std::to_string(now_ms()) + "\n\n"))
+                return;
+            c.pause(100ms);
+        } while (!c.stopping());
+    });
+    running m(config_for({{"busy", server.url("/")}}));
+    auto const waiting = m.wait("busy", [](health::stream_report const& x) {
+        return x.source.stats.state == sse::source_state::waiting;
+    });
+    REQUIRE(waiting);
+    CHECK(waiting->source.stats.last_status == 429);
+    CHECK(waiting->source.stats.reconnect_delay == 1000ms);   // the header's, not the 20 ms back-off
+    std::string const table = health::render_table({*waiting}, false);
+    CHECK(table.find("reconnecting in 1000 ms (429") != std::string::npos);
+    CHECK(health::to_json(*waiting, std::chrono::system_clock::now())["retryInMs"] == 1000);
+
+    auto const back = m.wait("busy", [](health::stream_report const& x) { return x.figures.heartbeats >= 2; });
+    REQUIRE(back);
+    auto const requests = server.requests();
+    REQUIRE(requests.size() >= 2);
+    CHECK(requests[1].at - requests[0].at >= 1000ms);
+}
+
 TEST_CASE("health_monitor: the program prints JSON lines")
 {
     script_server server(heartbeats());

@@ -153,7 +153,7 @@ TEST_CASE("notification_store: parses the payload of the server's notification e
     REQUIRE(n);
     CHECK(n->title.empty());
 
-    for (char const* bad : {"not json", "[1]", R"({"title":"no type"})", R"({"notificationType":"fatal","title":"x"})",
+    for (char const* bad : {"not json", "[1]", R"({"notificationType":"fatal","title":"x"})",
              R"({"notificationType":"info"})", R"({"notificationType":"info","title":"x","duration":-1})",
              R"({"notificationType":"info","title":"x","duration":1.5})", R"({"notificationType":"info","title":"x","message":3})",
              R"({"notificationType":"info","title":3,"message":"x"})", R"({"notificationType":"info","message":""})"}) {
@@ -522,4 +522,128 @@ TEST_CASE("notification_store: the documentation's example")
     nc::notification_store reopened(options);
     CHECK(reopened.load(ec).restored == 1);
     CHECK(reopened.last_event_id() == "k3v9qa-1");
+}
+
+TEST_CASE("notification_store: the shapes the seeds send, actions and autoDismiss")
+{
+    std::string why;
+    // No notificationType (001): info. A toolkit's {type: "success"} (000): success. body for message (004).
+    auto n = nc::parse_notification(R"({"title":"Welcome!","message":"Thanks for joining!"})", why);
+    REQUIRE(n);
+    CHECK(n->type == nc::notification_type::info);
+    n = nc::parse_notification(R"({"type":"success","message":"Saved","autoDismiss":false})", why);
+    REQUIRE(n);
+    CHECK(n->type == nc::notification_type::success);
+    CHECK(n->auto_dismiss == false);
+    n = nc::parse_notification(R"({"id":"r1","type":"REPORT_APPROVED","title":"Report","body":"Approved"})", why);
+    REQUIRE(n);
+    CHECK(n->type == nc::notification_type::info);
+    CHECK(n->message == "Approved");
+
+    n = nc::parse_notification(R"({"message":"m","actions":[{"label":"Open","url":"/x"},
+                                  {"label":"Ack","event":"ack","data":{"k":[1,2]}}]})",
+                               why);
+    REQUIRE_MESSAGE(n, why);
+    REQUIRE(n->actions.size() == 2);
+    CHECK(n->actions[0].label == "Open");
+    CHECK(n->actions[0].url == "/x");
+    CHECK(n->actions[0].event.empty());
+    CHECK(n->actions[1].event == "ack");
+    CHECK(n->actions[1].data == R"({"k":[1,2]})");
+
+    for (char const* bad : {R"({"message":"m","actions":{}})", R"({"message":"m","actions":[{"url":"/x"}]})",
+             R"({"message":"m","actions":[{"label":"a"}]})", R"({"message":"m","actions":[{"label":"a","url":"/x","event":"e"}]})",
+             R"({"message":"m","actions":[1]})", R"({"message":"m","autoDismiss":"yes"})",
+             R"({"message":"m","actions":[{"label":"1","url":"/"},{"label":"2","url":"/"},{"label":"3","url":"/"},
+                 {"label":"4","url":"/"},{"label":"5","url":"/"},{"label":"6","url":"/"}]})"}) {
+        CAPTURE(bad);
+        why.clear();
+        CHECK_FALSE(nc::parse_notification(bad, why));
+        CHECK_FALSE(why.empty());
+    }
+}
+
+TEST_CASE("notification_store: a default auto-dismissal for notifications without a duration")
+{
+    manual_clock clock;
+    nc::store_options o;
+    o.default_duration = 3000ms;
+    nc::notification_store store(o, clock.function());
+    add(store, make("plain", nc::notification_type::info, "a"));                 // the default
+    add(store, make("own", nc::notification_type::info, "b", "", 10000ms));      // its own duration
+    auto sticky = make("sticky", nc::notification_type::error, "c");
+    sticky.auto_dismiss = false;                                                  // never on its own
+    add(store, sticky);
+    std::error_code ec;
+    clock.advance(2999ms);
+    CHECK(store.expire(ec).empty());
+    clock.advance(1ms);
+    CHECK(ids(store.expire(ec)) == strings{"plain"});
+    clock.advance(7000ms);
+    CHECK(ids(store.expire(ec)) == strings{"own"});
+    clock.advance(std::chrono::hours(100));
+    CHECK(store.expire(ec).empty());
+    CHECK(ids(store.select()) == strings{"sticky"});
+
+    // Without a default, autoDismiss: true alone still asks for one: 5 s.
+    nc::notification_store plain({}, clock.function());
+    auto asks = make("asks", nc::notification_type::info, "d");
+    asks.auto_dismiss = true;
+    add(plain, asks);
+    add(plain, make("stays", nc::notification_type::info, "e"));
+    clock.advance(5000ms);
+    CHECK(ids(plain.expire(ec)) == strings{"asks"});
+    CHECK(ids(plain.select()) == strings{"stays"});
+}
+
+TEST_CASE("notification_store: clear_all empties the store, and a replay stays out")
+{
+    temp_dir dir;
+    nc::store_options o;
+    o.path = dir.file("store.json");
+    nc::notification_store store(o);
+    std::error_code ec;
+    store.load(ec);
+    CHECK(store.clear_all(ec) == 0);
+    add(store, make("1", nc::notification_type::info, "a"));
+    add(store, make("2", nc::notification_type::warning, "b"));
+    CHECK(store.clear_all(ec) == 2);
+    REQUIRE_FALSE(ec);
+    CHECK(store.size() == 0);
+    CHECK_FALSE(add(store, make("2", nc::notification_type::warning, "b")));   // replayed: not again
+    nc::notification_store again(o);
+    again.load(ec);
+    REQUIRE_FALSE(ec);
+    CHECK(again.size() == 0);
+    CHECK(again.seen("1"));
+}
+
+TEST_CASE("notification_store: actions and autoDismiss survive the file")
+{
+    temp_dir dir;
+    nc::store_options o;
+    o.path = dir.file("store.json");
+    std::string why;
+    auto n = nc::parse_notification(
+        R"({"message":"m","autoDismiss":false,"actions":[{"label":"Ack","event":"ack","data":{"k":1}},{"label":"Go","url":"/go"}]})",
+        why);
+    REQUIRE(n);
+    n->id = "7";
+    {
+        nc::notification_store store(o);
+        std::error_code ec;
+        store.load(ec);
+        add(store, *n);
+    }
+    nc::notification_store again(o);
+    std::error_code ec;
+    again.load(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(again.size() == 1);
+    auto const& back = again.all()[0];
+    CHECK(back.auto_dismiss == false);
+    REQUIRE(back.actions.size() == 2);
+    CHECK(back.actions[0].event == "ack");
+    CHECK(back.actions[0].data == R"({"k":1})");
+    CHECK(back.actions[1].url == "/go");
 }

@@ -235,3 +235,14 @@ TEST_CASE("terminal_ui: the list scrolls to keep the selection visible")
     CHECK(up[2].find("item 13") != std::string::npos);
     CHECK(up[2].rfind(">", 0) == 0);
 }
+
+TEST_CASE("terminal_ui: C asks to clear all, and only when there is something to clear")
+{
+    nc::notification_store store({});
+    nc::terminal_ui ui;
+    CHECK(ui.handle(ch("C"), store).kind == nc::ui_action::none);
+    add(store, "1", nc::notification_type::info, "one");
+    CHECK(ui.handle(ch("c"), store).kind == nc::ui_action::none);   // lower case: no slip empties the list
+    CHECK(ui.handle(ch("C"), store).kind == nc::ui_action::clear_all);
+    CHECK(ui.render(store, {}, 120, 10).find("C clear all") != std::string::npos);
+}

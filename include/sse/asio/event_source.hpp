@@ -20,10 +20,13 @@
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +50,7 @@ SSE_NAMESPACE_BEGIN
     It connects, sends `Accept: text/event-stream`, `Cache-Control: no-cache`
     and `Last-Event-ID` (once an id is known), checks the response as the
     WHATWG spec says (200 with text/event-stream opens; 204 stops for good;
+    429 waits for its `Retry-After` and reconnects unless `retry_429` is off;
     anything else fails without reconnecting unless `retry_5xx` or `retry_401`
     are set), follows redirects, reads chunked, length-delimited or
     until-close bodies, and hands events to handlers. When the stream ends or
@@ -61,8 +65,11 @@ SSE_NAMESPACE_BEGIN
 
     @par Handlers and threads
     Everything runs on one strand over the executor given to the constructor;
-    every handler is called there, one at a time. Register handlers before
-    start(). start() and close() may be called from any thread; stats() too.
+    every handler is called there, one at a time. Register on_event(),
+    on_comment(), on_state(), throttle() and the hook before start(). on() and
+    filter() may also be called later, from a handler or another thread, and
+    return an sse::registration that removes what they added. start(),
+    reconnect() and close() may be called from any thread; stats() too.
     Destroy the source on its strand or once its io_context has stopped, so that
     no handler runs while it is destroyed. The source's state lives on while an
     operation is pending, so destroying it never leaves a dangling completion.
@@ -116,12 +123,23 @@ public:
     }
 
     /** Calls `handler(event_view const&)` for each event of type `type`
-        ("message" for events without an `event:` field). The views are valid
-        during the call only.
+        ("message" for events without an `event:` field), after the handlers
+        added before it. The views are valid during the call only.
+
+        Returns a registration whose remove() takes this handler away, leaving
+        the type's other handlers; discarding it keeps the handler. Called from
+        a handler, the new one starts with the next event; from another thread,
+        it is added on the strand. Throws std::invalid_argument if `handler` is empty.
     */
-    void on(std::string type, std::function<void(event_view const&)> handler)
+    registration on(std::string type, std::function<void(event_view const&)> handler)
     {
-        impl_->core.on(std::move(type), std::move(handler));
+        if (!handler)
+            SSE_THROW(std::invalid_argument("sse::event_source::on: the handler for \"" + type + "\" is empty"));
+        std::uint64_t const id = impl_->next_registration++;
+        run([type = std::move(type), id, handler = std::move(handler)](impl& i) mutable {
+            i.core.on(std::move(type), id, std::move(handler));
+        });
+        return registration(impl_, id);
     }
 
     /// Calls `handler(event_view const&)` for every event, before the per-type handlers.
@@ -133,10 +151,25 @@ public:
         impl_->core.on_comment(std::move(handler));
     }
 
-    /// Events of `type` for which `predicate(event_view const&)` is false are dropped.
-    void filter(std::string type, std::function<bool(event_view const&)> predicate)
+    /** Events of `type` for which `predicate(event_view const&)` is false
+        are dropped. One filter per type: a later call replaces it.
+
+        Returns a registration whose remove() takes this filter away (and does
+        nothing once another filter replaced it); discarding it keeps the filter.
+        Throws std::invalid_argument if `predicate` is empty: a filter is
+        removed through its registration.
+    */
+    registration filter(std::string type, std::function<bool(event_view const&)> predicate)
     {
-        impl_->core.filter(std::move(type), std::move(predicate));
+        if (!predicate)
+            SSE_THROW(std::invalid_argument(
+                "sse::event_source::filter: the predicate for \"" + type +
+                "\" is empty; to remove a filter, call remove() on the sse::registration that filter() returned"));
+        std::uint64_t const id = impl_->next_registration++;
+        run([type = std::move(type), id, predicate = std::move(predicate)](impl& i) mutable {
+            i.core.filter(std::move(type), id, std::move(predicate));
+        });
+        return registration(impl_, id);
     }
 
     /** Delivers at most one event of `type` per `min_interval`. An event that
@@ -179,6 +212,25 @@ public:
         asio::post(impl_->strand, [self] { self->attempt(); });
     }
 
+    /** Drops the current connection and connects again at once, with
+        `Last-Event-ID`: the way to resume after, say, a network change, without
+        waiting for the stall timeout or the back-off. A scheduled reconnect is
+        cancelled instead of awaited. While polling (see
+        poll_fallback_options), the stream is tried at once, and polling ends
+        when it opens. The back-off's count of failures is not reset.
+
+        Takes effect on the strand once the calling handler, if any, returns:
+        events already read are still delivered. Does nothing after close() or
+        once the source ended, nor before start(). Safe from any thread.
+    */
+    void reconnect()
+    {
+        if (!impl_)
+            return;
+        auto self = impl_;
+        asio::post(impl_->strand, [self] { self->reconnect_now(); });
+    }
+
     /** Ends the source for good: cancels the connection, a pending reconnect and
         throttled events, and reports `closed` with no error. Nothing is called
         after that. Safe from any thread and from inside a handler; idempotent.
@@ -203,6 +255,14 @@ public:
 private:
     struct impl;
 
+    // Runs f(impl&) on the strand: at once from a handler, else queued.
+    template<class F>
+    void run(F&& f)
+    {
+        auto self = impl_;
+        asio::dispatch(impl_->strand, [self, f = std::forward<F>(f)]() mutable { f(*self); });
+    }
+
     static std::shared_ptr<impl> make_impl(
         asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec)
     {
@@ -219,7 +279,7 @@ private:
         return p;
     }
 
-    struct impl : std::enable_shared_from_this<impl>
+    struct impl : detail::registrar, std::enable_shared_from_this<impl>
     {
         impl(asio::any_io_executor ex, url origin, event_source_options options,
              std::shared_ptr<typename transport::context_type> tls)
@@ -281,10 +341,12 @@ private:
 
         executor_type strand;
         detail::source_core core;
+        std::atomic<std::uint64_t> next_registration{1};
         std::shared_ptr<typename transport::context_type> tls_context;
         connection stream;
         asio::steady_timer deadline;          // connect timeout, then stall detection
         asio::steady_timer reconnect_timer;
+        std::size_t reconnect_wait = 0;
         asio::steady_timer throttle_timer;
         std::optional<clock::time_point> throttle_armed;
         std::string request;
@@ -350,6 +412,34 @@ private:
                             done(error_code());
                         });
                 });
+        }
+
+        // sse::registration::remove(), from any thread.
+        void remove_registration(std::uint64_t id) override
+        {
+            asio::dispatch(strand, [self = this->shared_from_this(), id] { self->core.remove(id); });
+        }
+
+        void reconnect_now()
+        {
+            if (!core.restart(clock::now()))
+                return;
+            close_socket();
+            ++reconnect_wait;   // a wait that already fired and is queued is stale too
+            reconnect_timer.cancel();
+            attempt();
+        }
+
+        // The next attempt after `delay`, unless reconnect_now() or close() came first.
+        void arm_reconnect(std::chrono::milliseconds delay)
+        {
+            std::size_t const wait = ++reconnect_wait;
+            reconnect_timer.expires_after(delay);
+            reconnect_timer.async_wait([self = this->shared_from_this(), wait](error_code ec) {
+                if (ec || wait != self->reconnect_wait || self->core.stopped())
+                    return;
+                self->attempt();
+            });
         }
 
         void attempt()
@@ -428,7 +518,7 @@ private:
             core.received(n, now);
             detail::head_outcome outcome = detail::head_outcome::need_more;
             if (n > 0)
-                outcome = core.on_head(input, ec);
+                outcome = core.on_head(input, ec, std::chrono::system_clock::now());
             else if (!ec)
                 return read_head(gen);
             if (outcome == detail::head_outcome::need_more) {
@@ -562,12 +652,7 @@ private:
         {
             poll(false);
             // The stream is tried again after stream_retry; each failed trial waits as long again.
-            reconnect_timer.expires_after(core.options().fallback.stream_retry);
-            reconnect_timer.async_wait([self = this->shared_from_this()](error_code ec) {
-                if (ec || self->core.stopped())
-                    return;
-                self->attempt();
-            });
+            arm_reconnect(core.options().fallback.stream_retry);
         }
 
         void poll(bool probe)
@@ -723,12 +808,7 @@ private:
                     start_polling();
                 return;
             }
-            reconnect_timer.expires_after(*delay);
-            reconnect_timer.async_wait([self = this->shared_from_this()](error_code ec) {
-                if (ec || self->core.stopped())
-                    return;
-                self->attempt();
-            });
+            arm_reconnect(*delay);
         }
 
         void shut()

@@ -25,6 +25,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -43,7 +44,7 @@ enum class head_outcome
     open,        ///< 200 text/event-stream: read the body
     redirect,    ///< connect to target() instead
     stop,        ///< final: 204, or a status or type the spec fails on (see the error)
-    retry,       ///< transient: a 5xx or 401 the user opted in to retry
+    retry,       ///< transient: a 429, or a 5xx or 401 the user opted in to retry
 };
 
 /// What a piece of the body did.
@@ -72,11 +73,19 @@ public:
     */
     void unusable(error_code why) noexcept { unusable_ = why; }
 
-    // Registration, before the first attempt.
-    SSE_DECL void on(std::string type, event_handler handler);
+    // Registration. `id` (non-zero, unique) names what on() and filter() add,
+    // for remove(). Safe from inside a handler: a handler added during a
+    // dispatch sees the next event, not the current one.
+    SSE_DECL void on(std::string type, std::uint64_t id, event_handler handler);
     void on_event(event_handler handler) { every_event_.push_back(std::move(handler)); }
     void on_comment(comment_handler handler) { on_comment_ = std::move(handler); }
-    SSE_DECL void filter(std::string type, filter_function predicate);
+    SSE_DECL void filter(std::string type, std::uint64_t id, filter_function predicate);
+
+    /** Removes the handler or filter added with `id`; nothing if it is gone or
+        was replaced (a later filter() for the same type). A handler removed
+        during a dispatch is not called again, not even for the current event.
+    */
+    SSE_DECL void remove(std::uint64_t id);
     SSE_DECL void throttle(std::string type, std::chrono::milliseconds min_interval);
     void on_state(state_handler handler) { on_state_ = std::move(handler); }
     void on_before_attempt(attempt_hook hook) { hook_ = std::move(hook); }
@@ -101,8 +110,11 @@ public:
 
     /** Feeds bytes of the response head; `input` is advanced past what was used.
         After `open` the rest of `input` is body. `ec` says why for stop and retry.
+        `wall_now` (the system clock) turns a `Retry-After` HTTP-date into a
+        delay when the answer has no `Date` field.
     */
-    SSE_DECL head_outcome on_head(std::string_view& input, error_code& ec);
+    SSE_DECL head_outcome on_head(std::string_view& input, error_code& ec,
+                                  std::chrono::system_clock::time_point wall_now);
 
     /// The stream opened at `now` (after on_head said `open`).
     SSE_DECL void opened(clock::time_point now);
@@ -121,6 +133,15 @@ public:
         handler is not called (the source is being destroyed).
     */
     SSE_DECL void close(bool report = true);
+
+    /** The user asked for a new connection at once (event_source::reconnect()):
+        the current connection or the wait for one is given up at `now`. The
+        caller then drops its connection and starts an attempt (begin_attempt()),
+        which resumes from the last event id. While polling, that attempt is a
+        trial, as after `stream_retry`. Returns false, and does nothing, once the
+        source has ended, or before it started.
+    */
+    SSE_DECL bool restart(clock::time_point now);
 
     /// True once the source has ended for good: no more I/O, no more handlers.
     bool stopped() const noexcept { return stopped_; }
@@ -175,10 +196,19 @@ private:
         std::string type, data, last_event_id;
     };
 
+    // Stable in memory while a handler runs, even if a handler adds another.
+    struct handler_slot
+    {
+        std::uint64_t id = 0;   // 0: removed during a dispatch, erased after it
+        event_handler handler;
+    };
+
     struct per_type
     {
-        std::vector<event_handler> handlers;
-        filter_function filter;
+        std::vector<std::unique_ptr<handler_slot>> handlers;
+        // Shared, so that a predicate that replaces or removes itself lives until it returns.
+        std::shared_ptr<filter_function const> filter;
+        std::uint64_t filter_id = 0;
         std::chrono::milliseconds min_interval{0};
         clock::time_point last_dispatch{};
         bool dispatched_once = false;
@@ -192,6 +222,7 @@ private:
     SSE_DECL void dispatch(event_view const& ev, clock::time_point now);
     SSE_DECL void deliver(per_type* entry, event_view const& ev);
     SSE_DECL void flush_all();
+    SSE_DECL void compact();
     SSE_DECL head_outcome redirect(http::response_head const& head, error_code& ec);
     SSE_DECL void enter_polling(error_code why);
     SSE_DECL bool first_delivery(std::string_view id);
@@ -207,6 +238,8 @@ private:
 
     std::vector<event_handler> every_event_;
     std::map<std::string, per_type, std::less<>> types_;
+    unsigned delivering_ = 0;        // nesting of deliver(): slots are erased only at 0
+    bool removed_in_delivery_ = false;
     comment_handler on_comment_;
     state_handler on_state_;
     attempt_hook hook_;
@@ -220,6 +253,7 @@ private:
     backoff backoff_;
     std::mt19937 rng_;
     std::optional<std::chrono::milliseconds> retry_after_;
+    bool retry_after_exact_ = false;   // 429: the server's delay, not at least the back-off's
 
     // The fallback. Ids delivered recently, to drop an event that comes again
     // by the other path; `stream_id_` is the stream's id before the current

@@ -15,20 +15,114 @@ namespace detail {
 
 namespace source {
 
-// Retry-After as delay-seconds (RFC 9110 10.2.3). An HTTP date is ignored: the
-// back-off then applies alone, which is never sooner than the server could expect.
-inline std::optional<std::chrono::milliseconds> retry_after(http::response_head const& head)
+// Days from 1970-01-01 to the proleptic Gregorian date y-m-d: whole 400-year
+// eras of 146097 days, the years before the date's in its era, and the day of
+// a year counted from March, so that the leap day comes last.
+inline std::int64_t days_from_civil(std::int64_t y, int m, int d) noexcept
+{
+    y -= m <= 2 ? 1 : 0;
+    std::int64_t const era = (y >= 0 ? y : y - 399) / 400;
+    std::int64_t const year_of_era = y - era * 400;
+    std::int64_t const day_of_year = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    std::int64_t const day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
+}
+
+inline bool two_or_four_digits(std::string_view s, int& out) noexcept
+{
+    out = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9')
+            return false;
+        out = out * 10 + (c - '0');
+    }
+    return !s.empty();
+}
+
+inline int month_number(std::string_view name) noexcept
+{
+    static constexpr std::string_view months[] = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (int i = 0; i < 12; ++i)
+        if (name == months[i])
+            return i + 1;
+    return 0;
+}
+
+// An HTTP-date as seconds since 1970 (RFC 9110 5.6.7): IMF-fixdate
+// "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete forms a recipient must
+// still accept, RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and asctime
+// "Sun Nov  6 08:49:37 1994". The day name is not checked.
+inline std::optional<std::int64_t> http_date(std::string_view v) noexcept
+{
+    std::string_view day, month, year, time;
+    auto const comma = v.find(',');
+    if (comma != std::string_view::npos) {
+        std::string_view const rest = v.substr(comma + 1);
+        if (rest.size() == 25 && rest[0] == ' ' && rest[3] == ' ' && rest[7] == ' ' && rest[12] == ' ' &&
+            rest.substr(21) == " GMT") {
+            day = rest.substr(1, 2), month = rest.substr(4, 3), year = rest.substr(8, 4), time = rest.substr(13, 8);
+        } else if (rest.size() == 23 && rest[0] == ' ' && rest[3] == '-' && rest[7] == '-' && rest[10] == ' ' &&
+                   rest.substr(19) == " GMT") {
+            day = rest.substr(1, 2), month = rest.substr(4, 3), year = rest.substr(8, 2), time = rest.substr(11, 8);
+        } else {
+            return std::nullopt;
+        }
+    } else if (v.size() == 24 && v[3] == ' ' && v[7] == ' ' && v[10] == ' ' && v[19] == ' ') {
+        month = v.substr(4, 3), day = v.substr(8, 2), time = v.substr(11, 8), year = v.substr(20, 4);
+        if (day[0] == ' ')
+            day.remove_prefix(1);
+    } else {
+        return std::nullopt;
+    }
+    int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
+    int const m = month_number(month);
+    if (m == 0 || !two_or_four_digits(day, d) || !two_or_four_digits(year, y) || time[2] != ':' ||
+        time[5] != ':' || !two_or_four_digits(time.substr(0, 2), hh) || !two_or_four_digits(time.substr(3, 2), mm) ||
+        !two_or_four_digits(time.substr(6, 2), ss))
+        return std::nullopt;
+    if (d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60)
+        return std::nullopt;
+    // RFC 9110 5.6.7 asks to read a two-digit year that looks more than 50 years
+    // ahead as the past year with those digits; against today's dates that is
+    // 20yy up to 2069, 19yy from 70.
+    if (year.size() == 2)
+        y += y < 70 ? 2000 : 1900;
+    return days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+// Retry-After (RFC 9110 10.2.3): delay-seconds, or an HTTP-date measured from
+// the answer's Date field (the server's own clock: no skew) or, without one,
+// from `wall_now`. Capped at `limit`; a date in the past is no delay.
+inline std::optional<std::chrono::milliseconds> retry_after(http::response_head const& head,
+                                                            std::chrono::system_clock::time_point wall_now,
+                                                            std::chrono::milliseconds limit)
 {
     auto const value = head.fields().find("Retry-After");
-    if (!value || value->empty() || value->size() > 9)
+    if (!value || value->empty())
         return std::nullopt;
-    long seconds = 0;
+    std::int64_t const limit_s = std::max<std::int64_t>(0, limit.count() / 1000 + 1);
+    std::int64_t seconds = 0;
+    bool digits = true;
     for (char c : *value) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        seconds = seconds * 10 + (c - '0');
+        if (c < '0' || c > '9') {
+            digits = false;
+            break;
+        }
+        seconds = std::min(seconds * 10 + (c - '0'), limit_s);
     }
-    return std::chrono::seconds(seconds);
+    if (!digits) {
+        auto const at = http_date(*value);
+        if (!at)
+            return std::nullopt;
+        std::optional<std::int64_t> now_s;
+        if (auto const date = head.fields().find("Date"))
+            now_s = http_date(*date);
+        if (!now_s)
+            now_s = std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch()).count();
+        seconds = std::clamp<std::int64_t>(*at - *now_s, 0, limit_s);
+    }
+    return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), limit);
 }
 
 inline bool same_origin(url const& a, url const& b) noexcept
@@ -76,14 +170,55 @@ SSE_DECL source_core::source_core(url origin, event_source_options options)
     }
 }
 
-SSE_DECL void source_core::on(std::string type, event_handler handler)
+SSE_DECL void source_core::on(std::string type, std::uint64_t id, event_handler handler)
 {
-    types_[std::move(type)].handlers.push_back(std::move(handler));
+    auto slot = std::make_unique<handler_slot>();
+    slot->id = id;
+    slot->handler = std::move(handler);
+    types_[std::move(type)].handlers.push_back(std::move(slot));
 }
 
-SSE_DECL void source_core::filter(std::string type, filter_function predicate)
+SSE_DECL void source_core::filter(std::string type, std::uint64_t id, filter_function predicate)
 {
-    types_[std::move(type)].filter = std::move(predicate);
+    per_type& entry = types_[std::move(type)];
+    entry.filter = std::make_shared<filter_function const>(std::move(predicate));
+    entry.filter_id = id;
+}
+
+SSE_DECL void source_core::remove(std::uint64_t id)
+{
+    if (id == 0)
+        return;
+    for (auto& [type, entry] : types_) {
+        if (entry.filter_id == id) {
+            entry.filter.reset();
+            entry.filter_id = 0;
+            return;
+        }
+        auto& handlers = entry.handlers;
+        for (auto it = handlers.begin(); it != handlers.end(); ++it) {
+            if ((*it)->id != id)
+                continue;
+            // A dispatch may be running this very handler: erase it afterwards.
+            if (delivering_ > 0) {
+                (*it)->id = 0;
+                removed_in_delivery_ = true;
+            } else {
+                handlers.erase(it);
+            }
+            return;
+        }
+    }
+}
+
+SSE_DECL void source_core::compact()
+{
+    removed_in_delivery_ = false;
+    for (auto& [type, entry] : types_) {
+        auto& handlers = entry.handlers;
+        handlers.erase(std::remove_if(handlers.begin(), handlers.end(), [](auto const& slot) { return slot->id == 0; }),
+                       handlers.end());
+    }
 }
 
 SSE_DECL void source_core::throttle(std::string type, std::chrono::milliseconds min_interval)
@@ -143,6 +278,7 @@ SSE_DECL error_code source_core::begin_attempt()
     send_body_ = true;
     method_ = !options_.method.empty() ? options_.method : (options_.body ? "POST" : "GET");
     retry_after_.reset();
+    retry_after_exact_ = false;
     if (hook_)
         hook_(options_.headers);
     {
@@ -208,7 +344,8 @@ SSE_DECL void source_core::received(std::size_t bytes, clock::time_point now)
     last_byte_at_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
 }
 
-SSE_DECL head_outcome source_core::on_head(std::string_view& input, error_code& ec)
+SSE_DECL head_outcome source_core::on_head(std::string_view& input, error_code& ec,
+                                           std::chrono::system_clock::time_point wall_now)
 {
     for (;;) {
         std::size_t const used = head_parser_.feed(input, ec);
@@ -255,8 +392,15 @@ SSE_DECL head_outcome source_core::on_head(std::string_view& input, error_code& 
         break;
     }
     ec = error::bad_status;
+    // 429 is a limit the server lifts later (RFC 6585 4): retried by default,
+    // exactly after its Retry-After. A 5xx or 401 waits at least as long.
+    if (status == 429 && options_.retry_429) {
+        retry_after_ = source::retry_after(head, wall_now, options_.max_retry_after);
+        retry_after_exact_ = true;
+        return head_outcome::retry;
+    }
     if ((status >= 500 && options_.retry_5xx) || (status == 401 && options_.retry_401)) {
-        retry_after_ = source::retry_after(head);
+        retry_after_ = source::retry_after(head, wall_now, options_.max_retry_after);
         return head_outcome::retry;
     }
     return head_outcome::stop;
@@ -419,9 +563,12 @@ SSE_DECL void source_core::dispatch(event_view const& ev, clock::time_point now)
 {
     auto const it = types_.find(ev.type);
     per_type* const entry = it == types_.end() ? nullptr : &it->second;
-    if (entry && entry->filter && !entry->filter(ev)) {
-        counters_.events_filtered.fetch_add(1, std::memory_order_relaxed);
-        return;
+    if (entry && entry->filter) {
+        auto const keep = entry->filter;
+        if (!(*keep)(ev)) {
+            counters_.events_filtered.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
     }
     if (entry && entry->min_interval.count() > 0) {
         bool const due = !entry->dispatched_once || now - entry->last_dispatch >= entry->min_interval;
@@ -450,12 +597,28 @@ SSE_DECL void source_core::deliver(per_type* entry, event_view const& ev)
             return;
         handler(ev);
     }
-    if (entry)
-        for (auto const& handler : entry->handlers) {
-            if (stopped_)
-                return;
-            handler(ev);
+    if (!entry)
+        return;
+    // Slots stay put while handlers run; those added now start with the next
+    // event, those removed now are skipped (as for DOM event listeners).
+    struct delivery
+    {
+        source_core& core;
+        explicit delivery(source_core& c) : core(c) { ++core.delivering_; }
+        ~delivery()
+        {
+            if (--core.delivering_ == 0 && core.removed_in_delivery_)
+                core.compact();
         }
+        delivery(delivery const&) = delete;
+        delivery& operator=(delivery const&) = delete;
+    } const scope(*this);
+    std::size_t const n = entry->handlers.size();
+    for (std::size_t i = 0; i < n && !stopped_; ++i) {
+        handler_slot& slot = *entry->handlers[i];
+        if (slot.id != 0)
+            slot.handler(ev);
+    }
 }
 
 SSE_DECL std::optional<source_core::clock::time_point> source_core::next_due() const
@@ -548,9 +711,12 @@ SSE_DECL std::optional<std::chrono::milliseconds> source_core::ended(
             finish(source_state::failed, error::reconnect_limit);
         return std::nullopt;
     }
-    if (retry_after_ && *retry_after_ > *delay)
+    if (retry_after_ && retry_after_exact_)
+        delay = std::max(*retry_after_, options_.backoff.min_retry);
+    else if (retry_after_ && *retry_after_ > *delay)
         delay = retry_after_;
     retry_after_.reset();
+    retry_after_exact_ = false;
     {
         std::lock_guard<std::mutex> lock(stats_mutex_);
         stats_.reconnect_delay = *delay;
@@ -704,6 +870,24 @@ SSE_DECL void source_core::close(bool report)
         std::lock_guard<std::mutex> lock(stats_mutex_);
         stats_.state = state_ = source_state::closed;
     }
+}
+
+SSE_DECL bool source_core::restart(clock::time_point now)
+{
+    if (stopped_ || !started_)
+        return false;
+    {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        if (state_ == source_state::open) {
+            connected_before_ += now - stats_.open_since;
+            stats_.open_since = {};
+        }
+    }
+    head_parser_.reset();
+    trial_open_ = false;
+    retry_after_.reset();
+    retry_after_exact_ = false;
+    return true;
 }
 
 SSE_DECL event_source_stats source_core::stats(clock::time_point now) const
