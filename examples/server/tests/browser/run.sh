@@ -60,6 +60,11 @@ done
 # One contract test per seed (issue 13): what each seed's frontend or script sees.
 for t in "$here"/seeds/seed-*.test.mjs; do
     echo "== seeds/$(basename "$t")"
+    # 002 and 003 are scripts: they are replayed with curl.
+    if [[ $t == *seed-00[23].test.mjs ]] && ! command -v curl >/dev/null; then
+        echo "skipped: curl is missing (scripts/install-deps test)" >&2
+        continue
+    fi
     node "$t" "$server" || status=1
 done
 exit $status
