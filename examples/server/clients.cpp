@@ -3,6 +3,12 @@
 
 namespace app {
 
+nlohmann::json session_id(std::map<std::string, std::string> const& metadata)
+{
+    auto const it = metadata.find("sessionId");
+    return it == metadata.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
+}
+
 client_registry::client_registry(connection_limits limits) : limits_(limits) {}
 
 admission client_registry::admit(std::string const& ip, std::string const& user)

@@ -4,6 +4,8 @@
 
 #include <sse/hub.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,12 +42,17 @@ struct client_record
     std::uint64_t id = 0;   ///< the hub's subscriber id, also the client id of the API
     std::string user;
     std::vector<std::string> channels;
+    /// The query parameters the server does not use itself (sessionId among them).
+    std::map<std::string, std::string> metadata;
     std::string remote;      ///< "address:port"
     std::string remote_ip;
     std::chrono::system_clock::time_point connected_since;
     std::chrono::steady_clock::time_point started;
     std::weak_ptr<sse::subscriber> subscription;
 };
+
+/// The `sessionId` of a connection's metadata as the API writes it: a string, or null.
+nlohmann::json session_id(std::map<std::string, std::string> const& metadata);
 
 /// A client_record with what is queued for it, for GET /clients.
 struct client_view

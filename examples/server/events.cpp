@@ -2,6 +2,7 @@
 #include "events.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <initializer_list>
 
@@ -29,11 +30,12 @@ public:
         return std::nullopt;
     }
 
-    std::optional<field_error> text(char const* name, bool required, std::size_t max, bool non_empty = false)
+    std::optional<field_error> text(char const* name, bool required, std::size_t max, bool non_empty = false,
+                                    char const* alternative = "")
     {
         auto const it = data_.find(name);
         if (it == data_.end())
-            return required ? fail(name, "is required") : std::nullopt;
+            return required ? fail(name, std::string("is required") + alternative) : std::nullopt;
         if (!it->is_string())
             return fail(name, "must be a string");
         auto const& s = it->get_ref<std::string const&>();
@@ -74,6 +76,14 @@ public:
         return std::nullopt;
     }
 
+    std::optional<field_error> boolean(char const* name)
+    {
+        auto const it = data_.find(name);
+        if (it != data_.end() && !it->is_boolean())
+            return fail(name, "must be true or false");
+        return std::nullopt;
+    }
+
 private:
     static std::string format_number(double v)
     {
@@ -94,6 +104,76 @@ std::optional<field_error> first(std::initializer_list<std::optional<field_error
     for (auto const& c : checks)
         if (c)
             return c;
+    return std::nullopt;
+}
+
+bool is_notification_type(std::string const& s)
+{
+    return s == "success" || s == "error" || s == "warning" || s == "info";
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) noexcept
+{
+    return s.substr(0, prefix.size()) == prefix;
+}
+
+// A link a page may open: http(s), or a path on the page's own origin. Not
+// "//host" (another origin) and not javascript: or data: URLs.
+bool safe_url(std::string const& url)
+{
+    std::string lower(url.substr(0, 8));
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (starts_with(lower, "http://") || starts_with(lower, "https://"))
+        return true;
+    return starts_with(url, "/") && !starts_with(url, "//") && !starts_with(url, "/\\");
+}
+
+bool has_control_char(std::string const& s)
+{
+    return std::any_of(s.begin(), s.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; });
+}
+
+// `actions`: at most max_actions choices, each a label and either a URL to open
+// or an event name the page sends back through POST /api/sse/actions.
+std::optional<field_error> check_actions(nlohmann::json const& data)
+{
+    auto const it = data.find("actions");
+    if (it == data.end())
+        return std::nullopt;
+    if (!it->is_array() || it->size() > max_actions)
+        return field_error{"data.actions", "must be an array of at most " + std::to_string(max_actions) +
+                                               " objects {\"label\", and \"url\" or \"event\"}"};
+    for (std::size_t i = 0; i < it->size(); ++i) {
+        auto const& a = (*it)[i];
+        std::string const at = "data.actions[" + std::to_string(i) + "]";
+        auto fail = [&](char const* field, std::string why) {
+            return field_error{at + (*field ? "." : "") + field, std::move(why)};
+        };
+        if (!a.is_object())
+            return fail("", "must be an object {\"label\", and \"url\" or \"event\"}");
+        auto const label = a.find("label");
+        if (label == a.end())
+            return fail("label", "is required");
+        if (!label->is_string() || label->get_ref<std::string const&>().empty() ||
+            label->get_ref<std::string const&>().size() > max_action_label)
+            return fail("label", "must be a string of 1 to " + std::to_string(max_action_label) + " bytes");
+        auto const url = a.find("url");
+        auto const event = a.find("event");
+        if ((url == a.end()) == (event == a.end()))
+            return fail(url == a.end() ? "url" : "event", "give exactly one of url (a link to open) or event (an "
+                                                          "event name sent back to POST /api/sse/actions)");
+        if (url != a.end()) {
+            if (!url->is_string() || url->get_ref<std::string const&>().size() > max_action_url ||
+                has_control_char(url->get_ref<std::string const&>()) || !safe_url(url->get_ref<std::string const&>()))
+                return fail("url", "must be an http: or https: URL, or a path starting with \"/\", of at most " +
+                                       std::to_string(max_action_url) + " bytes without control characters");
+        } else {
+            if (!event->is_string() || event->get_ref<std::string const&>().empty() ||
+                event->get_ref<std::string const&>().size() > 64 || has_control_char(event->get_ref<std::string const&>()))
+                return fail("event", "must be an event name of 1 to 64 bytes without control characters");
+        }
+    }
     return std::nullopt;
 }
 
@@ -126,6 +206,7 @@ char const* to_string(system_level l) noexcept
     case system_level::info: return "info";
     case system_level::warning: return "warning";
     case system_level::error: return "error";
+    case system_level::critical: return "critical";
     }
     return "info";
 }
@@ -166,21 +247,40 @@ sse::event make_event(update const& u) { return json_event("update", to_json(u))
 sse::event make_event(progress const& p) { return json_event("progress", to_json(p)); }
 sse::event make_event(system_message const& s) { return json_event("system", to_json(s)); }
 
-std::optional<field_error> validate_payload(std::string_view type, nlohmann::json const& data)
+std::optional<field_error> normalise_payload(std::string_view type, nlohmann::json& data)
 {
     payload_check c(data);
     if (type == "notification") {
-        if (auto e = c.object("notificationType and message (and an optional title)"))
+        if (auto e = c.object("a message (or body)"))
             return e;
+        // 000 names the kind `type`; 001 and 004 send none at all.
+        if (!data.contains("notificationType")) {
+            auto const t = data.find("type");
+            bool const usable = t != data.end() && t->is_string() && is_notification_type(t->get<std::string>());
+            data["notificationType"] = usable ? t->get<std::string>() : std::string("info");
+        }
+        // 004 writes the text as `body`: it becomes the message, and stays as sent.
+        if (!data.contains("message") && data.contains("body")) {
+            if (auto e = c.text("body", true, max_message))
+                return e;
+            data["message"] = data["body"];
+        }
         return first({c.one_of("notificationType", true, {"success", "error", "warning", "info"}),
-                      c.text("title", false, max_title, true), c.text("message", true, max_message),
-                      c.number("duration", false, 0, static_cast<double>(max_duration.count()), true)});
+                      c.text("title", false, max_title),
+                      c.text("message", true, max_message, false, " (or body)"),
+                      c.number("duration", false, 0, static_cast<double>(max_duration.count()), true),
+                      c.boolean("autoDismiss"), check_actions(data)});
     }
     if (type == "update") {
-        if (auto e = c.object("entity and action"))
+        if (auto e = c.object("entity (and action), or type"))
             return e;
-        return first({c.text("entity", true, max_name, true),
-                      c.one_of("action", true, {"created", "updated", "deleted"})});
+        // 003 describes an entity; 001's realtimeUpdate(type, data) only a type.
+        if (data.contains("entity"))
+            return first({c.text("entity", true, max_name, true),
+                          c.one_of("action", false, {"created", "updated", "deleted"})});
+        if (data.contains("type"))
+            return c.text("type", true, max_name, true);
+        return field_error{"data.entity", "is required (or type, as in {\"type\":\"content\",\"data\":{...}})"};
     }
     if (type == "progress") {
         if (auto e = c.object("operationId and progress"))
@@ -191,9 +291,26 @@ std::optional<field_error> validate_payload(std::string_view type, nlohmann::jso
     if (type == "system") {
         if (auto e = c.object("message"))
             return e;
-        return first({c.text("message", true, max_message), c.one_of("level", false, {"info", "warning", "error"})});
+        // 001's announceSystemUpdate calls it severity.
+        if (!data.contains("level")) {
+            if (data.contains("severity")) {
+                if (auto e = c.one_of("severity", true, {"info", "warning", "error", "critical"}))
+                    return e;
+                data["level"] = data["severity"];
+            } else {
+                data["level"] = "info";
+            }
+        }
+        return first({c.text("message", true, max_message),
+                      c.one_of("level", true, {"info", "warning", "error", "critical"})});
     }
     return std::nullopt;
+}
+
+std::optional<field_error> validate_payload(std::string_view type, nlohmann::json const& data)
+{
+    nlohmann::json copy = data;
+    return normalise_payload(type, copy);
 }
 
 sse::publish_result notify_user(publisher& p, std::string const& user, notification const& n)

@@ -1,13 +1,16 @@
 // events.hpp - the typed events of the service, their JSON payloads, and helpers to publish them.
 //
-//   event: notification   {"notificationType":"success|error|warning|info","title":"...","message":"...","duration":5000}
-//                         (title and duration optional)
+//   event: notification   {"notificationType":"success|error|warning|info","title":"...","message":"...","duration":5000,
+//                          "autoDismiss":true,"actions":[{"label":"Open","url":"/orders/7"}]}
+//                         (all but message optional)
 //   event: update         {"entity":"order","action":"created|updated|deleted","payload":{...}}
+//                         or {"type":"content","data":{...}}
 //   event: progress       {"operationId":"import-42","progress":57.5,"message":"..."}
-//   event: system         {"message":"...","level":"info|warning|error"}
+//   event: system         {"message":"...","level":"info|warning|error|critical"}
 //
-// The same shapes are enforced on events published through POST /api/sse/publish
-// with one of these names; other event names carry any data.
+// The same shapes are checked on events published through POST /api/sse/publish
+// with one of these names, and the seeds' variants are normalised to them (see
+// normalise_payload); other event names carry any data.
 #ifndef SSE_SERVER_EVENTS_HPP
 #define SSE_SERVER_EVENTS_HPP
 
@@ -27,7 +30,7 @@ namespace app {
 
 enum class notification_type { success, error, warning, info };
 enum class update_action { created, updated, deleted };
-enum class system_level { info, warning, error };
+enum class system_level { info, warning, error, critical };
 
 char const* to_string(notification_type t) noexcept;
 char const* to_string(update_action a) noexcept;
@@ -37,6 +40,9 @@ char const* to_string(system_level l) noexcept;
 inline constexpr std::size_t max_title = 200;
 inline constexpr std::size_t max_message = 2000;
 inline constexpr std::size_t max_name = 200;   ///< entity names and operation ids
+inline constexpr std::size_t max_actions = 5;
+inline constexpr std::size_t max_action_label = 100;
+inline constexpr std::size_t max_action_url = 2048;
 inline constexpr std::chrono::milliseconds max_duration = std::chrono::hours(1);
 
 /// A toast for the user. `duration` is how long the page shows it; absent: until dismissed.
@@ -90,9 +96,20 @@ struct field_error
 };
 
 /** Checks `data` against the payload of `type` if it is one of the typed
-    events above; any data passes for other types. Fields are named
-    `data.<name>` in the error.
+    events above, and fills in what the seeds' variants leave out; any data
+    passes, unchanged, for other types. Fields the server does not know are kept.
+
+    - notification: `notificationType` absent is taken from `type` when that is
+      one of the four, else "info"; `message` absent is taken from `body`.
+    - system: `level` absent is taken from `severity`, else "info".
+    - update: either `entity` (with an optional `action`) or `type`.
+
+    Fields are named `data.<name>` in the error (`data.actions[1].url`). On an
+    error `data` may be partly filled in.
 */
+std::optional<field_error> normalise_payload(std::string_view type, nlohmann::json& data);
+
+/// As normalise_payload(), on a copy: only whether `data` is acceptable.
 std::optional<field_error> validate_payload(std::string_view type, nlohmann::json const& data);
 
 // Helpers for the common cases. Each publishes one event (job_completed two)

@@ -126,17 +126,19 @@ nlohmann::json stats_json(service_snapshot const& s)
     nlohmann::json last = nullptr;
     if (s.last_event)
         last = unix_ms(*s.last_event);
-    // Without the hidden topics of users (see user_topic).
+    // Without the hidden topics of users and metadata (see user_topic, meta_topic).
     nlohmann::json channels = nlohmann::json::object();
     for (auto const& [topic, n] : s.hub.by_topic)
-        if (!is_user_topic(topic))
+        if (!is_hidden_topic(topic))
             channels[topic] = n;
     nlohmann::json out = {
         {"totalClients", s.clients},
+        {"totalConnections", s.clients},
+        {"uniqueUsers", s.unique_users},
         {"clientsByUser", s.hub.by_user},
         {"clientsByChannel", channels},
         {"averageConnectionDuration", s.average_connection.count()},
-        {"totalConnections", s.connections_total},
+        {"connectionsSinceStart", s.connections_total},
         {"totalEventsPublished", s.hub.published},
         {"totalEventsSent", s.hub.deliveries},
         {"totalEventsReplayed", s.hub.replayed},

@@ -20,8 +20,9 @@ namespace app {
 struct service_snapshot
 {
     sse::hub_stats hub;
-    std::size_t clients = 0;
-    std::uint64_t connections_total = 0;
+    std::size_t clients = 0;              ///< open streams
+    std::size_t unique_users = 0;         ///< distinct non-empty user ids among the open streams
+    std::uint64_t connections_total = 0;  ///< streams opened since start
     std::chrono::milliseconds average_connection{0};
     std::map<std::string, std::uint64_t> disconnects;   ///< streams closed, by reason
     std::map<std::string, std::uint64_t> refused;       ///< requests refused (auth, limits), by reason

@@ -1,6 +1,7 @@
 // server.cpp - life cycle, routing, publishing, administration.
 #include "server.hpp"
 
+#include "demo_request.hpp"
 #include "publish_request.hpp"
 #include "static_files.hpp"
 
@@ -23,7 +24,7 @@ using clock = std::chrono::steady_clock;
 using system_clock = std::chrono::system_clock;
 
 // The endpoints, by path. Methods besides these get 405; OPTIONS is answered for all.
-enum class resource { stream, publish, broadcast, poll, stats, clients, client, health, metrics, file };
+enum class resource { stream, publish, broadcast, demo, action, poll, stats, clients, client, health, metrics, file };
 
 struct route
 {
@@ -41,7 +42,11 @@ std::optional<route> find_route(std::string_view path)
         return route{resource::broadcast, "POST"};
     if (path == "/api/sse/poll")
         return route{resource::poll, "GET"};
-    if (path == "/api/sse/stats")
+    if (path == "/api/sse/demo")
+        return route{resource::demo, "POST"};
+    if (path == "/api/sse/actions")
+        return route{resource::action, "POST"};
+    if (path == "/api/sse/stats" || path == "/stats")
         return route{resource::stats, "GET"};
     if (path == "/clients")
         return route{resource::clients, "GET"};
@@ -228,6 +233,8 @@ service_snapshot server::snapshot() const
     service_snapshot s;
     s.hub = hub_.stats();
     s.clients = clients_.size();
+    for (auto const& [user, n] : s.hub.by_user)
+        s.unique_users += !user.empty() && n > 0;
     s.connections_total = clients_.opened_total();
     s.average_connection = clients_.average_age(clock::now());
     s.disconnects = clients_.closed_by_reason();
@@ -292,8 +299,10 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
     }
     switch (found->which) {
     case resource::stream: return serve_stream(std::move(req), std::move(socket));
-    case resource::publish: return serve_publish(std::move(req), std::move(socket), rest, false);
-    case resource::broadcast: return serve_publish(std::move(req), std::move(socket), rest, true);
+    case resource::publish: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::publish);
+    case resource::broadcast: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::broadcast);
+    case resource::demo: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::demo);
+    case resource::action: return serve_publish(std::move(req), std::move(socket), rest, publish_kind::action);
     case resource::poll: return serve_poll(std::move(req), std::move(socket));
     case resource::stats: return serve_stats(std::move(req), std::move(socket));
     case resource::clients: return serve_clients(std::move(req), std::move(socket));
@@ -334,10 +343,12 @@ void server::refuse(Socket socket, request const& req, char const* reason, sse::
 // ---- publishing --------------------------------------------------------------------------
 
 template<class Socket>
-void server::serve_publish(request_ptr req, Socket socket, std::string_view rest, bool broadcast)
+void server::serve_publish(request_ptr req, Socket socket, std::string_view rest, publish_kind kind)
 {
     sse::response refusal;
-    auto who = auth_.publisher(*req, system_clock::now(), refusal);
+    // An action goes back to the streams of the user who picked it: a subscriber's right.
+    auto who = kind == publish_kind::action ? auth_.subscriber(*req, system_clock::now(), refusal)
+                                            : auth_.publisher(*req, system_clock::now(), refusal);
     if (!who)
         return refuse(std::move(socket), *req, refusal.status == 403 ? "forbidden" : "unauthorized",
                       std::move(refusal));
@@ -351,7 +362,7 @@ void server::serve_publish(request_ptr req, Socket socket, std::string_view rest
     limits.max_body = config_.max_body;
     limits.timeout = config_.body_timeout;
     sse::async_read_body(*sock, req->head, rest, limits,
-                         [this, req, sock, who = std::move(*who), broadcast](sse::error_code ec, std::string body) {
+                         [this, req, sock, who = std::move(*who), kind](sse::error_code ec, std::string body) {
                              if (ec == sse::error::body_too_large)
                                  return refuse(std::move(*sock), *req, "body_too_large",
                                                error_response(413, "the body must be at most " +
@@ -360,24 +371,44 @@ void server::serve_publish(request_ptr req, Socket socket, std::string_view rest
                              if (ec)
                                  return refuse(std::move(*sock), *req, "bad_body",
                                                error_response(sse::http::status_for(ec), ec.message(), "body"));
-                             finish_publish(req, std::move(*sock), who, body, broadcast);
+                             finish_publish(req, std::move(*sock), who, body, kind);
                          });
 }
 
 template<class Socket>
 void server::finish_publish(request_ptr req, Socket socket, identity const& who, std::string const& body,
-                            bool broadcast)
+                            publish_kind kind)
 {
     publish_rules rules;
     rules.max_data = config_.max_event_bytes;
     rules.reserved_id_prefix = hub_.epoch() + "-";
-    rules.broadcast = broadcast;
+    rules.broadcast = kind == publish_kind::broadcast;
     rules.shareable = backplane_.get() != nullptr;
     field_error bad;
-    auto parsed = parse_publish(body, rules, bad);
+    std::optional<publish_request> parsed;
+    if (kind == publish_kind::demo) {
+        parsed = parse_demo(body, rules, bad);
+    } else if (kind == publish_kind::action) {
+        // As for a stream: a token's subject, or in anonymous mode ?userId=.
+        std::string user = who.user;
+        if (auto param = req->head.param("userId")) {
+            if (who.via == identity::source::token && *param != who.user)
+                return refuse(std::move(socket), *req, "forbidden",
+                              error_response(403, "userId must be the token's subject or absent", "userId"));
+            if (!valid_name(*param, 128))
+                return reply(std::move(socket), *req,
+                             error_response(400, "userId must be 1 to 128 bytes without commas or control characters",
+                                            "userId"));
+            user = std::string(*param);
+        }
+        parsed = parse_action(body, user, rules, bad);
+    } else {
+        parsed = parse_publish(body, rules, bad);
+    }
     if (!parsed)
         return reply(std::move(socket), *req, error_response(400, bad.field + ": " + bad.message, bad.field));
     sse::publish_options options;
+    options.key = std::move(parsed->key);
     if (auto key = req->header("Idempotency-Key")) {
         if (key->empty() || key->size() > max_idempotency_key || has_control(*key))
             return reply(std::move(socket), *req,
@@ -456,6 +487,8 @@ void server::serve_clients(request_ptr req, Socket socket)
         list.push_back({{"id", std::to_string(c.record.id)},
                         {"userId", string_or_null(c.record.user)},
                         {"channels", c.record.channels},
+                        {"sessionId", session_id(c.record.metadata)},
+                        {"metadata", c.record.metadata},
                         {"connectedSince", unix_ms(c.record.connected_since)},
                         {"queueDepth", c.queue_depth},
                         {"remoteAddress", c.record.remote}});

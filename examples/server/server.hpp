@@ -116,11 +116,19 @@ private:
 
     template<class Socket>
     void serve_stream(request_ptr req, Socket socket);
+    // The endpoints that publish: their bodies differ, their answers do not.
+    enum class publish_kind
+    {
+        publish,     ///< POST /api/sse/publish
+        broadcast,   ///< POST /broadcast
+        demo,        ///< POST /api/sse/demo (demo_request.hpp)
+        action,      ///< POST /api/sse/actions: authorised as a subscriber, to its own user
+    };
     template<class Socket>
-    void serve_publish(request_ptr req, Socket socket, std::string_view rest, bool broadcast);
+    void serve_publish(request_ptr req, Socket socket, std::string_view rest, publish_kind kind);
     template<class Socket>
     void finish_publish(request_ptr req, Socket socket, identity const& who, std::string const& body,
-                        bool broadcast);
+                        publish_kind kind);
     template<class Socket>
     void answer_publish(request const& req, Socket socket, std::string const& by, std::string const& type,
                         sse::error_code ec, sse::publish_result const& r);
@@ -144,10 +152,11 @@ private:
     {
         std::string user;
         std::vector<std::string> channels;
+        std::map<std::string, std::string> metadata;   ///< the query parameters the server does not use
     };
     std::optional<subscription> subscription_for(request const& req, identity const& who,
                                                  sse::response& refusal) const;
-    /// The hub topics of a subscription: its channels, plus its user's topic with --redis.
+    /// The hub topics of a subscription: its channels, one per metadata pair, plus its user's topic with --redis.
     std::vector<std::string> topics_for(subscription const& what) const;
 
     // Who a stream or poll request is and what it may subscribe to; if it may

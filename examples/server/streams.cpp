@@ -57,10 +57,41 @@ std::optional<sse::event> farewell(sse::close_reason why)
     return e;
 }
 
-// A name a client sends in a query: a user id or a channel.
-bool valid_name(std::string_view s, std::size_t max)
+// The query parameters the server reads itself; every other one is metadata
+// (001: "Any other parameters become metadata").
+bool is_server_parameter(std::string_view name)
 {
-    return !s.empty() && s.size() <= max && !has_control(s) && s.find(',') == std::string_view::npos;
+    for (char const* used : {"token", "access_token", "userId", "channels", "lastEventId", "since"})
+        if (name == used)
+            return true;
+    return false;
+}
+
+// The connection's metadata; on a bad parameter, nothing and a 400 naming it.
+std::optional<std::map<std::string, std::string>> metadata_of(request const& req, sse::response& refusal)
+{
+    std::map<std::string, std::string> out;
+    for (auto const& p : req.head.params()) {
+        if (is_server_parameter(p.name))
+            continue;
+        std::string const name(p.name);
+        std::string why;
+        if (!valid_metadata_key(p.name))
+            why = "metadata parameter names are 1 to 64 bytes of A-Z, a-z, 0-9, _, . or -";
+        else if (!valid_metadata_value(p.value))
+            why = "metadata values are at most 256 bytes without control characters";
+        else if (out.count(name) != 0)
+            why = "give each metadata parameter once";
+        else if (out.size() == max_metadata_pairs)
+            why = "at most 16 metadata parameters (the query parameters besides token, userId, channels and "
+                  "lastEventId)";
+        if (!why.empty()) {
+            refusal = error_response(400, name.substr(0, 64) + ": " + why, name.substr(0, 64));
+            return std::nullopt;
+        }
+        out.emplace(name, std::string(p.value));
+    }
+    return out;
 }
 
 } // namespace
@@ -104,12 +135,19 @@ std::optional<server::subscription> server::subscription_for(request const& req,
             return std::nullopt;
         }
     }
+    auto metadata = metadata_of(req, refusal);
+    if (!metadata)
+        return std::nullopt;
+    out.metadata = std::move(*metadata);
     return out;
 }
 
 std::vector<std::string> server::topics_for(subscription const& what) const
 {
     auto topics = what.channels;
+    // Only streams with metadata pay for it: one hidden topic per pair (see meta_topic).
+    for (auto const& [key, value] : what.metadata)
+        topics.push_back(meta_topic(key, value));
     // Through Redis, events for channels and users travel as topics (see user_topic).
     if (backplane_.get() && !what.user.empty())
         topics.push_back(user_topic(what.user));
@@ -218,6 +256,7 @@ void server::serve_stream(request_ptr req, Socket socket)
     record.id = sub->id();
     record.user = what.user;
     record.channels = what.channels;
+    record.metadata = what.metadata;
     record.remote = req->remote;
     record.remote_ip = req->remote_ip;
     record.connected_since = system_clock::now();
@@ -239,6 +278,7 @@ void server::serve_stream(request_ptr req, Socket socket)
     hello.data = nlohmann::json{{"clientId", std::to_string(sub->id())},
                                 {"userId", string_or_null(what.user)},
                                 {"channels", what.channels},
+                                {"sessionId", session_id(what.metadata)},
                                 {"serverTime", unix_ms(system_clock::now())}}
                      .dump();
     stream->send(hello);
