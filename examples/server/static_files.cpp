@@ -43,7 +43,8 @@ std::string_view content_type_of(std::string_view path)
 
 std::optional<static_file> find_static_file(std::string_view path)
 {
-    if (path == "/")
+    // "/sse-demo" is where 001's documentation sends its users for the same page.
+    if (path == "/" || path == "/sse-demo")
         path = "/index.html";
     for (auto const* f = detail::embedded_files; f->name != nullptr; ++f) {
         if (path != f->name)

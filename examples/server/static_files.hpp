@@ -15,7 +15,7 @@ struct static_file
     std::string_view body;
 };
 
-/// The file served at `path`; "/" is "/index.html". Nothing for other paths.
+/// The file served at `path`; "/" and "/sse-demo" are "/index.html". Nothing for other paths.
 std::optional<static_file> find_static_file(std::string_view path);
 
 } // namespace app

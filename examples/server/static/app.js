@@ -1,9 +1,16 @@
 // app.js - the demo page's logic: one EventSource on /api/sse feeds the
-// notification center, the health panel, progress bars, the update list and a
-// system banner. When the browser has no EventSource, or the stream keeps
-// failing, the page polls /api/sse/poll from the last event id instead and
-// tries streaming again now and then. Events are deduplicated by id, so replay,
-// polling and a stream taking over from polling never show one event twice.
+// notification center, the health panel, progress bars, the update list, a
+// list of other (custom) events and a system banner. When the browser has no
+// EventSource, or the stream keeps failing, the page polls /api/sse/poll from
+// the last event id instead and tries streaming again now and then. Events are
+// deduplicated by id, so replay, polling and a stream taking over from polling
+// never show one event twice. A second EventSource on /api/dashboard/sse feeds
+// the dashboard panel.
+//
+// The page reads every shape the seeds' servers send: a notification's type in
+// notificationType or type, its text in message or body; success and error
+// events as notifications; a heartbeat named heartbeat or ping whose data is a
+// time, {"serverTime":…} or {}.
 //
 // Query parameters of the page tune the fallback (the browser tests use them):
 // pollMs (default 2000), streamRetryMs (default 30000), reopenMs (default 3000).
@@ -25,12 +32,19 @@
   const MAX_UPDATES = 50;
   const MAX_LOG = 50;
   const MAX_SEEN_IDS = 2000;
+  const MAX_OTHER = 50;
+  const MAX_ACTIONS = 5;
   const DEFAULT_DURATION = 5000;
   const NOTIFICATION_TYPES = ['success', 'error', 'warning', 'info'];
-  // EventSource delivers named events only to listeners for that name.
-  const EVENT_TYPES = ['message', 'connected', 'heartbeat', 'notification', 'update',
-                       'progress', 'system', 'reset'];
-  const CONTROL_TYPES = new Set(['connected', 'heartbeat', 'reset']);
+  // EventSource delivers named events only to listeners for that name: the
+  // page listens for these, plus the names of "Other events to show".
+  const EVENT_TYPES = ['message', 'connected', 'heartbeat', 'ping', 'notification', 'update',
+                       'progress', 'system', 'success', 'error', 'dashboardUpdate', 'reset'];
+  const HEARTBEATS = new Set(['heartbeat', 'ping']);
+  const CONTROL_TYPES = new Set(['connected', 'heartbeat', 'ping', 'reset']);
+  // Names other seeds' backends send (001's announcement, custom_event and
+  // profile_updated, 004's systemUpdate, 003's user-action).
+  const DEFAULT_OTHER_EVENTS = 'announcement,custom_event,profile_updated,systemUpdate,user-action';
   const KEY = {
     settings: 'sse-demo.settings',
     notifications: 'sse-demo.notifications',
@@ -58,8 +72,12 @@
 
   // ---- state ----
 
-  const settings = Object.assign({ userId: '', channels: '', token: '', filter: 'all' },
+  const settings = Object.assign({ userId: '', channels: '', token: '', filter: 'all',
+                                   events: DEFAULT_OTHER_EVENTS, autoDismissMs: DEFAULT_DURATION },
                                  load(KEY.settings, {}));
+  if (!(Number.isFinite(Number(settings.autoDismissMs)) && Number(settings.autoDismissMs) >= 0))
+    settings.autoDismissMs = DEFAULT_DURATION;
+  let search = '';
   let notifications = loadNotifications();
 
   /** The stored list, with anything malformed (an older page, a hand edit) left out. */
@@ -73,10 +91,29 @@
         title: String(n.title || ''),
         message: String(n.message || ''),
         duration: Number(n.duration) || 0,
+        actions: actionsOf(n.actions),
         time: n.time,
         read: n.read === true,
       }))
       .slice(0, MAX_NOTIFICATIONS);
+  }
+
+  /** A notification's actions: each {label, url} or {label, event, data?}; anything else is left out. */
+  function actionsOf(list) {
+    if (!Array.isArray(list)) return [];
+    const out = [];
+    for (const a of list) {
+      if (!a || typeof a !== 'object' || typeof a.label !== 'string' || !a.label) continue;
+      if (typeof a.url === 'string' && /^(https?:|\/)/i.test(a.url)) {
+        out.push({ label: a.label, url: a.url });
+      } else if (typeof a.event === 'string' && a.event) {
+        const action = { label: a.label, event: a.event };
+        if (a.data !== undefined) action.data = a.data;
+        out.push(action);
+      }
+      if (out.length === MAX_ACTIONS) break;
+    }
+    return out;
   }
 
   const conn = {
@@ -92,8 +129,11 @@
     lastEventId: String(load(KEY.lastEventId, '') || ''),
   };
 
+  const dash = { source: null, timer: 0 };
+  // Names beyond EVENT_TYPES that the stream listens for.
+  const otherNames = new Set();
   const seen = { set: new Set(), order: [] };
-  const health = { last: null, smoothed: null, arrivals: [] };
+  const health = { last: null, smoothed: null, samples: 0, arrivals: [] };
 
   // ---- event ids: one event is handled once, whichever way it came ----
 
@@ -171,8 +211,10 @@
       setMode('open');
     };
 
-    source.onerror = () => {
-      if (source !== conn.source) return;
+    source.onerror = (ev) => {
+      // A server's "event: error" is a MessageEvent dispatched here too: it is
+      // data (see receive), not a failed connection.
+      if (ev instanceof MessageEvent || source !== conn.source) return;
       conn.errorsSinceOpen += 1;
       if (conn.polling) {
         // A trial stream while polling failed: keep polling, try again later.
@@ -194,16 +236,82 @@
       setMode('reconnecting');
     };
 
-    for (const type of EVENT_TYPES) {
-      source.addEventListener(type, (ev) => {
-        if (source !== conn.source) return;
-        // MessageEvent.lastEventId repeats the previous id for an event without
-        // one, so only a changed value means that this event carried an id.
-        const id = ev.lastEventId !== conn.sourceLastId ? ev.lastEventId : '';
-        conn.sourceLastId = ev.lastEventId;
-        receive(type, ev.data, id);
-      });
+    for (const type of EVENT_TYPES) listen(source, type);
+    for (const type of otherNames) listen(source, type);
+  }
+
+  function listen(source, type) {
+    source.addEventListener(type, (ev) => {
+      // "error" also names the EventSource's own failures, which carry no data.
+      if (!(ev instanceof MessageEvent) || source !== conn.source) return;
+      // MessageEvent.lastEventId repeats the previous id for an event without
+      // one, so only a changed value means that this event carried an id.
+      const id = ev.lastEventId !== conn.sourceLastId ? ev.lastEventId : '';
+      conn.sourceLastId = ev.lastEventId;
+      receive(type, ev.data, id);
+    });
+  }
+
+  /** Starts listening for events named `name` too, on the current stream and the next ones. */
+  function listenFor(name) {
+    if (!name || EVENT_TYPES.includes(name) || otherNames.has(name)) return;
+    otherNames.add(name);
+    if (conn.source) listen(conn.source, name);
+  }
+
+  // ---- the dashboard stream ----
+
+  function setDashState(state) {
+    const el = $('dashboard-state');
+    el.textContent = state;
+    el.dataset.state = state;
+  }
+
+  function connectDashboard() {
+    clearTimeout(dash.timer);
+    if (dash.source) dash.source.close();
+    dash.source = null;
+    if (typeof window.EventSource !== 'function') {
+      setDashState('unavailable: this browser has no EventSource');
+      return;
     }
+    const q = authQuery(new URLSearchParams());
+    q.delete('channels');   // the dashboard stream follows its own channel
+    const source = new EventSource('/api/dashboard/sse' + (q.toString() ? '?' + q : ''));
+    dash.source = source;
+    setDashState('connecting');
+    source.onopen = () => { if (source === dash.source) setDashState('open'); };
+    source.onerror = (ev) => {
+      if (ev instanceof MessageEvent || source !== dash.source) return;
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (an older server without the endpoint, or no credential): try again later.
+        setDashState('closed');
+        dash.source = null;
+        dash.timer = setTimeout(connectDashboard, Math.max(REOPEN_MS, 10000));
+      } else {
+        setDashState('reconnecting');
+      }
+    };
+    source.addEventListener('dashboardUpdate', (ev) => {
+      if (source !== dash.source) return;
+      const data = parseJson(ev.data);
+      if (data && typeof data === 'object') showDashboard(data);
+    });
+  }
+
+  function showDashboard(data) {
+    const show = (id, v, format) => {
+      if (v === undefined || v === null) return;
+      $(id).textContent = format ? format(v) : String(v);
+    };
+    show('dash-connections', data.connections);
+    show('dash-unique-users', data.uniqueUsers);
+    show('dash-events-per-second', data.eventsPerSecond,
+      (v) => (Number.isFinite(Number(v)) ? Number(v).toFixed(1) : String(v)));
+    show('dash-total-events-sent', data.totalEventsSent);
+    const t = Number(data.timestamp);
+    $('dash-updated').textContent = new Date(Number.isFinite(t) && t > 0 ? t : Date.now()).toLocaleTimeString();
+    $('dashboard').dataset.updates = String(Number($('dashboard').dataset.updates || 0) + 1);
   }
 
   function scheduleStreamRetry() {
@@ -273,30 +381,50 @@
       setLastEventId(id);
     }
     health.arrivals.push(performance.now());
-    if (type !== 'heartbeat') logLine(type, id, raw);
+    if (!HEARTBEATS.has(type)) logLine(type, id, raw);
     const data = parseJson(raw);
+    const object = data !== null && typeof data === 'object' && !Array.isArray(data) ? data : null;
     switch (type) {
       case 'connected':
-        if (data) {
-          $('client-id').textContent = data.clientId || '–';
-          measureLatency(data.serverTime);
+        if (object) {
+          $('client-id').textContent = object.clientId || '–';
+          measureLatency(object.serverTime);
         }
         break;
       case 'heartbeat':
-        measureLatency(data !== null && typeof data === 'object' ? data.serverTime : data);
+      case 'ping':
+        // The time form sends a number; the json form {"serverTime":…}; the
+        // empty-object form {} has no time to measure.
+        measureLatency(object ? (object.serverTime ?? object.timestamp) : data);
         break;
       case 'notification':
-        if (data) addNotification(id, data);
+        addNotification(id, object || { message: raw }, '');
+        break;
+      case 'success':
+        addNotification(id, object || { message: raw }, 'success');
+        break;
+      case 'error':
+        // 003's refusal of a stream ({"error":"Unauthorized","code":401}, then
+        // the server closes) is not a notification: reconnecting would only be
+        // refused again, so the page stops until the settings change.
+        if (object && (object.code === 401 || object.code === 403) && typeof object.error === 'string') {
+          refused(object);
+          break;
+        }
+        addNotification(id, object || { message: raw }, 'error');
         break;
       case 'progress':
-        if (data) showProgress(data);
+        if (object) showProgress(object);
         break;
       case 'update':
-        if (data) showUpdate(data);
+        if (object) showUpdate(object);
         break;
       case 'system':
-        if (data) showBanner(data.level || 'info', data.message || raw);
+        if (object) showBanner(object.level || object.severity || 'info', object.message || raw);
         else showBanner('info', raw);
+        break;
+      case 'dashboardUpdate':
+        if (object) showDashboard(object);
         break;
       case 'reset':
         // The server could not replay from our last id; it says why.
@@ -304,7 +432,19 @@
           ? 'The server has restarted: events from before the restart cannot be replayed.'
           : 'Some missed events could not be replayed' + (data && data.reason ? ' (' + data.reason + ')' : '') + '.');
         break;
+      default:
+        showOther(type, id, data === null ? raw : data);
+        break;
     }
+  }
+
+  function refused(err) {
+    closeStream();
+    stopPolling();
+    clearTimeout(conn.timers.streamRetry);
+    setMode('refused');
+    showBanner('error', 'The server refused the stream: ' + err.error + ' (' + err.code + '). ' +
+      'Enter a token (or another user id) under Subscription and apply.');
   }
 
   // ---- health ----
@@ -314,6 +454,7 @@
     if (!Number.isFinite(t) || t <= 0) return;
     const ms = Date.now() - t;
     health.last = ms;
+    health.samples += 1;
     // Exponentially weighted: a single slow heartbeat moves it by a fifth.
     health.smoothed = health.smoothed === null ? ms : health.smoothed * 0.8 + ms * 0.2;
     $('latency-last').textContent = ms + ' ms';
@@ -329,16 +470,23 @@
 
   // ---- notification center ----
 
-  function addNotification(id, data) {
-    const type = NOTIFICATION_TYPES.includes(data.notificationType) ? data.notificationType : 'info';
+  /** `kind` is "success" or "error" for those events, whose name gives the type. */
+  function addNotification(id, data, kind) {
+    const type = kind ||
+      [data.notificationType, data.type].find((t) => NOTIFICATION_TYPES.includes(t)) || 'info';
     const d = Number(data.duration);
-    const duration = data.duration == null || data.duration === '' || !Number.isFinite(d) ? DEFAULT_DURATION : d;
+    const given = data.duration != null && data.duration !== '' && Number.isFinite(d) && d >= 0;
+    // autoDismiss false: the toast stays until closed; otherwise it closes after
+    // the notification's duration, or the page's setting when it gives none.
+    const duration = data.autoDismiss === false ? 0 : given ? d : Number(settings.autoDismissMs);
+    const text = data.message ?? data.body ?? (kind === 'error' ? data.error : undefined);
     const n = {
       id: id || 'local-' + Date.now() + '-' + Math.random().toString(36).slice(2, 8),
       type,
-      title: String(data.title || ''),
-      message: String(data.message || ''),
+      title: typeof data.title === 'string' ? data.title : '',
+      message: text == null ? '' : typeof text === 'string' ? text : JSON.stringify(text),
       duration,
+      actions: actionsOf(data.actions),
       time: Date.now(),
       read: false,
     };
@@ -359,11 +507,17 @@
 
   function renderNotifications() {
     const list = $('notification-list');
-    const shown = notifications.filter((n) => settings.filter === 'all' || n.type === settings.filter);
+    const words = search.toLowerCase().split(/\s+/).filter(Boolean);
+    const matches = (n) => {
+      const text = (n.title + ' ' + n.message + ' ' + n.type).toLowerCase();
+      return words.every((w) => text.includes(w));
+    };
+    const shown = notifications.filter((n) => (settings.filter === 'all' || n.type === settings.filter) && matches(n));
     list.replaceChildren(...shown.map(notificationItem));
     const unread = notifications.filter((n) => !n.read).length;
     $('unread-count').textContent = String(unread);
     $('notification-empty').hidden = shown.length > 0;
+    $('notification-empty').textContent = notifications.length ? 'No notification matches.' : 'No notifications yet.';
     document.title = (unread ? '(' + unread + ') ' : '') + 'SSE notifications demo';
   }
 
@@ -386,7 +540,7 @@
     const time = document.createElement('time');
     time.dateTime = new Date(n.time).toISOString();
     time.textContent = new Date(n.time).toLocaleTimeString();
-    text.append(type, ' ', ...titleOf(n), message, time);
+    text.append(type, ' ', ...titleOf(n), message, ...actionRow(n), time);
 
     const read = button(n.read ? 'Mark unread' : 'Mark read', 'mark-read', () => {
       n.read = !n.read;
@@ -413,6 +567,53 @@
     title.className = 'title';
     title.textContent = n.title;
     return [title];
+  }
+
+  /** The buttons of a notification's actions: a url opens, an event is sent back to the server. */
+  function actionRow(n) {
+    if (!n.actions || !n.actions.length) return [];
+    const row = document.createElement('div');
+    row.className = 'notification-actions';
+    for (const a of n.actions) {
+      const b = button(a.label, 'notification-action', () => runAction(n, a));
+      b.dataset.kind = a.url ? 'url' : 'event';
+      b.setAttribute('aria-label', a.label + ': ' + labelOf(n));
+      row.append(b);
+    }
+    return [row];
+  }
+
+  async function runAction(n, a) {
+    if (!n.read) {
+      n.read = true;
+      storeNotifications();
+    }
+    if (a.url) {
+      window.open(a.url, '_blank', 'noopener');
+      return;
+    }
+    // The server publishes the action back to this user's streams: show it when it comes.
+    listenFor(a.event);
+    const out = $('action-result');
+    const body = { event: a.event, notificationId: n.id, label: a.label };
+    if (a.data !== undefined) body.data = a.data;
+    const q = new URLSearchParams();
+    if (settings.userId) q.set('userId', settings.userId);
+    out.dataset.status = '';
+    out.textContent = 'Sending "' + a.label + '"…';
+    try {
+      const res = await fetch('/api/sse/actions' + (q.toString() ? '?' + q : ''), {
+        method: 'POST',
+        headers: Object.assign({ 'Content-Type': 'application/json' }, authHeaders()),
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      out.dataset.status = String(res.status);
+      out.textContent = res.ok ? 'Sent "' + a.label + '" (' + a.event + ').' : 'Error ' + res.status + ': ' + text;
+    } catch (err) {
+      out.dataset.status = 'network';
+      out.textContent = 'Could not reach the server: ' + err.message;
+    }
   }
 
   /** What names a notification to a screen reader: its title, else its message, else its type. */
@@ -442,7 +643,7 @@
     message.textContent = n.message;
     const close = button('×', 'toast-close', () => toast.remove());
     close.setAttribute('aria-label', 'Close: ' + labelOf(n));
-    toast.append(...titleOf(n), message, close);
+    toast.append(...titleOf(n), message, ...actionRow(n), close);
     box.append(toast);
     while (box.children.length > MAX_TOASTS) box.firstElementChild.remove();
     if (n.duration > 0) setTimeout(() => toast.remove(), n.duration);
@@ -477,20 +678,39 @@
     $('progress-empty').hidden = true;
   }
 
+  /** An update is {entity, action?, payload?} (003) or {type, data?} (001's realtimeUpdate). */
   function showUpdate(data) {
     const li = document.createElement('li');
     li.dataset.testid = 'update-item';
-    li.dataset.entity = String(data.entity || '');
-    li.dataset.action = String(data.action || '');
+    const entity = data.entity !== undefined ? data.entity : data.type;
+    li.dataset.entity = String(entity ?? '');
+    li.dataset.action = String(data.action ?? '');
     const head = document.createElement('strong');
-    head.textContent = (data.entity || '?') + ' ' + (data.action || '?');
+    head.textContent = String(entity ?? '?') + (data.action !== undefined ? ' ' + data.action : '');
     const body = document.createElement('code');
-    body.textContent = data.payload === undefined ? '' : JSON.stringify(data.payload);
+    const payload = data.payload !== undefined ? data.payload : data.data;
+    body.textContent = payload === undefined ? '' : JSON.stringify(payload);
     li.append(head, ' ', body);
     const list = $('update-list');
     list.prepend(li);
     while (list.children.length > MAX_UPDATES) list.lastElementChild.remove();
     $('updates-empty').hidden = true;
+  }
+
+  function showOther(type, id, data) {
+    const li = document.createElement('li');
+    li.dataset.testid = 'other-item';
+    li.dataset.event = type;
+    if (id) li.dataset.id = id;
+    const head = document.createElement('strong');
+    head.textContent = type;
+    const body = document.createElement('code');
+    body.textContent = typeof data === 'string' ? data : JSON.stringify(data);
+    li.append(head, ' ', body);
+    const list = $('other-list');
+    list.prepend(li);
+    while (list.children.length > MAX_OTHER) list.lastElementChild.remove();
+    $('other-empty').hidden = true;
   }
 
   function showBanner(level, message) {
@@ -523,36 +743,143 @@
     settings.userId = $('settings-user').value.trim();
     settings.channels = splitList($('settings-channels').value).join(',');
     settings.token = $('settings-token').value.trim();
+    settings.events = splitList($('settings-events').value).join(',');
+    const dismiss = Number($('settings-dismiss').value);
+    settings.autoDismissMs = $('settings-dismiss').value !== '' && Number.isFinite(dismiss) && dismiss >= 0
+      ? dismiss : DEFAULT_DURATION;
+    $('settings-dismiss').value = String(settings.autoDismissMs);
     save(KEY.settings, settings);
+    for (const name of splitList(settings.events)) listenFor(name);
     // A new subscription starts afresh, from the last event id seen.
     stopPolling();
     conn.errorsSinceOpen = 0;
     connect();
+    connectDashboard();
   });
+
+  // ---- the publish form: one event of any type the server accepts ----
+
+  // A starting point for the events whose data is typed in as JSON.
+  const TEMPLATES = {
+    update: () => ({ entity: 'order', action: 'created', payload: { id: 1042, status: 'shipped' } }),
+    progress: () => ({ operationId: 'export-7', progress: 40, message: 'exporting' }),
+    dashboardUpdate: () => ({ connections: 3, uniqueUsers: 2, eventsPerSecond: 0.5, totalEventsSent: 120,
+                              timestamp: Date.now() }),
+    custom: () => ({ message: 'New feature released!' }),
+  };
+  let template = '';
+
+  function showFieldsFor(kind) {
+    for (const f of $('publish-form').querySelectorAll('.field[data-for]'))
+      f.hidden = !f.dataset.for.split(' ').includes(kind);
+    const area = $('publish-data');
+    if (TEMPLATES[kind] && (area.value.trim() === '' || area.value === template)) {
+      template = JSON.stringify(TEMPLATES[kind](), null, 2);
+      area.value = template;
+    }
+  }
+
+  /** "Open=/orders/1, Undo=order-undo": a target starting http:, https: or / is a url, else an event. */
+  function parseActions(text) {
+    return splitList(text).map((item) => {
+      const eq = item.indexOf('=');
+      const label = (eq < 0 ? item : item.slice(0, eq)).trim();
+      const target = (eq < 0 ? '' : item.slice(eq + 1)).trim();
+      return /^(https?:|\/)/i.test(target) ? { label, url: target } : { label, event: target };
+    });
+  }
+
+  /** The publish body for the form's fields; throws, naming the field, when the JSON data is not JSON. */
+  function publishBody() {
+    const kind = $('publish-event').value;
+    const body = {};
+    const message = $('publish-message').value;
+    const title = $('publish-title').value;
+    switch (kind) {
+      case 'notification': {
+        body.data = { notificationType: $('publish-type').value, message };
+        // The title is optional: an empty field sends none. So is the duration:
+        // without one, the receiving page's auto-dismiss setting applies.
+        if (title) body.data.title = title;
+        if ($('publish-duration').value !== '') body.data.duration = Number($('publish-duration').value);
+        const actions = parseActions($('publish-actions').value);
+        if (actions.length) body.data.actions = actions;
+        break;
+      }
+      case 'success':
+      case 'error':
+        body.data = { message };
+        if (title) body.data.title = title;
+        break;
+      case 'system':
+        body.data = { message, level: $('publish-level').value };
+        break;
+      default:
+        try {
+          body.data = JSON.parse($('publish-data').value);
+        } catch (err) {
+          throw Object.assign(new Error('Data is not JSON: ' + err.message), { field: 'data' });
+        }
+    }
+    body.event = kind === 'custom' ? $('publish-custom-name').value.trim() : kind;
+    const users = splitList($('publish-user').value);
+    const channels = splitList($('publish-channel').value);
+    if (users.length) body.userIds = users;
+    if (channels.length) body.channels = channels;
+    // dashboardUpdate events are for the dashboard streams, which follow channel "dashboard".
+    if (kind === 'dashboardUpdate' && !users.length && !channels.length) body.channels = ['dashboard'];
+    return body;
+  }
+
+  $('publish-event').addEventListener('change', (ev) => showFieldsFor(ev.target.value));
 
   $('publish-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const out = $('publish-result');
     const form = ev.target;
     for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-    const body = {
-      event: 'notification',
-      data: {
-        notificationType: $('publish-type').value,
-        message: $('publish-message').value,
-        duration: Number($('publish-duration').value || 0),
-      },
-    };
-    // The title is optional: an empty field sends none.
-    if ($('publish-title').value) body.data.title = $('publish-title').value;
-    const users = splitList($('publish-user').value);
-    const channels = splitList($('publish-channel').value);
-    if (users.length) body.userIds = users;
-    if (channels.length) body.channels = channels;
+    let body;
+    try {
+      body = publishBody();
+    } catch (err) {
+      out.dataset.status = 'form';
+      out.textContent = err.message;
+      markField(form, err.field);
+      return;
+    }
+    // A custom event shows under "Other events" when it arrives.
+    listenFor(body.event);
+    await send('/api/sse/publish', body, (json) => 'Published ' + json.id + ' to ' + json.recipients + ' client(s).', form);
+  });
+
+  $('demo-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    // 001's demo endpoint: the server builds the event. "user" needs a user id:
+    // the publish form's first one, else this page's own.
+    const body = { type: $('demo-type').value };
+    const user = splitList($('publish-user').value)[0] || settings.userId;
+    if (user) body.userId = user;
+    await send('/api/sse/demo', body, (json) => 'Sent demo "' + body.type + '" as ' + json.id + '.', null);
+  });
+
+  /** Marks the input the server's (or the form's) `field` names, "data.x" meaning input "x". */
+  function markField(form, field) {
+    if (!form || !field) return;
+    const name = String(field).replace(/^data\./, '');
+    let input = form.querySelector('.field:not([hidden]) [name="' + CSS.escape(name) + '"]') ||
+                form.querySelector(':scope > [name="' + CSS.escape(name) + '"]');
+    // The events typed in as JSON: the data field is at fault.
+    if (!input && /^data(\.|$)/.test(String(field)) && !$('publish-data').closest('.field').hidden)
+      input = $('publish-data');
+    if (input) input.setAttribute('aria-invalid', 'true');
+  }
+
+  async function send(path, body, describe, form) {
+    const out = $('publish-result');
     out.textContent = 'Publishing…';
     out.dataset.status = '';
     try {
-      const res = await fetch('/api/sse/publish', {
+      const res = await fetch(path, {
         method: 'POST',
         headers: Object.assign({ 'Content-Type': 'application/json' }, authHeaders()),
         body: JSON.stringify(body),
@@ -561,23 +888,26 @@
       const json = parseJson(text);
       out.dataset.status = String(res.status);
       if (res.ok && json) {
-        out.textContent = 'Published ' + json.id + ' to ' + json.recipients + ' client(s).';
+        out.textContent = describe(json);
       } else {
         // Show the server's error as it sent it, and point at the field it names.
         out.textContent = 'Error ' + res.status + ': ' + text;
-        const field = json && String(json.field || '').replace(/^data\./, '');
-        const input = field && form.querySelector('[name="' + CSS.escape(field) + '"]');
-        if (input) input.setAttribute('aria-invalid', 'true');
+        markField(form, json && json.field);
       }
     } catch (err) {
       out.dataset.status = 'network';
       out.textContent = 'Could not reach the server: ' + err.message;
     }
-  });
+  }
 
   $('notification-filter').addEventListener('change', (ev) => {
     settings.filter = ev.target.value;
     save(KEY.settings, settings);
+    renderNotifications();
+  });
+
+  $('notification-search').addEventListener('input', (ev) => {
+    search = ev.target.value;
     renderNotifications();
   });
 
@@ -608,15 +938,22 @@
   $('settings-user').value = settings.userId;
   $('settings-channels').value = settings.channels;
   $('settings-token').value = settings.token;
+  $('settings-events').value = settings.events;
+  $('settings-dismiss').value = String(settings.autoDismissMs);
   $('notification-filter').value = settings.filter;
   if (conn.lastEventId) $('last-event-id').textContent = conn.lastEventId;
+  for (const name of splitList(settings.events)) listenFor(name);
+  showFieldsFor($('publish-event').value);
   renderNotifications();
   connect();
+  connectDashboard();
 
   // For tests and the curious: a read-only view of the connection.
   window.sseDemo = {
     get mode() { return conn.mode; },
     get reconnects() { return conn.reconnects; },
     get lastEventId() { return conn.lastEventId; },
+    get latencySamples() { return health.samples; },
+    get listening() { return [...EVENT_TYPES, ...otherNames]; },
   };
 })();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the demo page's browser test, the cross-origin (CORS) test and the cluster
 # test (three nodes on one Redis behind nginx; headless Debian Chromium through
-# playwright-core), and the npm eventsource client test, against a real sse-server.
+# playwright-core), the npm eventsource client test, and the seed contract tests
+# (seeds/: 000, 001 and 004 in Chromium, 002 and 003 with curl), against a real sse-server.
 #
 #   examples/server/tests/browser/run.sh path/to/sse-server
 #
@@ -55,5 +56,15 @@ status=0
 for t in browser eventsource cors cluster; do
     echo "== $t.test.mjs"
     node "$here/$t.test.mjs" "$server" || status=1
+done
+# One contract test per seed (issue 13): what each seed's frontend or script sees.
+for t in "$here"/seeds/seed-*.test.mjs; do
+    echo "== seeds/$(basename "$t")"
+    # 002 and 003 are scripts: they are replayed with curl.
+    if [[ $t == *seed-00[23].test.mjs ]] && ! command -v curl >/dev/null; then
+        echo "skipped: curl is missing (scripts/install-deps test)" >&2
+        continue
+    fi
+    node "$t" "$server" || status=1
 done
 exit $status
