@@ -8,6 +8,7 @@
 #include "support/certificate.hpp"
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
+#include "support/source_harness.hpp"
 #include "support/test_server.hpp"
 
 #include <sse/asio/stream.hpp>
@@ -33,64 +34,11 @@
 using namespace std::chrono_literals;
 using support::script_server;
 using plain_source = sse::event_source<asio::ip::tcp::socket>;
+using support::source_harness;
 
 namespace {
 
-struct received
-{
-    std::string type, data, id;
-    friend bool operator==(received const& a, received const& b)
-    {
-        return a.type == b.type && a.data == b.data && a.id == b.id;
-    }
-};
-
-std::ostream& operator<<(std::ostream& os, received const& r)
-{
-    return os << '{' << r.type << ", " << r.data << ", " << r.id << '}';
-}
-
-// A source with its io_context, recording everything it reports.
-template<class Socket = asio::ip::tcp::socket>
-struct harness
-{
-    asio::io_context io;
-    std::vector<received> events;
-    std::vector<std::pair<sse::source_state, sse::error_code>> states;
-    sse::event_source<Socket> source;
-
-    explicit harness(std::string const& url, sse::event_source_options options = {})
-        : source(io.get_executor(), url, std::move(options))
-    {
-        source.on_event([this](sse::event_view const& ev) {
-            events.push_back({std::string(ev.type), std::string(ev.data), std::string(ev.last_event_id)});
-        });
-        source.on_state([this](sse::source_state s, sse::error_code why) { states.emplace_back(s, why); });
-    }
-
-    bool ended() const
-    {
-        return !states.empty() &&
-               (states.back().first == sse::source_state::closed || states.back().first == sse::source_state::failed);
-    }
-
-    /// Runs until the source ends for good.
-    bool run(std::chrono::milliseconds limit = 10s)
-    {
-        source.start();
-        return support::run_until(io, [this] { return ended(); }, limit);
-    }
-
-    std::size_t count(sse::source_state s) const
-    {
-        std::size_t n = 0;
-        for (auto const& st : states)
-            n += st.first == s;
-        return n;
-    }
-
-    sse::error_code final_reason() const { return states.empty() ? sse::error_code() : states.back().second; }
-};
+using support::received;
 
 sse::event_source_options one_shot()
 {
@@ -133,7 +81,7 @@ TEST_CASE("event_source: sends the EventSource request and delivers typed events
     });
     auto options = one_shot();
     options.headers.emplace_back("X-Trace", "abc");
-    harness h(server.url("/events?x=1"), options);
+    source_harness h(server.url("/events?x=1"), options);
     std::vector<std::string> updates;
     h.source.on("update", [&](sse::event_view const& ev) { updates.emplace_back(ev.data); });
     REQUIRE(h.run());
@@ -173,7 +121,7 @@ TEST_CASE("event_source: reconnects with Last-Event-ID, and the hook runs before
     });
     auto options = quick();
     options.last_event_id = "40";
-    harness h(server.url("/ev"), options);
+    source_harness h(server.url("/ev"), options);
     int tokens = 0;
     h.source.on_before_attempt([&](std::vector<sse::header_field>& headers) {
         headers.clear();
@@ -214,7 +162,7 @@ TEST_CASE("event_source: the server's retry: sets the reconnect delay (seeded ji
         });
         auto options = quick();
         options.jitter_seed = seed;
-        harness h(server.url("/"), options);
+        source_harness h(server.url("/"), options);
         REQUIRE(h.run());
         auto const requests = server.requests();
         REQUIRE(requests.size() == 2);
@@ -256,7 +204,7 @@ TEST_CASE("event_source: never reconnects sooner than the server's retry:")
             else
                 c.send(support::status_response(204, "No Content"));
         });
-        harness h(server.url("/"), sse::event_source_options{});
+        source_harness h(server.url("/"), sse::event_source_options{});
         REQUIRE(h.run());
         auto const requests = server.requests();
         REQUIRE(requests.size() == 2);
@@ -280,7 +228,7 @@ TEST_CASE("event_source: a stream that opens and closes at once meets growing de
     });
     auto options = quick();
     options.jitter_seed = 7;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     std::vector<std::chrono::milliseconds> delays;
     h.source.on_state([&](sse::source_state s, sse::error_code why) {
         h.states.emplace_back(s, why);
@@ -309,7 +257,7 @@ TEST_CASE("event_source: 204 stops for good")
     script_server server([](script_server::connection& c, support::recorded_request const&) {
         c.send(support::status_response(204, "No Content"));
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     REQUIRE(h.run());
     CHECK(h.states.back() == std::make_pair(sse::source_state::closed, sse::make_error_code(sse::error::no_content)));
     CHECK(server.request_count() == 1);
@@ -327,7 +275,7 @@ TEST_CASE("event_source: a 500 fails without reconnecting unless retry_5xx")
 
     SUBCASE("by default, as the spec says")
     {
-        harness h(server.url("/"), quick());
+        source_harness h(server.url("/"), quick());
         REQUIRE(h.run());
         CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::bad_status)));
         CHECK(h.events.empty());
@@ -339,7 +287,7 @@ TEST_CASE("event_source: a 500 fails without reconnecting unless retry_5xx")
         auto options = quick();
         options.retry_5xx = true;
         options.reconnect = true;
-        harness h(server.url("/"), options);
+        source_harness h(server.url("/"), options);
         h.source.on_event([&](sse::event_view const&) { h.source.close(); });
         REQUIRE(h.run());
         CHECK(server.request_count() == 3);
@@ -359,7 +307,7 @@ TEST_CASE("event_source: 401 with retry_401 calls the hook again for a new token
     });
     auto options = quick();
     options.retry_401 = true;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     int attempts = 0;
     h.source.on_before_attempt([&](std::vector<sse::header_field>& headers) {
         headers = {{"Authorization", ++attempts == 1 ? "Bearer stale" : "Bearer fresh"}};
@@ -370,7 +318,7 @@ TEST_CASE("event_source: 401 with retry_401 calls the hook again for a new token
     CHECK(h.events.size() == 1);
 
     // Without the opt-in, 401 is final.
-    harness strict(server.url("/"), quick());
+    source_harness strict(server.url("/"), quick());
     strict.source.on_before_attempt([](std::vector<sse::header_field>& headers) {
         headers = {{"Authorization", "Bearer stale"}};
     });
@@ -384,7 +332,7 @@ TEST_CASE("event_source: a wrong content type fails without dispatching")
     script_server server([](script_server::connection& c, support::recorded_request const&) {
         c.send(support::status_response(200, "OK", "Content-Type: text/plain\r\n", "data: not events\n\n"));
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     REQUIRE(h.run());
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::bad_content_type)));
     CHECK(h.events.empty());
@@ -415,7 +363,7 @@ TEST_CASE("event_source: redirects are followed; reconnects go to the original U
     {
         auto options = quick();
         options.headers = {{"Authorization", "Bearer secret"}, {"X-Keep", "1"}};
-        harness h(server.url("/start"), options);
+        source_harness h(server.url("/start"), options);
         h.source.on_event([&](sse::event_view const& ev) {
             if (ev.data == "from elsewhere")
                 h.source.close();
@@ -443,14 +391,14 @@ TEST_CASE("event_source: redirects are followed; reconnects go to the original U
     {
         auto options = quick();
         options.max_redirects = 3;
-        harness h(server.url("/loop"), options);
+        source_harness h(server.url("/loop"), options);
         REQUIRE(h.run());
         CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::too_many_redirects)));
         CHECK(server.request_count() == 4);
     }
     SUBCASE("a redirect without Location fails")
     {
-        harness h(server.url("/nowhere"), quick());
+        source_harness h(server.url("/nowhere"), quick());
         REQUIRE(h.run());
         CHECK(h.final_reason() == sse::error::bad_redirect);
     }
@@ -469,7 +417,7 @@ TEST_CASE("event_source: POST with a body; 303 turns it into a GET, 307 keeps it
     auto options = one_shot();
     options.body = R"({"prompt":"hi"})";
 
-    harness direct(server.url("/answer"), options);
+    source_harness direct(server.url("/answer"), options);
     REQUIRE(direct.run());
     CHECK(direct.events == std::vector<received>{{"message", R"(POST {"prompt":"hi"})", ""}});
     auto const first = server.requests().at(0);
@@ -478,11 +426,11 @@ TEST_CASE("event_source: POST with a body; 303 turns it into a GET, 307 keeps it
     CHECK(first.header("Content-Length") == "15");
     CHECK(direct.final_reason() == sse::error::stream_ended);
 
-    harness see_other(server.url("/see-other"), options);
+    source_harness see_other(server.url("/see-other"), options);
     REQUIRE(see_other.run());
     CHECK(see_other.events == std::vector<received>{{"message", "GET ", ""}});
 
-    harness temporary(server.url("/temporary"), options);
+    source_harness temporary(server.url("/temporary"), options);
     REQUIRE(temporary.run());
     CHECK(temporary.events == std::vector<received>{{"message", R"(POST {"prompt":"hi"})", ""}});
 }
@@ -505,7 +453,7 @@ TEST_CASE("event_source: a chunked body split at every boundary")
     });
     for (std::size_t k = 0; k <= response.size() - head_size; ++k) {
         CAPTURE(k);
-        harness h(server.url("/" + std::to_string(k)), one_shot());
+        source_harness h(server.url("/" + std::to_string(k)), one_shot());
         REQUIRE(h.run());
         CHECK(h.events == expected);
         CHECK(h.final_reason() == sse::error::stream_ended);
@@ -520,7 +468,7 @@ TEST_CASE("event_source: head and body one byte at a time")
         c.send_in_pieces(response, 1);
         c.wait_for_close(2s);
     });
-    harness h(server.url("/"), one_shot());
+    source_harness h(server.url("/"), one_shot());
     REQUIRE(h.run());
     CHECK(h.events == two_received);
     CHECK(h.final_reason() == sse::error::stream_ended);
@@ -534,7 +482,7 @@ TEST_CASE("event_source: a Content-Length body ends the stream at its length")
                std::to_string(body.size()) + "\r\n\r\n" + body);
         c.wait_for_close(2s);
     });
-    harness h(server.url("/"), one_shot());
+    source_harness h(server.url("/"), one_shot());
     REQUIRE(h.run());
     CHECK(h.events.size() == 2);
     CHECK(h.final_reason() == sse::error::stream_ended);
@@ -553,7 +501,7 @@ TEST_CASE("event_source: a server that goes silent is detected as stalled")
     });
     auto options = quick();
     options.stall_timeout = 300ms;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     REQUIRE(h.run());
     REQUIRE(h.count(sse::source_state::waiting) == 1);
     auto const waiting = std::find_if(h.states.begin(), h.states.end(),
@@ -578,7 +526,7 @@ TEST_CASE("event_source: heartbeats keep a quiet stream alive")
     });
     auto options = one_shot();
     options.stall_timeout = 200ms;   // shorter than the stream, longer than a heartbeat gap
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     REQUIRE(h.run());
     CHECK(h.count(sse::source_state::waiting) == 0);
     CHECK(h.events == std::vector<received>{{"message", "still here", ""}});
@@ -594,7 +542,7 @@ TEST_CASE("event_source: no response head within connect_timeout")
     script_server server([](script_server::connection& c, support::recorded_request const&) { c.wait_for_close(5s); });
     auto options = one_shot();
     options.connect_timeout = 200ms;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     REQUIRE(h.run());
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::connect_timeout)));
 }
@@ -612,7 +560,7 @@ TEST_CASE("event_source: a 10 MiB event under and over the size limit")
     {
         auto options = one_shot();
         options.limits.max_event = options.limits.max_line = 16 * 1024 * 1024;
-        harness h(server.url("/"), options);
+        source_harness h(server.url("/"), options);
         REQUIRE(h.run(30s));
         REQUIRE(h.events.size() == 3);
         CHECK(h.events[1].data.size() == big.size());
@@ -622,7 +570,7 @@ TEST_CASE("event_source: a 10 MiB event under and over the size limit")
     }
     SUBCASE("over: a clear error, no reconnect, the events before it delivered")
     {
-        harness h(server.url("/"), quick());   // reconnect on, default 1 MiB limit
+        source_harness h(server.url("/"), quick());   // reconnect on, default 1 MiB limit
         REQUIRE(h.run(30s));
         CHECK(h.events == std::vector<received>{{"message", "small", ""}});
         CHECK(h.states.back().first == sse::source_state::failed);
@@ -640,7 +588,7 @@ TEST_CASE("event_source: event_too_long for an event of many small lines")
     script_server server([&](script_server::connection& c, support::recorded_request const&) {
         c.send(support::sse_head() + "data: first\n\n" + many + "\n");
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     REQUIRE(h.run(30s));
     CHECK(h.events.size() == 1);
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::event_too_long)));
@@ -653,7 +601,7 @@ TEST_CASE("event_source: close() during a pending reconnect stops it for good")
     });
     auto options = quick();
     options.backoff.min_retry = 200ms;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     h.source.on_state([&](sse::source_state s, sse::error_code why) {
         h.states.emplace_back(s, why);
         if (s == sse::source_state::waiting)
@@ -678,7 +626,7 @@ TEST_CASE("event_source: connection refused is retried until max_attempts")
 
     auto options = quick();
     options.backoff.max_attempts = 3;
-    harness h("http://127.0.0.1:" + std::to_string(port) + "/", options);
+    source_harness h("http://127.0.0.1:" + std::to_string(port) + "/", options);
     REQUIRE(h.run());
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::reconnect_limit)));
     CHECK(h.count(sse::source_state::waiting) == 3);
@@ -697,7 +645,7 @@ TEST_CASE("event_source: filters and coalescing throttle per type")
         c.pause(600ms);
         c.send("event: tick\nid: 11\ndata: 11\n\n");
     });
-    harness h(server.url("/"), one_shot());
+    source_harness h(server.url("/"), one_shot());
     std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> ticks;
     std::vector<std::string> levels;
     h.source.on("tick", [&](sse::event_view const& ev) {
@@ -737,7 +685,7 @@ TEST_CASE("event_source: IPv6 literal URL")
         MESSAGE("skipped: no IPv6 loopback on this machine: " << e.what());
         return;
     }
-    harness h(server->url("/v6"), one_shot());
+    source_harness h(server->url("/v6"), one_shot());
     REQUIRE(h.run());
     CHECK(h.events == two_received);
     CHECK(server->requests().at(0).header("Host") == "[::1]:" + std::to_string(server->port()));
@@ -760,13 +708,13 @@ TEST_CASE("event_source: bad URLs and headers are refused up front")
     script_server server([](script_server::connection& c, support::recorded_request const&) {
         c.send(support::sse_head());
     });
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     REQUIRE(h.run());
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::bad_header)));
 
     // A field the source writes itself would be sent twice.
     options.headers = {{"accept", "text/plain"}};
-    harness twice(server.url("/"), options);
+    source_harness twice(server.url("/"), options);
     REQUIRE(twice.run());
     CHECK(twice.final_reason() == sse::error::bad_header);
     CHECK(server.request_count() == 0);
@@ -844,7 +792,7 @@ TEST_CASE("event_source: resumes from this project's hub without loss or duplica
         server.hub().publish(e);
     }
 
-    harness h("http://127.0.0.1:" + std::to_string(server.port()) + "/events?name=es", quick());
+    source_harness h("http://127.0.0.1:" + std::to_string(server.port()) + "/events?name=es", quick());
     std::atomic<int> seen{0};
     h.source.on_event([&](sse::event_view const& ev) {
         ++seen;
@@ -1016,7 +964,7 @@ TEST_CASE("event_source: https with certificate verification against this projec
     {
         auto options = quick();
         options.ca_file = files.cert;
-        harness<sse::tls_socket> h(url, options);
+        source_harness<sse::tls_socket> h(url, options);
         h.source.on_event([&](sse::event_view const& ev) {
             if (ev.last_event_id == "1.2")
                 h.source.close();
@@ -1030,7 +978,7 @@ TEST_CASE("event_source: https with certificate verification against this projec
     }
     SUBCASE("not trusted: fails for good with a certificate error")
     {
-        harness<sse::tls_socket> h(url, quick());   // the system store does not know this certificate
+        source_harness<sse::tls_socket> h(url, quick());   // the system store does not know this certificate
         REQUIRE(h.run());
         CHECK(h.states.back().first == sse::source_state::failed);
         CHECK(h.final_reason().category() == asio::error::get_ssl_category());
@@ -1041,7 +989,7 @@ TEST_CASE("event_source: https with certificate verification against this projec
     {
         auto options = one_shot();
         options.verify_peer = false;
-        harness<sse::tls_socket> h(url, options);
+        source_harness<sse::tls_socket> h(url, options);
         REQUIRE(h.run());
         CHECK(h.events.size() == 2);
     }
@@ -1050,7 +998,7 @@ TEST_CASE("event_source: https with certificate verification against this projec
         script_server plain([](script_server::connection& c, support::recorded_request const&) {
             c.send(support::sse_head() + two_events);
         });
-        harness<sse::tls_socket> h(plain.url("/"), one_shot());
+        source_harness<sse::tls_socket> h(plain.url("/"), one_shot());
         REQUIRE(h.run());
         CHECK(h.events == two_received);
     }
@@ -1180,7 +1128,7 @@ TEST_CASE("event_source: a replaced connection's socket lives until its cancelle
     });
     auto options = immediate_reconnects(3);
     options.stall_timeout = 30ms;
-    harness<late_cancel_socket> h(server.url("/"), options);
+    source_harness<late_cancel_socket> h(server.url("/"), options);
     REQUIRE(h.run());
     CHECK(h.final_reason() == sse::error::reconnect_limit);
     CHECK(h.count(sse::source_state::open) == 4);
@@ -1230,7 +1178,7 @@ TEST_CASE("event_source: many immediate TLS reconnects on two threads")
     options.stall_timeout = 1ms;
     std::string const url = "https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/";
     {
-        harness<sse::tls_socket> h(url, options);
+        source_harness<sse::tls_socket> h(url, options);
         h.source.start();
         std::thread a([&] { h.io.run_for(60s); });
         std::thread b([&] { h.io.run_for(60s); });

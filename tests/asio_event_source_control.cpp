@@ -6,6 +6,7 @@
 
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
+#include "support/source_harness.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -24,41 +25,9 @@
 using namespace std::chrono_literals;
 using support::script_server;
 using plain_source = sse::event_source<asio::ip::tcp::socket>;
+using support::source_harness;
 
 namespace {
-
-struct harness
-{
-    asio::io_context io;
-    std::vector<std::pair<sse::source_state, sse::error_code>> states;
-    plain_source source;
-
-    explicit harness(std::string const& url, sse::event_source_options options = {})
-        : source(io.get_executor(), url, std::move(options))
-    {
-        source.on_state([this](sse::source_state s, sse::error_code why) { states.emplace_back(s, why); });
-    }
-
-    bool ended() const
-    {
-        return !states.empty() &&
-               (states.back().first == sse::source_state::closed || states.back().first == sse::source_state::failed);
-    }
-
-    bool run(std::chrono::milliseconds limit = 10s)
-    {
-        source.start();
-        return support::run_until(io, [this] { return ended(); }, limit);
-    }
-
-    std::size_t count(sse::source_state s) const
-    {
-        std::size_t n = 0;
-        for (auto const& st : states)
-            n += st.first == s;
-        return n;
-    }
-};
 
 sse::event_source_options quick()
 {
@@ -102,7 +71,7 @@ TEST_CASE("event_source: removing one of two handlers leaves the other")
         c.send(support::sse_head() + "data: 1\n\ndata: 2\n\ndata: 3\n\nevent: end\ndata: x\n\n");
         hold(c);
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     std::vector<std::string> first, second;
     h.source.on("message", [&](sse::event_view const& ev) { first.emplace_back(ev.data); });
     sse::registration second_reg;
@@ -123,7 +92,7 @@ TEST_CASE("event_source: a handler removed by an earlier one misses the current 
         c.send(support::sse_head() + "data: 1\n\ndata: 2\n\nevent: end\ndata: x\n\n");
         hold(c);
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     std::vector<std::string> first, second, added;
     sse::registration second_reg;
     h.source.on("message", [&](sse::event_view const& ev) {
@@ -150,7 +119,7 @@ TEST_CASE("event_source: remove() is idempotent and safe after close and after t
     });
     sse::registration kept, copy, empty;
     {
-        harness h(server.url("/"), quick());
+        source_harness h(server.url("/"), quick());
         int calls = 0;
         kept = h.source.on("message", [&](sse::event_view const&) {
             ++calls;
@@ -213,7 +182,7 @@ TEST_CASE("event_source: a filter's registration removes it, unless another repl
                "event: ctl\ndata: end\n\n");
         hold(c);
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     std::vector<std::string> levels;
     h.source.on("level", [&](sse::event_view const& ev) { levels.emplace_back(ev.data); });
     auto no_debug = h.source.filter("level", [](sse::event_view const& ev) { return ev.data != "debug"; });
@@ -264,7 +233,7 @@ TEST_CASE("event_source: reconnect() drops the stream and connects at once with 
     auto options = quick();
     options.backoff.initial_retry = 5s;   // a reconnect that waited would be seen
     options.backoff.min_retry = 5s;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     std::vector<std::string> got;
     h.source.on("message", [&](sse::event_view const& ev) {
         got.emplace_back(ev.data);
@@ -295,7 +264,7 @@ TEST_CASE("event_source: reconnect() cuts a pending reconnect wait short")
             hold(c);
         }
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     h.source.on_state([&](sse::source_state s, sse::error_code why) {
         h.states.emplace_back(s, why);
         if (s == sse::source_state::waiting)
@@ -322,7 +291,7 @@ TEST_CASE("event_source: reconnect() after close() does nothing")
         c.send(support::sse_head() + "data: a\n\n");
         hold(c);
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     h.source.on("message", [&](sse::event_view const&) { h.source.close(); });
     REQUIRE(h.run());
     h.source.reconnect();
@@ -340,7 +309,7 @@ namespace {
 struct refused_once
 {
     script_server server;
-    harness h;
+    source_harness<> h;
 
     refused_once(std::string refusal, sse::event_source_options options)
         : server([refusal](script_server::connection& c, support::recorded_request const&) {
@@ -429,7 +398,7 @@ TEST_CASE("event_source: 429s count against max_attempts")
     });
     auto options = quick();
     options.backoff.max_attempts = 2;
-    harness h(server.url("/"), options);
+    source_harness h(server.url("/"), options);
     REQUIRE(h.run());
     CHECK(h.states.back() ==
           std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::reconnect_limit)));
@@ -454,7 +423,7 @@ TEST_CASE("event_source: the documentation's registration example")
         c.send(support::sse_head() + "event: price\ndata: 1\n\nevent: log\ndata: debug\n\nevent: end\ndata: x\n\n");
         hold(c);
     });
-    harness h(server.url("/"), quick());
+    source_harness h(server.url("/"), quick());
     std::vector<std::string> seen;
     auto show_price = [&](sse::event_view const& ev) { seen.emplace_back(ev.data); };
     plain_source& source = h.source;

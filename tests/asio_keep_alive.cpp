@@ -7,13 +7,9 @@
 #include <sse/asio/body.hpp>
 #include <sse/asio/response.hpp>
 
-#include <asio/io_context.hpp>
+#include "support/http_connection.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <asio/io_context.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -89,86 +85,6 @@ private:
     std::thread thread_;
 };
 
-// A blocking client on one connection that reads responses framed by Content-Length.
-class client
-{
-public:
-    explicit client(unsigned short port)
-    {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE_MESSAGE(::connect(fd_, reinterpret_cast<sockaddr const*>(&addr), sizeof addr) == 0,
-                        "cannot connect to the test listener");
-    }
-    ~client() { ::close(fd_); }
-
-    void send(std::string_view bytes)
-    {
-        while (!bytes.empty()) {
-            ssize_t const n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-            REQUIRE_MESSAGE(n > 0, "the connection refused the request bytes");
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-
-    /// The next whole response (head and body), or nothing if none came within `limit`.
-    std::optional<std::string> response(std::chrono::milliseconds limit = 3s)
-    {
-        auto const deadline = std::chrono::steady_clock::now() + limit;
-        for (;;) {
-            auto const end = buffer_.find("\r\n\r\n");
-            if (end != std::string::npos) {
-                std::size_t length = 0;
-                auto const at = buffer_.find("Content-Length: ");
-                if (at != std::string::npos && at < end)
-                    length = std::stoul(buffer_.substr(at + 16));
-                if (buffer_.size() >= end + 4 + length) {
-                    std::string out = buffer_.substr(0, end + 4 + length);
-                    buffer_.erase(0, end + 4 + length);
-                    return out;
-                }
-            }
-            if (eof_ || !fill(deadline))
-                return std::nullopt;
-        }
-    }
-
-    /// True if the server closes the connection within `limit` without sending anything more.
-    bool closed_silently(std::chrono::milliseconds limit = 3s)
-    {
-        auto const deadline = std::chrono::steady_clock::now() + limit;
-        while (!eof_ && fill(deadline)) {
-        }
-        return eof_ && buffer_.empty();
-    }
-
-private:
-    // Reads what is there; false on timeout.
-    bool fill(std::chrono::steady_clock::time_point deadline)
-    {
-        auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return false;
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-            return false;
-        char chunk[4096];
-        ssize_t const n = ::recv(fd_, chunk, sizeof chunk, 0);
-        if (n <= 0)
-            eof_ = true;
-        else
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-        return true;
-    }
-
-    int fd_ = -1;
-    std::string buffer_;
-    bool eof_ = false;
-};
-
 bool has(std::optional<std::string> const& r, std::string_view text)
 {
     return r && r->find(text) != std::string::npos;
@@ -184,7 +100,7 @@ std::string get(std::string const& path, std::string const& extra = "")
 TEST_CASE("keep-alive: an HTTP/1.1 connection carries one request after another")
 {
     keep_server s;
-    client c(s.port());
+    support::http_connection c(s.port());
     c.send(get("/one"));
     auto const first = c.response();
     REQUIRE(first);
@@ -200,7 +116,7 @@ TEST_CASE("keep-alive: an HTTP/1.1 connection carries one request after another"
 TEST_CASE("keep-alive: pipelined requests are answered in order, the bytes after a body included")
 {
     keep_server s;
-    client c(s.port());
+    support::http_connection c(s.port());
     c.send(get("/a") + get("/b") +
            "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" +
            "POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + get("/e"));
@@ -216,7 +132,7 @@ TEST_CASE("keep-alive: Connection: close, and HTTP/1.0 without keep-alive, close
     keep_server s;
     SUBCASE("HTTP/1.1 with Connection: close")
     {
-        client c(s.port());
+        support::http_connection c(s.port());
         c.send(get("/x", "Connection: close\r\n"));
         auto const r = c.response();
         CHECK(has(r, "Connection: close\r\n"));
@@ -224,14 +140,14 @@ TEST_CASE("keep-alive: Connection: close, and HTTP/1.0 without keep-alive, close
     }
     SUBCASE("HTTP/1.0")
     {
-        client c(s.port());
+        support::http_connection c(s.port());
         c.send("GET /x HTTP/1.0\r\n\r\n");
         CHECK(has(c.response(), "Connection: close\r\n"));
         CHECK(c.closed_silently());
     }
     SUBCASE("HTTP/1.0 with Connection: keep-alive is kept, and told so")
     {
-        client c(s.port());
+        support::http_connection c(s.port());
         c.send("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
         CHECK(has(c.response(), "Connection: keep-alive\r\n"));
         c.send("GET /y HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
@@ -246,7 +162,7 @@ TEST_CASE("keep-alive: an idle connection is closed after the head timeout, with
     keep_server s(o);
     SUBCASE("nothing sent: closed silently")
     {
-        client c(s.port());
+        support::http_connection c(s.port());
         c.send(get("/x"));
         REQUIRE(c.response());
         auto const start = std::chrono::steady_clock::now();
@@ -255,7 +171,7 @@ TEST_CASE("keep-alive: an idle connection is closed after the head timeout, with
     }
     SUBCASE("half a head: 408")
     {
-        client c(s.port());
+        support::http_connection c(s.port());
         c.send(get("/x"));
         REQUIRE(c.response());
         c.send("GET /y HTTP/1.1\r\nHo");
@@ -263,7 +179,7 @@ TEST_CASE("keep-alive: an idle connection is closed after the head timeout, with
     }
     SUBCASE("a bad head on a kept connection gets 400 and a close")
     {
-        client c(s.port());
+        support::http_connection c(s.port());
         c.send(get("/x"));
         REQUIRE(c.response());
         c.send("NOT HTTP\r\n\r\n");
@@ -277,7 +193,7 @@ TEST_CASE("keep-alive: kept connections count as pending, and stop() closes them
     sse::listener_options o;
     o.max_pending = 1;
     keep_server s(o);
-    client c(s.port());
+    support::http_connection c(s.port());
     c.send(get("/x"));
     REQUIRE(c.response());
     // The kept connection now waits for its next head.
@@ -287,7 +203,7 @@ TEST_CASE("keep-alive: kept connections count as pending, and stop() closes them
     REQUIRE(s.listener().pending() == 1);
     SUBCASE("a new connection over max_pending gets 503")
     {
-        client other(s.port());
+        support::http_connection other(s.port());
         other.send(get("/y"));
         CHECK(has(other.response(), "HTTP/1.1 503 "));
     }
@@ -302,7 +218,7 @@ TEST_CASE("keep-alive: respond_and_keep hands back a connection whose client rea
 {
     asio::io_context io;
     asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    client c(acceptor.local_endpoint().port());
+    support::http_connection c(acceptor.local_endpoint().port());
     asio::ip::tcp::socket peer = acceptor.accept();
     // Small buffers so that a large body cannot all fit in the kernel while the client reads nothing.
     peer.set_option(asio::socket_base::send_buffer_size(4096));

@@ -21,25 +21,6 @@ namespace nc {
 
 namespace {
 
-// RFC 3986 query component: unreserved characters stay, everything else is escaped.
-std::string query_escape(std::string_view s)
-{
-    static char const hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char ch : s) {
-        auto const c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~') {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
-}
-
 std::string origin_of(std::string_view stream_url)
 {
     sse::error_code ec;
@@ -173,6 +154,24 @@ struct exchange : std::enable_shared_from_this<exchange>
 };
 
 } // namespace
+
+std::string query_escape(std::string_view s, std::string_view also_keep)
+{
+    static char const hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : s) {
+        auto const c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~' || also_keep.find(ch) != std::string_view::npos) {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
 
 std::string actions_url(std::string_view stream_url, std::string_view user)
 {

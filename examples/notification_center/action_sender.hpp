@@ -17,6 +17,9 @@
 
 namespace nc {
 
+/// `s` escaped for a URL's query (RFC 3986 3.4): unreserved characters and those in `also_keep` stay.
+std::string query_escape(std::string_view s, std::string_view also_keep = {});
+
 /** The URL an event action is posted to: the stream URL's scheme and authority,
     the path `/api/sse/actions`, and `?userId=` when `user` is given (the server's
     anonymous mode needs it; with a token the server knows the user). Empty if

@@ -87,25 +87,6 @@ struct settings
     bool json = false;
 };
 
-// RFC 3986 query component: unreserved characters stay, and the commas between channels.
-std::string query_escape(std::string_view s)
-{
-    static char const hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char ch : s) {
-        auto const c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~' || c == ',') {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
-}
-
 // The stream URL with the server's userId and channels parameters (docs/server.md).
 std::string stream_url(settings const& s)
 {
@@ -116,7 +97,7 @@ std::string stream_url(settings const& s)
         url += url.find('?') == std::string::npos ? '?' : '&';
         url += name;
         url += '=';
-        url += query_escape(value);
+        url += nc::query_escape(value, ",");   // the commas between channels stay
     };
     add("userId", s.user);
     add("channels", s.channels);

@@ -149,6 +149,32 @@ inline bool complete_response(std::string_view raw)
     }
 }
 
+/** A response as read (head and body), parsed; status 0 if it has no whole head.
+    A 1xx response before it is skipped and noted in `interim`.
+*/
+inline reply parse_reply(std::string raw)
+{
+    reply out;
+    auto end = raw.find("\r\n\r\n");
+    if (raw.compare(0, 10, "HTTP/1.1 1") == 0 && end != std::string::npos) {
+        out.interim = std::stoi(raw.substr(9, 3));
+        raw.erase(0, end + 4);
+        end = raw.find("\r\n\r\n");
+    }
+    if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos)
+        return out;
+    out.status = std::stoi(raw.substr(9, 3));
+    std::size_t line = raw.find("\r\n") + 2;
+    while (line < end) {
+        auto const next = raw.find("\r\n", line);
+        auto const colon = raw.find(':', line);
+        out.fields.emplace_back(raw.substr(line, colon - line), raw.substr(colon + 2, next - colon - 2));
+        line = next + 2;
+    }
+    out.body = raw.substr(end + 4);
+    return out;
+}
+
 /** Sends `bytes` over a new connection as they are, and reads the response
     until its end or until the server closes the connection (or, with
     `head_only`, until the end of the head). A 1xx response before it is skipped and noted in `interim`. With
@@ -204,25 +230,7 @@ inline reply exchange(unsigned short port, std::string const& bytes, bool head_o
         raw.append(buffer, static_cast<std::size_t>(n));
     }
     ::close(fd);
-
-    auto end = raw.find("\r\n\r\n");
-    if (raw.compare(0, 10, "HTTP/1.1 1") == 0 && end != std::string::npos) {
-        out.interim = std::stoi(raw.substr(9, 3));
-        raw.erase(0, end + 4);
-        end = raw.find("\r\n\r\n");
-    }
-    if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos)
-        return out;
-    out.status = std::stoi(raw.substr(9, 3));
-    std::size_t line = raw.find("\r\n") + 2;
-    while (line < end) {
-        auto const next = raw.find("\r\n", line);
-        auto const colon = raw.find(':', line);
-        out.fields.emplace_back(raw.substr(line, colon - line), raw.substr(colon + 2, next - colon - 2));
-        line = next + 2;
-    }
-    out.body = raw.substr(end + 4);
-    return out;
+    return parse_reply(std::move(raw));
 }
 
 /** Sends one request over a new connection, as exchange() does. Adds Host and

@@ -877,6 +877,9 @@ TEST_CASE("server: an event source falls back to /api/sse/poll while its stream 
 {
     app::config c = test_config();
     c.max_connections_per_user = 1;
+    // The client retries a 429 after its Retry-After (retry_429 is on by default), and each
+    // such refusal counts towards the fallback: 1 s keeps the two refusals short.
+    c.retry_after = 1s;
     fixture f(c);
     auto const notify = [&](std::string const& title) {
         app::notify_user(f.server().events(), "alice", {app::notification_type::info, title, "m", 0ms});

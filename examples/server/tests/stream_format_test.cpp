@@ -6,6 +6,7 @@
 #include "jwt.hpp"
 #include "loopback.hpp"
 #include "support/certificate.hpp"
+#include "support/http_connection.hpp"
 #include "support/sse_client.hpp"
 
 #include <doctest/doctest.h>
@@ -38,81 +39,21 @@ bool stream_until(support::sse_client& c, unsigned short port, std::string const
     return c.connect(port, o) && c.read_until([&] { return std::regex_search(c.body(), pattern); });
 }
 
-// A blocking client on one connection that reads answers framed by Content-Length.
-class connection
+// One connection for several requests, its answers parsed as loopback's replies.
+class connection : public support::http_connection
 {
 public:
-    explicit connection(unsigned short port)
-    {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE_MESSAGE(::connect(fd_, reinterpret_cast<sockaddr const*>(&addr), sizeof addr) == 0,
-                        "cannot connect to the server under test");
-    }
-    ~connection() { ::close(fd_); }
+    using http_connection::http_connection;
 
-    void send(std::string_view bytes)
-    {
-        while (!bytes.empty()) {
-            ssize_t const n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-            REQUIRE_MESSAGE(n > 0, "the server closed the connection before the request was sent");
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-
-    /// The next answer, parsed; status 0 if none came within 3 s.
+    /// The next answer; status 0 if none came within 3 s.
     reply next()
     {
-        auto const deadline = std::chrono::steady_clock::now() + 3s;
-        while (!complete_response(buffer_) && !eof_ && std::chrono::steady_clock::now() < deadline)
-            fill(50ms);
-        reply out;
-        auto const end = buffer_.find("\r\n\r\n");
-        if (!complete_response(buffer_))
-            return out;
-        out.status = std::stoi(buffer_.substr(9, 3));
-        std::size_t line = buffer_.find("\r\n") + 2;
-        while (line < end) {
-            auto const eol = buffer_.find("\r\n", line);
-            auto const colon = buffer_.find(':', line);
-            out.fields.emplace_back(buffer_.substr(line, colon - line), buffer_.substr(colon + 2, eol - colon - 2));
-            line = eol + 2;
-        }
-        std::size_t const length = std::stoul(out.header("Content-Length").value_or("0"));
-        out.body = buffer_.substr(end + 4, length);
-        buffer_.erase(0, end + 4 + length);
-        return out;
+        auto raw = response();
+        return raw ? parse_reply(std::move(*raw)) : reply{};
     }
 
     /// True if the server closes the connection within 3 s without sending more.
-    bool closed()
-    {
-        auto const deadline = std::chrono::steady_clock::now() + 3s;
-        while (!eof_ && std::chrono::steady_clock::now() < deadline)
-            fill(50ms);
-        return eof_ && buffer_.empty();
-    }
-
-private:
-    void fill(std::chrono::milliseconds wait)
-    {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0)
-            return;
-        char chunk[8192];
-        ssize_t const n = ::recv(fd_, chunk, sizeof chunk, 0);
-        if (n <= 0)
-            eof_ = true;
-        else
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-
-    int fd_ = -1;
-    std::string buffer_;
-    bool eof_ = false;
+    bool closed() { return closed_silently(); }
 };
 
 std::string request(std::string const& method, std::string const& target, std::string const& fields = "",
