@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -70,7 +71,12 @@ public:
                 return;
             return read(self);
         case step::reading: return on_read(self, ec, n);
-        case step::completing: return self.complete(result_, std::move(body_.body()));
+        case step::completing:
+            // Nothing of the io_context may outlive the upcall: after it, the
+            // caller may destroy the context while this object still exists
+            // (use_future completes on another thread).
+            strand_.reset();
+            return self.complete(result_, std::move(body_.body()));
         }
     }
 
@@ -94,16 +100,16 @@ private:
         buffer_->clear();
         expects_continue_ = expects_continue_ && !arriving;
         step_ = step::arm;
-        asio::dispatch(asio::bind_executor(strand_, std::move(self)));
+        asio::dispatch(asio::bind_executor(*strand_, std::move(self)));
     }
 
     template<class Self>
     void arm(Self& self)
     {
         if (timeout_.count() > 0) {
-            deadline_ = std::make_shared<deadline>(strand_, *socket_);
+            deadline_ = std::make_shared<deadline>(*strand_, *socket_);
             deadline_->timer.expires_after(timeout_);
-            deadline_->timer.async_wait(asio::bind_executor(strand_, [d = deadline_](error_code ec) {
+            deadline_->timer.async_wait(asio::bind_executor(*strand_, [d = deadline_](error_code ec) {
                 if (ec || d->done)
                     return;
                 d->fired = true;
@@ -116,7 +122,7 @@ private:
         static constexpr char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
         step_ = step::continue_sent;
         asio::async_write(*socket_, asio::buffer(interim, sizeof interim - 1),
-                          asio::bind_executor(strand_, std::move(self)));
+                          asio::bind_executor(*strand_, std::move(self)));
     }
 
     template<class Self>
@@ -126,7 +132,7 @@ private:
         // this object, moved along from step to step, has not.
         step_ = step::reading;
         buffer_->resize(read_size);
-        socket_->async_read_some(asio::buffer(buffer_->data(), read_size), asio::bind_executor(strand_, std::move(self)));
+        socket_->async_read_some(asio::buffer(buffer_->data(), read_size), asio::bind_executor(*strand_, std::move(self)));
     }
 
     template<class Self>
@@ -186,7 +192,7 @@ private:
 
     Socket* socket_;
     std::string* buffer_;
-    strand_type strand_;
+    std::optional<strand_type> strand_;
     std::chrono::milliseconds timeout_;
     http::framing framing_;
     std::uint64_t declared_length_;

@@ -188,8 +188,12 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
     return asio::async_compose<CompletionToken, void(error_code)>(
         [self = this->shared_from_this(), bytes = std::move(bytes), invalid, closes, started = false](
             auto& op, error_code ec = {}) mutable {
-            if (started)
+            if (started) {
+                // The stream is let go before the upcall, so that the handler's
+                // thread does not end its life after the caller moved on.
+                self.reset();
                 return op.complete(ec);
+            }
             started = true;
             // Moving `op` moves this lambda too: take what is needed first.
             auto owner = self;
