@@ -5,9 +5,9 @@
 #include <sse/config.hpp>
 #include <sse/error.hpp>
 #include <sse/parser.hpp>
-#include <sse/source_options.hpp>
-#include <sse/url.hpp>
-#include <sse/detail/source_core.hpp>
+#include <sse/client/source_options.hpp>
+#include <sse/client/url.hpp>
+#include <sse/client/source_core.hpp>
 #include <sse/asio/detail/client_transport.hpp>
 
 #include <asio/any_io_executor.hpp>
