@@ -9,6 +9,7 @@
 #include <sse/url.hpp>
 #include <sse/detail/source_core.hpp>
 #include <sse/asio/detail/client_transport.hpp>
+#include <sse/asio/detail/next_queue.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/connect.hpp>
@@ -129,12 +130,14 @@ public:
         Returns a registration whose remove() takes this handler away, leaving
         the type's other handlers; discarding it keeps the handler. Called from
         a handler, the new one starts with the next event; from another thread,
-        it is added on the strand. Throws std::invalid_argument if `handler` is empty.
+        it is added on the strand. Throws std::invalid_argument if `handler` is empty,
+        std::logic_error once async_next() was called.
     */
     registration on(std::string type, std::function<void(event_view const&)> handler)
     {
         if (!handler)
             SSE_THROW(std::invalid_argument("sse::event_source::on: the handler for \"" + type + "\" is empty"));
+        impl_->next.claim_handlers();
         std::uint64_t const id = impl_->next_registration++;
         run([type = std::move(type), id, handler = std::move(handler)](impl& i) mutable {
             i.core.on(std::move(type), id, std::move(handler));
@@ -143,7 +146,12 @@ public:
     }
 
     /// Calls `handler(event_view const&)` for every event, before the per-type handlers.
-    void on_event(std::function<void(event_view const&)> handler) { impl_->core.on_event(std::move(handler)); }
+    /// Throws std::logic_error once async_next() was called.
+    void on_event(std::function<void(event_view const&)> handler)
+    {
+        impl_->next.claim_handlers();
+        impl_->core.on_event(std::move(handler));
+    }
 
     /// Calls `handler(std::string_view text)` for each comment line (heartbeats, usually).
     void on_comment(std::function<void(std::string_view)> handler)
@@ -193,7 +201,7 @@ public:
     */
     void on_state(std::function<void(source_state, error_code)> handler)
     {
-        impl_->core.on_state(std::move(handler));
+        impl_->core.on_state(impl_->next.observe(std::move(handler)));
     }
 
     /** Calls `hook(std::vector<header_field>& headers)` before each attempt
@@ -243,6 +251,53 @@ public:
         asio::dispatch(impl_->strand, [self] { self->close(); });
     }
 
+    /** Waits for the next event: the next one dispatched (after filters and
+        throttles: what on_event() would get), with its `type`, `data`, and `id`
+        set to the last event id as of that event. The source reconnects inside,
+        as it does for handlers.
+
+        @code
+        source.start();
+        for (;;) {
+            sse::event ev = co_await source.async_next(asio::use_awaitable);
+            std::cout << ev.type << ": " << *ev.data << '\n';
+        }
+        @endcode
+
+        Events dispatched while no call is pending wait in a queue, in order.
+        While `event_source_options::max_queued_events` wait, the source stops
+        reading (TCP back-pressure); nothing is dropped. Events dispatched
+        before the first call are not kept: make it right after start().
+
+        Completes with an event, or with an error once the source has ended
+        and its queued events are taken: error::no_content (204), the error
+        that failed the source (the one on_state() reports),
+        asio::error::operation_aborted after close() or the source's
+        destruction. Every later call completes at once with the same error. A
+        call made while another is pending completes at once with
+        asio::error::already_started.
+
+        Completion signature: `void(error_code, sse::event)`. Completes through
+        the handler's associated executor (by default the source's strand).
+
+        Supports terminal cancellation: the call completes with
+        asio::error::operation_aborted and no event is lost (the next call gets
+        it). Partial and total cancellation are not supported.
+
+        Handlers and async_next do not mix: throws std::logic_error if an event
+        handler (on_event(), on()) was added to this source; adding one after
+        this was called throws std::logic_error too. on_state(), on_comment(),
+        filter(), throttle() and on_before_attempt() work with it. Safe from any
+        thread: the call is posted to the strand. The source's state lives on
+        while a call is pending, even if the source is destroyed (the call then
+        completes with operation_aborted).
+    */
+    template<class CompletionToken>
+    auto async_next(CompletionToken&& token)
+    {
+        return detail::async_next(impl_->next, impl_->strand, impl_, std::forward<CompletionToken>(token));
+    }
+
     /// A snapshot of the statistics; safe from any thread.
     event_source_stats stats() const { return impl_->core.stats(clock::now()); }
 
@@ -286,9 +341,11 @@ private:
             : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
               tls_context(std::move(tls)), stream(strand), deadline(strand),
               reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poller(strand),
-              poll_timer(strand), poll_deadline(strand)
+              poll_timer(strand), poll_deadline(strand), next(core.options().max_queued_events)
         {
             stream.buffer_size = core.options().read_size > 0 ? core.options().read_size : 16 * 1024;
+            core.on_event([q = &next](event_view const& ev) { q->push(ev); });
+            core.on_state(next.observe({}));
         }
 
         // One HTTP connection: the stream's, or a poll's. Its generation changes
@@ -365,6 +422,8 @@ private:
         bool poll_is_probe = false;
         clock::time_point probe_started{};
         clock::time_point last_probe{};
+
+        detail::next_queue next;   // async_next's queue and waiter
 
         /** Resolves, connects and, for https, handshakes `c` with `target`; then
             `done(error_code)`, unless `c` was dropped or the source ended meanwhile.
@@ -564,6 +623,8 @@ private:
 
         void read_body(std::size_t gen)
         {
+            if (next.hold([self = this->shared_from_this(), gen] { self->resume_body(gen); }))
+                return;
             stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
                 auto buffer = stream.buffer;
                 s.async_read_some(asio::buffer(*buffer),
@@ -586,6 +647,18 @@ private:
                         self->read_body(gen);
                     });
             });
+        }
+
+        // async_next's queue has room again: a held-back read resumes. The stall
+        // and probe timers slept through the hold, whose silence was ours.
+        void resume_body(std::size_t gen)
+        {
+            if (gen != stream.generation || core.stopped())
+                return;
+            last_byte = clock::now();
+            arm_stall(gen);
+            arm_probe(gen);
+            read_body(gen);
         }
 
         // False when the connection is done with (ended, failed or closed).
@@ -618,7 +691,8 @@ private:
                 return;
             deadline.expires_at(last_byte + limit);
             deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open)
+                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open ||
+                    self->next.holding())
                     return;
                 if (clock::now() - self->last_byte >= self->core.options().stall_timeout)
                     self->drop(make_error_code(error::stalled), false);
@@ -636,7 +710,8 @@ private:
                 return;
             probe_timer.expires_at(std::max(last_byte, last_probe) + limit);
             probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open)
+                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open ||
+                    self->next.holding())
                     return;
                 auto const now = clock::now();
                 auto const quiet_since = std::max(self->last_byte, self->last_probe);
@@ -763,7 +838,8 @@ private:
             poll_timer.async_wait([self = this->shared_from_this()](error_code tec) {
                 if (tec || self->core.stopped() || !self->core.polling())
                     return;
-                self->poll(false);
+                if (!self->next.hold([self] { if (self->core.polling()) self->poll(false); }))
+                    self->poll(false);
             });
         }
 
@@ -820,6 +896,7 @@ private:
             reconnect_timer.cancel();
             if (!core.next_due())
                 throttle_timer.cancel();
+            next.end();
         }
 
         void close(bool report = true)
