@@ -1,6 +1,7 @@
 // Tests of how the event source reads Retry-After (RFC 9110 10.2.3) and
-// HTTP-dates (RFC 9110 5.6.7), in sse/impl/source_core.hpp.
-#include <sse/detail/source_core.hpp>
+// HTTP-dates (RFC 9110 5.6.7), in sse/client/impl/retry_after.hpp.
+#include <sse/client/impl/retry_after.hpp>
+#include <sse/http/response_parser.hpp>
 
 #include <doctest/doctest.h>
 

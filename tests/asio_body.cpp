@@ -49,13 +49,15 @@ struct outcome
 {
     std::optional<sse::error_code> ec;
     std::string body;
+    std::string after;   // the buffer at completion: what followed the body
 };
 
-outcome read_body(socket_pair& s, std::string const& head, std::string_view rest, sse::body_limits limits,
+outcome read_body(socket_pair& s, std::string const& head, std::string rest, sse::body_limits limits,
                   std::function<void()> then = {})
 {
     outcome out;
-    sse::async_read_body(s.server, head_of(head), rest, limits, [&](sse::error_code ec, std::string body) {
+    out.after = std::move(rest);
+    sse::async_read_body(s.server, head_of(head), out.after, limits, [&](sse::error_code ec, std::string body) {
         out.ec = ec;
         out.body = std::move(body);
     });
@@ -146,9 +148,10 @@ TEST_CASE("async_read_body: Expect: 100-continue is answered before the body is 
         outcome out;
         std::string interim;
         char buf[64];
+        std::string buffer;
         sse::async_read_body(s.server,
                              head_of("POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 11\r\n\r\n"),
-                             "", {}, [&](sse::error_code ec, std::string body) {
+                             buffer, {}, [&](sse::error_code ec, std::string body) {
                                  out.ec = ec;
                                  out.body = std::move(body);
                              });
@@ -194,5 +197,53 @@ TEST_CASE("async_read_body: Expect: 100-continue is answered before the body is 
             else
                 CHECK(out.body == "hello world");
         }
+    }
+}
+
+TEST_CASE("async_read_body: the buffer ends holding the bytes after the body")
+{
+    std::string const head = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
+    std::string const next = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+    SUBCASE("all of it arrived with the head")
+    {
+        socket_pair s;
+        auto const out = read_body(s, head, "hello" + next, {});
+        CHECK_FALSE(*out.ec);
+        CHECK(out.body == "hello");
+        CHECK(out.after == next);
+    }
+    SUBCASE("read from the socket with the end of the body")
+    {
+        socket_pair s;
+        auto const out = read_body(s, head, "he", {}, [&] { s.send("llo" + next); });
+        CHECK_FALSE(*out.ec);
+        CHECK(out.body == "hello");
+        CHECK(out.after == next);
+    }
+    SUBCASE("a request without a body leaves it all")
+    {
+        socket_pair s;
+        auto const out = read_body(s, "GET /p HTTP/1.1\r\nHost: h\r\n\r\n", next, {});
+        CHECK_FALSE(*out.ec);
+        CHECK(out.body.empty());
+        CHECK(out.after == next);
+    }
+    SUBCASE("a chunked body, then a pipelined request")
+    {
+        socket_pair s;
+        auto const out = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "",
+                                   {}, [&] { s.send("5\r\nhello\r\n0\r\n\r\n" + next); });
+        CHECK_FALSE(*out.ec);
+        CHECK(out.body == "hello");
+        CHECK(out.after == next);
+    }
+    SUBCASE("empty after an error")
+    {
+        socket_pair s;
+        auto const out = read_body(s, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                   "zz\r\n" + next, {});
+        CHECK(*out.ec == sse::error::bad_chunk);
+        CHECK(out.body.empty());
+        CHECK(out.after.empty());
     }
 }

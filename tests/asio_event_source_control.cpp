@@ -326,38 +326,22 @@ struct refused_once
 
 } // namespace
 
-TEST_CASE("event_source: 429 with Retry-After: 1 is retried after a second, not before")
+TEST_CASE("event_source: 429 with Retry-After waits, then reconnects")
 {
-    refused_once t(support::status_response(429, "Too Many Requests", "Retry-After: 1\r\n"), quick());
+    // Wiring only: the delay a Retry-After sets (seconds or an HTTP-date) is
+    // tested without sockets in source_policy.cpp; here the wait itself.
+    auto options = quick();
+    options.max_retry_after = 300ms;
+    refused_once t(support::status_response(429, "Too Many Requests", "Retry-After: 1\r\n"), options);
     REQUIRE(t.h.run());
     auto const requests = t.server.requests();
     REQUIRE(requests.size() == 2);
     auto const gap = gap_ms(requests[0], requests[1]);
-    CHECK(gap >= 1000);
-    CHECK(gap < 1900);
+    CHECK(gap >= 300);
+    CHECK(gap < 1000);
     REQUIRE(t.h.states.size() >= 3);
     CHECK(t.h.states[1] == std::make_pair(sse::source_state::waiting, sse::make_error_code(sse::error::bad_status)));
     CHECK(t.h.states.back() == std::make_pair(sse::source_state::closed, sse::error_code()));
-}
-
-TEST_CASE("event_source: 429 with Retry-After as an HTTP-date counts from the answer's Date")
-{
-    // RFC 9110 10.2.3: an HTTP-date; against the server's own Date, one second later.
-    refused_once t(support::status_response(429, "Too Many Requests",
-                                            "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-                                            "Retry-After: Sun, 06 Nov 1994 08:49:38 GMT\r\n"),
-                   quick());
-    std::chrono::milliseconds announced{0};
-    t.h.source.on_state([&](sse::source_state s, sse::error_code why) {
-        t.h.states.emplace_back(s, why);
-        if (s == sse::source_state::waiting)
-            announced = t.h.source.stats().reconnect_delay;
-    });
-    REQUIRE(t.h.run());
-    auto const requests = t.server.requests();
-    REQUIRE(requests.size() == 2);
-    CHECK(announced == 1000ms);
-    CHECK(gap_ms(requests[0], requests[1]) >= 1000);
 }
 
 TEST_CASE("event_source: 429 without Retry-After waits the usual back-off")
@@ -376,19 +360,6 @@ TEST_CASE("event_source: 429 without Retry-After waits the usual back-off")
     sse::backoff policy(options.backoff);
     std::mt19937 rng(5);
     CHECK(announced == *policy.next_delay(std::chrono::steady_clock::now(), rng));
-}
-
-TEST_CASE("event_source: a Retry-After beyond max_retry_after waits the maximum")
-{
-    auto options = quick();
-    options.max_retry_after = 300ms;
-    refused_once t(support::status_response(429, "Too Many Requests", "Retry-After: 99999999999999999999\r\n"),
-                   options);
-    REQUIRE(t.h.run());
-    auto const requests = t.server.requests();
-    REQUIRE(requests.size() == 2);
-    CHECK(gap_ms(requests[0], requests[1]) >= 300);
-    CHECK(gap_ms(requests[0], requests[1]) < 1000);
 }
 
 TEST_CASE("event_source: 429s count against max_attempts")

@@ -56,11 +56,12 @@ private:
         if (head.body_framing() == sse::http::framing::none)
             return answer(head, std::move(socket), "", rest);
         auto sock = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
-        sse::async_read_body(*sock, head, rest, {},
-                             [this, sock, head](sse::error_code ec, std::string body, std::string_view after) {
+        auto buffer = std::make_shared<std::string>(rest);   // then what follows the body
+        sse::async_read_body(*sock, head, *buffer, {},
+                             [this, sock, head, buffer](sse::error_code ec, std::string body) {
                                  if (ec)
                                      return sse::respond_and_close(std::move(*sock), sse::response{400, "text/plain", "bad body\n", {}});
-                                 answer(head, std::move(*sock), body, after);
+                                 answer(head, std::move(*sock), body, *buffer);
                              });
     }
 

@@ -66,7 +66,8 @@ int sse_no_exceptions_transport(asio::any_io_executor ex, sse::hub& h)
         [&h](sse::http::request_head head, sse::tls_socket socket, std::string_view rest) {
             if (head.method() == "POST") {
                 auto conn = std::make_shared<sse::tls_socket>(std::move(socket));
-                sse::async_read_body(*conn, head, rest, {}, [conn](sse::error_code bec, std::string) {
+                auto buffer = std::make_shared<std::string>(rest);
+                sse::async_read_body(*conn, head, *buffer, {}, [conn, buffer](sse::error_code bec, std::string) {
                     sse::response r;
                     r.status = sse::http::status_for(bec);
                     sse::respond_and_close(std::move(*conn), r);

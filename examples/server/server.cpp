@@ -435,13 +435,12 @@ void server::serve_publish(request_ptr req, Socket socket, std::string_view rest
     sse::body_limits limits;
     limits.max_body = config_.max_body;
     limits.timeout = config_.body_timeout;
-    sse::async_read_body(*sock, req->head, rest, limits,
-                         [this, req, sock, who = std::move(*who), kind](sse::error_code ec, std::string body,
-                                                                        std::string_view after) {
-                             if (!ec) {
+    // The read leaves what followed the body in `pipelined`: the next request.
+    req->connection.pipelined.assign(rest.data(), rest.size());
+    sse::async_read_body(*sock, req->head, req->connection.pipelined, limits,
+                         [this, req, sock, who = std::move(*who), kind](sse::error_code ec, std::string body) {
+                             if (!ec)
                                  req->connection.body_unread = false;
-                                 req->connection.pipelined = std::string(after);
-                             }
                              if (ec == sse::error::body_too_large)
                                  return refuse(std::move(*sock), *req, "body_too_large",
                                                error_response(413, "the body must be at most " +

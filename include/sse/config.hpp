@@ -23,6 +23,12 @@
 #define SSE_DECL inline
 #endif
 
+// SSE_SEPARATE_ASIO_TLS adds event_source<tls_socket> to what <sse/asio/src.hpp>
+// compiles once. It is asked for explicitly because it needs OpenSSL at link time.
+#if defined(SSE_SEPARATE_ASIO_TLS) && !defined(SSE_SEPARATE_ASIO)
+#error "SSE_SEPARATE_ASIO_TLS needs SSE_SEPARATE_ASIO: define both for the whole program, or link sse::compiled"
+#endif
+
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
 #define SSE_HAS_EXCEPTIONS 1
 #define SSE_THROW(ex) throw ex

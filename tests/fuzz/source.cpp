@@ -9,7 +9,7 @@
 // polling fallback's reader (detail::poll_exchange) gets the same bytes as a
 // poll answer, read the same three ways: status, body, completion and error
 // must agree, and the body must stay within its limit.
-#include <sse/detail/source_core.hpp>
+#include <sse/client/source_core.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -33,7 +33,7 @@ struct result
 {
     std::vector<std::string> events;   // type, data and id joined by NUL
     sse::detail::head_outcome head = sse::detail::head_outcome::need_more;
-    sse::detail::body_outcome body = sse::detail::body_outcome::more;
+    sse::detail::source_item body = sse::detail::source_item::need_more;
     sse::error_code ec;
     std::string target;
     std::chrono::milliseconds retry{0};
@@ -67,11 +67,7 @@ result run(std::string_view response, std::vector<std::string_view> const& reads
     auto const options = options_for(pick);
     sse::detail::source_core core(sse::parse_url("http://127.0.0.1:8080/start?x=1"), options);
     result r;
-    core.on_event([&](sse::event_view const& ev) {
-        require(ev.data.size() <= options.limits.max_event, "an event over the limit was dispatched");
-        r.events.push_back(std::string(ev.type) + '\0' + std::string(ev.data) + '\0' + std::string(ev.last_event_id));
-    });
-    require(!core.begin_attempt(), "a valid request was refused");
+    require(!core.begin_attempt().error, "a valid request was refused");
     require(core.request().find("\r\n\r\n") + 4 == core.request().size(), "the request has a body");
     auto const now = std::chrono::steady_clock::now();
     for (std::string_view input : reads) {
@@ -85,15 +81,28 @@ result run(std::string_view response, std::vector<std::string_view> const& reads
                 break;
             core.opened(now);
         }
-        if (input.empty())
-            continue;
-        r.body = core.on_body(input, now, r.ec);
-        if (r.body != sse::detail::body_outcome::more)
+        // Items until the read is used up, or the body ends or fails.
+        for (;;) {
+            r.body = core.next(input, r.ec);
+            if (r.body == sse::detail::source_item::event) {
+                auto const ev = core.event();
+                require(ev.data.size() <= options.limits.max_event, "an event over the limit was dispatched");
+                r.events.push_back(std::string(ev.type) + '\0' + std::string(ev.data) + '\0' +
+                                   std::string(ev.last_event_id));
+                continue;
+            }
+            if (r.body == sse::detail::source_item::need_more) {
+                require(input.empty() && !r.ec, "need_more left input or an error");
+                break;
+            }
+            if (r.body == sse::detail::source_item::ended || r.body == sse::detail::source_item::failed)
+                break;
+        }
+        if (r.body == sse::detail::source_item::ended || r.body == sse::detail::source_item::failed)
             break;
     }
-    require(r.body != sse::detail::body_outcome::stopped, "stopped without close()");
     r.target = core.target().to_string();
-    r.retry = core.stats(now).retry;
+    r.retry = core.retry();
     (void)response;
     return r;
 }

@@ -1,5 +1,5 @@
-// A program built with SSE_SEPARATE_ASIO: this file uses both event sources
-// without compiling them, so it links only if src.cpp provides them.
+// A program built with SSE_SEPARATE_ASIO and SSE_SEPARATE_ASIO_TLS: this file uses
+// both event sources without compiling them, so it links only if src.cpp provides them.
 #include <sse/asio/event_source.hpp>
 #include <sse/asio/ssl.hpp>
 
@@ -11,7 +11,7 @@
 
 namespace {
 
-// Runs a one-shot source against a port nothing listens on: one attempt, then `failed`.
+// Runs a one-shot source against a port that refuses connections: one attempt, then `failed`.
 template<class Socket>
 bool fails_once(unsigned short port)
 {
@@ -30,11 +30,12 @@ bool fails_once(unsigned short port)
 
 int main()
 {
-    // A port that was free a moment ago: nothing listens there now.
+    // Bound, never listening: connections are refused, and nothing else can take the port meanwhile.
     asio::io_context io;
-    asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    unsigned short const port = probe.local_endpoint().port();
-    probe.close();
+    asio::ip::tcp::acceptor held(io);
+    held.open(asio::ip::tcp::v4());
+    held.bind(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    unsigned short const port = held.local_endpoint().port();
 
     if (!fails_once<asio::ip::tcp::socket>(port) || !fails_once<sse::tls_socket>(port)) {
         std::fprintf(stderr, "separately compiled event sources misbehave\n");

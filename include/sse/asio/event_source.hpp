@@ -5,32 +5,19 @@
 #include <sse/config.hpp>
 #include <sse/error.hpp>
 #include <sse/parser.hpp>
-#include <sse/source_options.hpp>
-#include <sse/url.hpp>
-#include <sse/detail/source_core.hpp>
+#include <sse/client/source_options.hpp>
+#include <sse/client/url.hpp>
 #include <sse/asio/detail/client_transport.hpp>
-#include <sse/asio/detail/next_queue.hpp>
 
 #include <asio/any_io_executor.hpp>
-#include <asio/connect.hpp>
-#include <asio/dispatch.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
-#include <asio/write.hpp>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 SSE_NAMESPACE_BEGIN
@@ -94,34 +81,19 @@ public:
         error::https_not_supported for https over a plain socket, and the TLS
         context's errors (an unreadable `ca_file`).
     */
-    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options = {})
-    {
-        error_code ec;
-        impl_ = make_impl(std::move(executor), url, std::move(options), ec);
-        if (ec)
-            SSE_THROW(std::system_error(ec, "sse::event_source"));
-    }
+    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options = {});
 
     /** As above, but reports those errors through `ec` instead of throwing.
         A source made with an error is still safe to use and to destroy:
         start() ends it at once, reporting `failed` with the same error.
     */
-    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options, error_code& ec)
-        : impl_(make_impl(std::move(executor), url, std::move(options), ec))
-    {
-    }
+    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options, error_code& ec);
 
     event_source(event_source const&) = delete;
     event_source& operator=(event_source const&) = delete;
 
     /// Closes the source as close() does, but without calling the state handler.
-    ~event_source()
-    {
-        if (!impl_)
-            return;
-        auto self = impl_;
-        asio::dispatch(impl_->strand, [self] { self->close(false); });
-    }
+    ~event_source();
 
     /** Calls `handler(event_view const&)` for each event of type `type`
         ("message" for events without an `event:` field), after the handlers
@@ -133,31 +105,14 @@ public:
         it is added on the strand. Throws std::invalid_argument if `handler` is empty,
         std::logic_error once async_next() was called.
     */
-    registration on(std::string type, std::function<void(event_view const&)> handler)
-    {
-        if (!handler)
-            SSE_THROW(std::invalid_argument("sse::event_source::on: the handler for \"" + type + "\" is empty"));
-        impl_->next.claim_handlers();
-        std::uint64_t const id = impl_->next_registration++;
-        run([type = std::move(type), id, handler = std::move(handler)](impl& i) mutable {
-            i.core.on(std::move(type), id, std::move(handler));
-        });
-        return registration(impl_, id);
-    }
+    registration on(std::string type, std::function<void(event_view const&)> handler);
 
     /// Calls `handler(event_view const&)` for every event, before the per-type handlers.
     /// Throws std::logic_error once async_next() was called.
-    void on_event(std::function<void(event_view const&)> handler)
-    {
-        impl_->next.claim_handlers();
-        impl_->core.on_event(std::move(handler));
-    }
+    void on_event(std::function<void(event_view const&)> handler);
 
     /// Calls `handler(std::string_view text)` for each comment line (heartbeats, usually).
-    void on_comment(std::function<void(std::string_view)> handler)
-    {
-        impl_->core.on_comment(std::move(handler));
-    }
+    void on_comment(std::function<void(std::string_view)> handler);
 
     /** Events of `type` for which `predicate(event_view const&)` is false
         are dropped. One filter per type: a later call replaces it.
@@ -167,18 +122,7 @@ public:
         Throws std::invalid_argument if `predicate` is empty: a filter is
         removed through its registration.
     */
-    registration filter(std::string type, std::function<bool(event_view const&)> predicate)
-    {
-        if (!predicate)
-            SSE_THROW(std::invalid_argument(
-                "sse::event_source::filter: the predicate for \"" + type +
-                "\" is empty; to remove a filter, call remove() on the sse::registration that filter() returned"));
-        std::uint64_t const id = impl_->next_registration++;
-        run([type = std::move(type), id, predicate = std::move(predicate)](impl& i) mutable {
-            i.core.filter(std::move(type), id, std::move(predicate));
-        });
-        return registration(impl_, id);
-    }
+    registration filter(std::string type, std::function<bool(event_view const&)> predicate);
 
     /** Delivers at most one event of `type` per `min_interval`. An event that
         comes sooner waits for the interval's end, and a newer one replaces it
@@ -187,10 +131,7 @@ public:
         drops it. Events of other types are not held back, so order across
         types is not kept for a throttled type.
     */
-    void throttle(std::string type, std::chrono::milliseconds min_interval)
-    {
-        impl_->core.throttle(std::move(type), min_interval);
-    }
+    void throttle(std::string type, std::chrono::milliseconds min_interval);
 
     /** Calls `handler(source_state, error_code why)` on each change of state.
 
@@ -199,26 +140,16 @@ public:
         the source ended (error::stream_ended, error::no_content,
         error::reconnect_limit, a status or network error...).
     */
-    void on_state(std::function<void(source_state, error_code)> handler)
-    {
-        impl_->core.on_state(impl_->next.observe(std::move(handler)));
-    }
+    void on_state(std::function<void(source_state, error_code)> handler);
 
     /** Calls `hook(std::vector<header_field>& headers)` before each attempt
         (not before the hops of a redirect), with the request headers it may
         change: to set a fresh `Authorization` token, for example.
     */
-    void on_before_attempt(std::function<void(std::vector<header_field>&)> hook)
-    {
-        impl_->core.on_before_attempt(std::move(hook));
-    }
+    void on_before_attempt(std::function<void(std::vector<header_field>&)> hook);
 
     /// Starts the first attempt. Call once.
-    void start()
-    {
-        auto self = impl_;
-        asio::post(impl_->strand, [self] { self->attempt(); });
-    }
+    void start();
 
     /** Drops the current connection and connects again at once, with
         `Last-Event-ID`: the way to resume after, say, a network change, without
@@ -231,25 +162,13 @@ public:
         events already read are still delivered. Does nothing after close() or
         once the source ended, nor before start(). Safe from any thread.
     */
-    void reconnect()
-    {
-        if (!impl_)
-            return;
-        auto self = impl_;
-        asio::post(impl_->strand, [self] { self->reconnect_now(); });
-    }
+    void reconnect();
 
     /** Ends the source for good: cancels the connection, a pending reconnect and
         throttled events, and reports `closed` with no error. Nothing is called
         after that. Safe from any thread and from inside a handler; idempotent.
     */
-    void close()
-    {
-        if (!impl_)
-            return;
-        auto self = impl_;
-        asio::dispatch(impl_->strand, [self] { self->close(); });
-    }
+    void close();
 
     /** Waits for the next event: the next one dispatched (after filters and
         throttles: what on_event() would get), with its `type`, `data`, and `id`
@@ -293,628 +212,39 @@ public:
         completes with operation_aborted).
     */
     template<class CompletionToken>
-    auto async_next(CompletionToken&& token)
-    {
-        return detail::async_next(impl_->next, impl_->strand, impl_, std::forward<CompletionToken>(token));
-    }
+    auto async_next(CompletionToken&& token);
 
     /// A snapshot of the statistics; safe from any thread.
-    event_source_stats stats() const { return impl_->core.stats(clock::now()); }
+    event_source_stats stats() const;
 
     /// The URL given to the constructor.
-    url const& origin() const noexcept { return impl_->core.origin(); }
+    url const& origin() const noexcept;
 
     /// The strand every handler runs on.
-    executor_type get_executor() const noexcept { return impl_->strand; }
+    executor_type get_executor() const noexcept;
 
 private:
     struct impl;
 
     // Runs f(impl&) on the strand: at once from a handler, else queued.
     template<class F>
-    void run(F&& f)
-    {
-        auto self = impl_;
-        asio::dispatch(impl_->strand, [self, f = std::forward<F>(f)]() mutable { f(*self); });
-    }
+    void run(F&& f);
 
     static std::shared_ptr<impl> make_impl(
-        asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec)
-    {
-        ec = {};
-        url u = parse_url(text, ec);
-        if (!ec && u.is_https() && !transport::tls)
-            ec = error::https_not_supported;
-        std::shared_ptr<typename transport::context_type> tls;
-        if (!ec)
-            tls = transport::make_context(options, ec);
-        auto p = std::make_shared<impl>(std::move(ex), std::move(u), std::move(options), std::move(tls));
-        if (ec)
-            p->core.unusable(ec);
-        return p;
-    }
-
-    struct impl : detail::registrar, std::enable_shared_from_this<impl>
-    {
-        impl(asio::any_io_executor ex, url origin, event_source_options options,
-             std::shared_ptr<typename transport::context_type> tls)
-            : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)),
-              tls_context(std::move(tls)), stream(strand), deadline(strand),
-              reconnect_timer(strand), throttle_timer(strand), probe_timer(strand), poller(strand),
-              poll_timer(strand), poll_deadline(strand), next(core.options().max_queued_events)
-        {
-            stream.buffer_size = core.options().read_size > 0 ? core.options().read_size : 16 * 1024;
-            core.on_event([q = &next](event_view const& ev) { q->push(ev); });
-            core.on_state(next.observe({}));
-        }
-
-        // One HTTP connection: the stream's, or a poll's. Its generation changes
-        // when it is dropped, so that completions of an older one are ignored.
-        //
-        // Asio requires a stream to outlive its operations. A dropped
-        // connection's cancelled operations may still be queued (on another
-        // thread, or inside a TLS stream's composed operation that still has
-        // steps to run) when the next attempt replaces the socket, so every
-        // handler holds the socket it was started on, and the socket dies with
-        // the last of them rather than when it is replaced. The same goes for
-        // the read buffer: a TLS read decrypts into it in a step of its own, so
-        // a connection reads into a buffer its reads hold, not the source's.
-        struct connection
-        {
-            explicit connection(executor_type const& ex) : resolver(ex) {}
-
-            asio::ip::tcp::resolver resolver;
-            std::shared_ptr<Socket> socket;
-            std::shared_ptr<std::vector<char>> buffer;
-            std::size_t buffer_size = 16 * 1024;
-            std::size_t generation = 0;
-            bool tls_active = false;
-
-            // Calls f(stream, socket) with what carries HTTP (the TLS stream, or
-            // the TCP socket under it) and the socket for the handler to hold.
-            template<class F>
-            void with_stream(F&& f)
-            {
-                if constexpr (transport::tls) {
-                    if (tls_active) {
-                        f(*socket, socket);
-                        return;
-                    }
-                }
-                f(transport::tcp_layer(*socket), socket);
-            }
-
-            void drop()
-            {
-                ++generation;
-                error_code ignored;
-                resolver.cancel();
-                if (socket) {
-                    transport::tcp_layer(*socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-                    transport::tcp_layer(*socket).close(ignored);
-                }
-            }
-        };
-
-        executor_type strand;
-        detail::source_core core;
-        std::atomic<std::uint64_t> next_registration{1};
-        std::shared_ptr<typename transport::context_type> tls_context;
-        connection stream;
-        asio::steady_timer deadline;          // connect timeout, then stall detection
-        asio::steady_timer reconnect_timer;
-        std::size_t reconnect_wait = 0;
-        asio::steady_timer throttle_timer;
-        std::optional<clock::time_point> throttle_armed;
-        std::string request;
-        bool is_open = false;
-        clock::time_point last_byte{};
-
-        // The polling fallback: one poll (or probe of a silent stream) at a
-        // time, on its own connection, next to the stream or its trials.
-        asio::steady_timer probe_timer;
-        connection poller;
-        asio::steady_timer poll_timer;        // the next poll
-        asio::steady_timer poll_deadline;     // one poll's time limit
-        std::optional<detail::poll_exchange> exchange;
-        std::string poll_request;
-        bool poll_in_flight = false;
-        bool poll_is_probe = false;
-        clock::time_point probe_started{};
-        clock::time_point last_probe{};
-
-        detail::next_queue next;   // async_next's queue and waiter
-
-        /** Resolves, connects and, for https, handshakes `c` with `target`; then
-            `done(error_code)`, unless `c` was dropped or the source ended meanwhile.
-            `done` is type-erased so that Asio's connect and handshake operations are
-            compiled once for the stream and the polls, not once each.
-        */
-        void open(connection& c, url const& target, std::function<void(error_code)> done)
-        {
-            std::size_t const gen = c.generation;
-            c.resolver.async_resolve(target.host, std::to_string(target.port),
-                [self = this->shared_from_this(), &c, gen, target, done = std::move(done)](
-                    error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
-                    if (gen != c.generation || self->core.stopped())
-                        return;
-                    if (ec)
-                        return done(ec);
-                    // The previous socket lives on in its pending handlers, if any.
-                    c.socket = std::make_shared<Socket>(transport::make_socket(self->strand, self->tls_context.get()));
-                    c.tls_active = false;
-                    auto socket = c.socket;
-                    // Reused unless a read of an earlier connection still holds it.
-                    if (!c.buffer || c.buffer.use_count() > 1)
-                        c.buffer = std::make_shared<std::vector<char>>(c.buffer_size);
-                    asio::async_connect(transport::tcp_layer(*socket), results,
-                        [self, &c, gen, socket, target = std::move(target), done = std::move(done)](
-                            error_code cec, asio::ip::tcp::endpoint const&) mutable {
-                            if (gen != c.generation || self->core.stopped())
-                                return;
-                            if (cec)
-                                return done(cec);
-                            asio::ip::tcp::no_delay nodelay(true);
-                            transport::tcp_layer(*socket).set_option(nodelay, cec);
-                            if constexpr (transport::tls) {
-                                if (target.is_https()) {
-                                    c.tls_active = true;
-                                    transport::async_handshake(*socket, target, self->core.options().verify_peer,
-                                        [self, &c, gen, socket, done = std::move(done)](error_code hec) mutable {
-                                            if (gen != c.generation || self->core.stopped())
-                                                return;
-                                            done(hec);
-                                        });
-                                    return;
-                                }
-                            }
-                            done(error_code());
-                        });
-                });
-        }
-
-        // sse::registration::remove(), from any thread.
-        void remove_registration(std::uint64_t id) override
-        {
-            asio::dispatch(strand, [self = this->shared_from_this(), id] { self->core.remove(id); });
-        }
-
-        void reconnect_now()
-        {
-            if (!core.restart(clock::now()))
-                return;
-            close_socket();
-            ++reconnect_wait;   // a wait that already fired and is queued is stale too
-            reconnect_timer.cancel();
-            attempt();
-        }
-
-        // The next attempt after `delay`, unless reconnect_now() or close() came first.
-        void arm_reconnect(std::chrono::milliseconds delay)
-        {
-            std::size_t const wait = ++reconnect_wait;
-            reconnect_timer.expires_after(delay);
-            reconnect_timer.async_wait([self = this->shared_from_this(), wait](error_code ec) {
-                if (ec || wait != self->reconnect_wait || self->core.stopped())
-                    return;
-                self->attempt();
-            });
-        }
-
-        void attempt()
-        {
-            if (core.stopped())
-                return;
-            error_code const ec = core.begin_attempt();
-            if (ec) {
-                end(ec, true);
-                return;
-            }
-            connect();
-        }
-
-        // One hop: the original URL, or where a redirect points.
-        void connect()
-        {
-            if (core.stopped())
-                return;
-            url const& target = core.target();
-            if (target.is_https() && !transport::tls) {
-                end(make_error_code(error::https_not_supported), true);
-                return;
-            }
-            std::size_t const gen = ++stream.generation;
-            is_open = false;
-            auto const timeout = core.options().connect_timeout;
-            if (timeout.count() > 0) {
-                deadline.expires_after(timeout);
-                deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                    if (!ec && gen == self->stream.generation && !self->is_open && !self->core.stopped())
-                        self->drop(make_error_code(error::connect_timeout), false);
-                });
-            }
-            request = core.request();
-            open(stream, target, [self = this->shared_from_this(), gen](error_code ec) {
-                if (ec)
-                    return self->drop(ec, false);
-                self->send_request(gen);
-            });
-        }
-
-        void send_request(std::size_t gen)
-        {
-            stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                asio::async_write(s, asio::buffer(request),
-                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
-                        if (gen != self->stream.generation || self->core.stopped())
-                            return;
-                        if (ec) {
-                            self->drop(ec, false);
-                            return;
-                        }
-                        self->read_head(gen);
-                    });
-            });
-        }
-
-        void read_head(std::size_t gen)
-        {
-            stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                auto buffer = stream.buffer;
-                s.async_read_some(asio::buffer(*buffer),
-                    [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                        if (gen != self->stream.generation || self->core.stopped())
-                            return;
-                        self->on_head_bytes(gen, ec, std::string_view(buffer->data(), n));
-                    });
-            });
-        }
-
-        void on_head_bytes(std::size_t gen, error_code ec, std::string_view input)
-        {
-            auto const now = clock::now();
-            std::size_t const n = input.size();
-            core.received(n, now);
-            detail::head_outcome outcome = detail::head_outcome::need_more;
-            if (n > 0)
-                outcome = core.on_head(input, ec, std::chrono::system_clock::now());
-            else if (!ec)
-                return read_head(gen);
-            if (outcome == detail::head_outcome::need_more) {
-                if (ec) {
-                    // The connection broke before a complete head.
-                    drop(ec == asio::error::eof ? make_error_code(error::stream_ended) : ec, false);
-                    return;
-                }
-                read_head(gen);
-                return;
-            }
-            switch (outcome) {
-            case detail::head_outcome::open:
-                deadline.cancel();
-                is_open = true;
-                last_byte = now;
-                core.opened(now);
-                if (core.stopped())
-                    return;
-                arm_stall(gen);
-                arm_probe(gen);
-                if (!input.empty() && !on_body_bytes(gen, input, now))
-                    return;
-                if (ec) {
-                    drop(ec == asio::error::eof ? make_error_code(error::stream_ended) : ec, false);
-                    return;
-                }
-                read_body(gen);
-                return;
-            case detail::head_outcome::redirect:
-                close_socket();
-                connect();
-                return;
-            case detail::head_outcome::stop:
-                drop(ec, true);
-                return;
-            case detail::head_outcome::retry:
-            default:
-                drop(ec, false);
-                return;
-            }
-        }
-
-        void read_body(std::size_t gen)
-        {
-            if (next.hold([self = this->shared_from_this(), gen] { self->resume_body(gen); }))
-                return;
-            stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                auto buffer = stream.buffer;
-                s.async_read_some(asio::buffer(*buffer),
-                    [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                        if (gen != self->stream.generation || self->core.stopped())
-                            return;
-                        auto const now = clock::now();
-                        if (n > 0) {
-                            self->core.received(n, now);
-                            self->last_byte = now;
-                            if (!self->on_body_bytes(gen, std::string_view(buffer->data(), n), now))
-                                return;
-                        }
-                        if (ec) {
-                            // EOF, or a TLS stream cut without close_notify: the stream ended.
-                            bool const ended = ec == asio::error::eof || transport::is_truncation(ec);
-                            self->drop(ended ? make_error_code(error::stream_ended) : ec, false);
-                            return;
-                        }
-                        self->read_body(gen);
-                    });
-            });
-        }
-
-        // async_next's queue has room again: a held-back read resumes. The stall
-        // and probe timers slept through the hold, whose silence was ours.
-        void resume_body(std::size_t gen)
-        {
-            if (gen != stream.generation || core.stopped())
-                return;
-            last_byte = clock::now();
-            arm_stall(gen);
-            arm_probe(gen);
-            read_body(gen);
-        }
-
-        // False when the connection is done with (ended, failed or closed).
-        bool on_body_bytes(std::size_t, std::string_view input, clock::time_point now)
-        {
-            error_code ec;
-            detail::body_outcome const outcome = core.on_body(input, now, ec);
-            arm_throttle();
-            switch (outcome) {
-            case detail::body_outcome::more:
-                return true;
-            case detail::body_outcome::ended:
-                drop(make_error_code(error::stream_ended), false);
-                return false;
-            case detail::body_outcome::failed:
-                drop(ec, detail::source_core::is_final(ec));
-                return false;
-            case detail::body_outcome::stopped:
-            default:
-                return false;
-            }
-        }
-
-        // Stall detection with one timer wait per period, not one per read:
-        // when it fires early it waits again for what is left.
-        void arm_stall(std::size_t gen)
-        {
-            auto const limit = core.options().stall_timeout;
-            if (limit.count() <= 0)
-                return;
-            deadline.expires_at(last_byte + limit);
-            deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open ||
-                    self->next.holding())
-                    return;
-                if (clock::now() - self->last_byte >= self->core.options().stall_timeout)
-                    self->drop(make_error_code(error::stalled), false);
-                else
-                    self->arm_stall(gen);
-            });
-        }
-
-        // A stream that stays silent for probe_after while a poll finds events is
-        // held back on its way (a buffering proxy): poll instead.
-        void arm_probe(std::size_t gen)
-        {
-            auto const limit = core.options().fallback.probe_after;
-            if (!core.has_fallback() || limit.count() <= 0)
-                return;
-            probe_timer.expires_at(std::max(last_byte, last_probe) + limit);
-            probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-                if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open ||
-                    self->next.holding())
-                    return;
-                auto const now = clock::now();
-                auto const quiet_since = std::max(self->last_byte, self->last_probe);
-                if (self->core.polling() || self->poll_in_flight ||
-                    now - quiet_since < self->core.options().fallback.probe_after)
-                    return self->arm_probe(gen);
-                self->probe_started = self->last_probe = now;
-                self->poll(true);
-            });
-        }
-
-        void start_polling()
-        {
-            poll(false);
-            // The stream is tried again after stream_retry; each failed trial waits as long again.
-            arm_reconnect(core.options().fallback.stream_retry);
-        }
-
-        void poll(bool probe)
-        {
-            if (core.stopped() || poll_in_flight)
-                return;
-            poll_in_flight = true;
-            poll_is_probe = probe;
-            std::size_t const gen = ++poller.generation;
-            error_code ec;
-            poll_request = core.begin_poll(ec);
-            url const& endpoint = core.poll_url();
-            if (!ec && endpoint.is_https() && !transport::tls)
-                ec = error::https_not_supported;
-            if (ec)
-                return poll_done(gen, ec);
-            exchange.emplace(core.make_poll_exchange());
-            auto const timeout = core.options().connect_timeout;
-            if (timeout.count() > 0) {
-                poll_deadline.expires_after(timeout);
-                poll_deadline.async_wait([self = this->shared_from_this(), gen](error_code tec) {
-                    if (!tec && gen == self->poller.generation && self->poll_in_flight)
-                        self->poll_done(gen, make_error_code(error::connect_timeout));
-                });
-            }
-            open(poller, endpoint, [self = this->shared_from_this(), gen](error_code oec) {
-                if (oec)
-                    return self->poll_done(gen, oec);
-                self->poll_send(gen);
-            });
-        }
-
-        void poll_send(std::size_t gen)
-        {
-            poller.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                asio::async_write(s, asio::buffer(poll_request),
-                    [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
-                        if (gen != self->poller.generation || self->core.stopped())
-                            return;
-                        if (ec)
-                            return self->poll_done(gen, ec);
-                        self->poll_read(gen);
-                    });
-            });
-        }
-
-        void poll_read(std::size_t gen)
-        {
-            poller.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-                auto buffer = poller.buffer;
-                s.async_read_some(asio::buffer(*buffer),
-                    [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                        if (gen != self->poller.generation || self->core.stopped())
-                            return;
-                        self->core.received(n, clock::now());
-                        error_code pec;
-                        if (n > 0 && self->exchange->feed(std::string_view(buffer->data(), n), pec))
-                            return self->poll_done(gen, {});
-                        if (pec)
-                            return self->poll_done(gen, pec);
-                        if (ec) {
-                            bool const closed = ec == asio::error::eof || transport::is_truncation(ec);
-                            if (closed && self->exchange->closed())
-                                return self->poll_done(gen, {});
-                            return self->poll_done(gen, closed ? make_error_code(error::stream_ended) : ec);
-                        }
-                        self->poll_read(gen);
-                    });
-            });
-        }
-
-        void close_poll_socket()
-        {
-            poll_deadline.cancel();
-            poller.drop();
-        }
-
-        // One poll is over (an answer, or `ec`): deliver, then decide what comes next.
-        void poll_done(std::size_t gen, error_code ec)
-        {
-            if (gen != poller.generation || !poll_in_flight)
-                return;
-            close_poll_socket();
-            poll_in_flight = false;
-            std::size_t fresh = 0;
-            if (ec)
-                core.poll_failed(ec);
-            else
-                fresh = core.on_poll_answer(exchange->status(), exchange->body(), clock::now(), ec);
-            if (core.stopped())
-                return shut();
-            if (poll_is_probe && !core.polling()) {
-                // New events while the stream delivered not a byte since the probe began: held back.
-                if (fresh > 0 && is_open && last_byte < probe_started) {
-                    core.stream_held_back();
-                    close_socket();
-                    if (core.stopped())
-                        return shut();
-                    return start_polling();
-                }
-                if (is_open)
-                    arm_probe(stream.generation);
-                return;
-            }
-            if (!core.polling())
-                return;   // a trial took over
-            poll_timer.expires_after(core.options().fallback.interval);
-            poll_timer.async_wait([self = this->shared_from_this()](error_code tec) {
-                if (tec || self->core.stopped() || !self->core.polling())
-                    return;
-                if (!self->next.hold([self] { if (self->core.polling()) self->poll(false); }))
-                    self->poll(false);
-            });
-        }
-
-        void arm_throttle()
-        {
-            auto const due = core.next_due();
-            if (!due || core.stopped() || (throttle_armed && *throttle_armed <= *due))
-                return;
-            throttle_armed = due;
-            throttle_timer.expires_at(*due);
-            throttle_timer.async_wait([self = this->shared_from_this()](error_code ec) {
-                if (ec == asio::error::operation_aborted || self->core.stopped())
-                    return;
-                self->throttle_armed.reset();
-                self->core.flush_due(clock::now());
-                self->arm_throttle();
-            });
-        }
-
-        void close_socket()
-        {
-            stream.drop();   // whatever is still pending on the old connection is stale
-            is_open = false;
-            deadline.cancel();
-            probe_timer.cancel();
-        }
-
-        // The current connection or attempt is over: decide what comes next.
-        void drop(error_code why, bool final)
-        {
-            close_socket();
-            end(why, final);
-        }
-
-        void end(error_code why, bool final)
-        {
-            auto const delay = core.ended(why, final || transport::is_final(why), clock::now());
-            if (!delay) {
-                if (core.stopped())
-                    shut();
-                else if (core.polling())
-                    start_polling();
-                return;
-            }
-            arm_reconnect(*delay);
-        }
-
-        void shut()
-        {
-            close_socket();
-            close_poll_socket();
-            poll_in_flight = false;
-            poll_timer.cancel();
-            reconnect_timer.cancel();
-            if (!core.next_due())
-                throttle_timer.cancel();
-            next.end();
-        }
-
-        void close(bool report = true)
-        {
-            core.close(report);
-            shut();
-            throttle_timer.cancel();
-        }
-    };
+        asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec);
 
     std::shared_ptr<impl> impl_;
 };
 
+SSE_NAMESPACE_END
+
+#include <sse/asio/impl/event_source.hpp>
+
 #if defined(SSE_SEPARATE_ASIO)
+SSE_NAMESPACE_BEGIN
 // Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
 extern template class event_source<asio::ip::tcp::socket>;
-#endif
-
 SSE_NAMESPACE_END
+#endif
 
 #endif

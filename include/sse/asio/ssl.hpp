@@ -229,7 +229,7 @@ struct accept_traits<tls_socket>
 } // namespace detail
 SSE_NAMESPACE_END
 
-#if defined(SSE_SEPARATE_ASIO)
+#if defined(SSE_SEPARATE_ASIO_TLS)
 // Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
 #include <sse/asio/event_source.hpp>
 SSE_NAMESPACE_BEGIN

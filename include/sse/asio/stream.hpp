@@ -203,13 +203,24 @@ public:
 
         Serialises `e` once, queues it behind what is already queued (before
         `start`: behind the head), and completes when all of its bytes have been
-        handed to the socket, or when
-        the stream ends first (then with the reason the stream ended, or
-        `error::stream_closed`). An event that cannot be sent safely completes at
-        once with its validation error.
+        handed to the socket, or when the stream ends first (then with the
+        reason the stream ended, or `error::stream_closed`). An event that
+        cannot be sent safely completes at once with its validation error.
 
-        Completion signature: `void(error_code)`. No per-operation cancellation:
-        `close()` completes it. The stream is kept alive by the operation.
+        Completion signature: `void(error_code)`. Any completion token works
+        (a callback, `use_future`, `deferred`, `use_awaitable`); the handler
+        runs on its associated executor (else the stream's strand), never
+        inside this call, and the operation's memory comes from its associated
+        allocator.
+
+        Cancellation: terminal only (through the handler's cancellation slot,
+        as `bind_cancellation_slot` or an awaitable operator `||` installs
+        it). The wait stops and the operation completes with
+        `asio::error::operation_aborted`; the event stays queued, in order,
+        and may still be written: cancelling cannot unsend. Partial and total
+        cancellation are ignored. `close()` ends every pending operation.
+
+        The stream is kept alive by the operation.
     */
     template<class CompletionToken>
     auto async_send(event const& e, CompletionToken&& token);
@@ -223,8 +234,14 @@ public:
 
         Completes when the connection is closed: with an empty code if every
         byte was written, else with the reason the stream ended.
-        Completion signature: `void(error_code)`. No per-operation cancellation:
-        call `close()` to end at once. The stream is kept alive by the operation.
+        Completion signature: `void(error_code)`; tokens, executor and
+        allocator as for `async_send`.
+
+        Cancellation: terminal only. The wait stops and the operation completes
+        with `asio::error::operation_aborted`; the stream still closes
+        gracefully after the queued bytes. To end at once, call `close()`.
+
+        The stream is kept alive by the operation.
     */
     template<class CompletionToken>
     auto async_close(std::optional<event> final_event, CompletionToken&& token);
@@ -239,7 +256,8 @@ private:
     auto async_queue(event_buffer bytes, error_code invalid, bool closes, CompletionToken&& token);
     void do_start(event_buffer head);
     void enqueue(event_buffer buffer);
-    void add_waiter(std::unique_ptr<detail::waiter> w, event_buffer buffer);
+    void add_waiter(detail::waiter_ptr w, event_buffer buffer);
+    void cancel_waiter(std::uint32_t id);
     void do_write();
     void on_write(error_code ec, std::size_t bytes);
     void pull();
@@ -261,7 +279,7 @@ private:
     pull_source source_;
     // Queued buffers; the write in flight covers [0, writing_count_).
     std::vector<event_buffer> queue_;
-    std::vector<std::unique_ptr<detail::waiter>> waiters_;
+    std::vector<detail::waiter_ptr> waiters_;
     std::size_t queued_bytes_ = 0;
     std::size_t offset_ = 0;            // bytes of queue_[0] already written
     // Buffers ever queued: a waiter's sequence number. It counts the head from the
@@ -281,6 +299,9 @@ private:
     bool closed_ = false;
     bool timer_pending_ = false;
     char read_buffer_[1] = {};
+    // Waiter ids. 32 bits fill the object's tail padding; a wrong match needs 2^32
+    // operations started while one cancellation request is on its way.
+    std::atomic<std::uint32_t> waiter_ids_{0};
 };
 
 SSE_NAMESPACE_END

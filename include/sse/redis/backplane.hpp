@@ -72,20 +72,20 @@ class backplane final : public sse::backplane, public std::enable_shared_from_th
 {
 public:
     /// The options must be valid (a namespace valid_namespace() accepts); I/O starts at start().
-    static SSE_DECL std::shared_ptr<backplane> create(asio::any_io_executor ex, backplane_options options);
+    static inline std::shared_ptr<backplane> create(asio::any_io_executor ex, backplane_options options);
 
-    SSE_DECL void start(std::shared_ptr<backplane_receiver> receiver, std::size_t tail) override;
-    SSE_DECL void publish(log_publish p, publish_handler done) override;
-    SSE_DECL void read(std::string const& epoch, std::uint64_t after, std::uint64_t up_to, read_handler done) override;
-    SSE_DECL void stop() noexcept override;
+    inline void start(std::shared_ptr<backplane_receiver> receiver, std::size_t tail) override;
+    inline void publish(log_publish p, publish_handler done) override;
+    inline void read(std::string const& epoch, std::uint64_t after, std::uint64_t up_to, read_handler done) override;
+    inline void stop() noexcept override;
 
-    SSE_DECL backplane_stats stats() const;
+    inline backplane_stats stats() const;
 
     backplane_options const& options() const noexcept { return options_; }
 
     /// Use create().
-    SSE_DECL backplane(asio::any_io_executor ex, backplane_options options);
-    SSE_DECL ~backplane() override;
+    inline backplane(asio::any_io_executor ex, backplane_options options);
+    inline ~backplane() override;
 
 private:
     struct state;
@@ -96,7 +96,7 @@ private:
 } // namespace redis
 SSE_NAMESPACE_END
 
-#if !defined(SSE_SEPARATE_COMPILATION) || defined(SSE_SOURCE)
+// Always header-only, also under SSE_SEPARATE_COMPILATION and with sse::compiled:
+// a program includes the backplane in the one file that sets it up.
 #include <sse/redis/impl/backplane.hpp>
-#endif
 #endif

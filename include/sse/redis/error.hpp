@@ -27,7 +27,7 @@ enum class error
     no_master,          ///< no sentinel knew the master's address
 };
 
-SSE_DECL std::error_category const& category() noexcept;
+inline std::error_category const& category() noexcept;
 
 inline error_code make_error_code(error e) noexcept { return {static_cast<int>(e), category()}; }
 
@@ -41,7 +41,7 @@ struct is_error_code_enum<sse::redis::error> : true_type
 };
 } // namespace std
 
-#if !defined(SSE_SEPARATE_COMPILATION) || defined(SSE_SOURCE)
+// Always header-only, also under SSE_SEPARATE_COMPILATION and with sse::compiled:
+// a program includes the backplane in the one file that sets it up.
 #include <sse/redis/impl/error.hpp>
-#endif
 #endif

@@ -103,22 +103,22 @@ struct backplane_options
     a query string or fragment, no host, a bad port or percent-encoding) or
     error::bad_namespace, and then leaves `o` unchanged.
 */
-SSE_DECL void parse_url(std::string_view url, backplane_options& o, error_code& ec);
+inline void parse_url(std::string_view url, backplane_options& o, error_code& ec);
 
 /** Reads `host[:port],host[:port],...` (Sentinels), hosts as in parse_url();
     a missing port is `default_port` (26379 for Sentinels). Spaces around entries
     are ignored. An empty list or entry, or a bad host or port, sets `ec` to
     error::bad_url and returns nothing.
 */
-SSE_DECL std::vector<endpoint> parse_endpoints(std::string_view list, std::uint16_t default_port, error_code& ec);
+inline std::vector<endpoint> parse_endpoints(std::string_view list, std::uint16_t default_port, error_code& ec);
 
 /// Returns true if `ns` is a usable namespace (see backplane_options::ns).
-SSE_DECL bool valid_namespace(std::string_view ns) noexcept;
+inline bool valid_namespace(std::string_view ns) noexcept;
 
 } // namespace redis
 SSE_NAMESPACE_END
 
-#if !defined(SSE_SEPARATE_COMPILATION) || defined(SSE_SOURCE)
+// Always header-only, also under SSE_SEPARATE_COMPILATION and with sse::compiled:
+// a program includes the backplane in the one file that sets it up.
 #include <sse/redis/impl/options.hpp>
-#endif
 #endif

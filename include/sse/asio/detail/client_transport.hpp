@@ -8,7 +8,7 @@
 
 #include <sse/config.hpp>
 #include <sse/error.hpp>
-#include <sse/source_options.hpp>
+#include <sse/client/source_options.hpp>
 
 #include <memory>
 #include <type_traits>

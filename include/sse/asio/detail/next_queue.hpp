@@ -106,27 +106,16 @@ public:
         serve();
     }
 
-    /// Wraps the user's state handler (which may be empty) to learn why the source ended.
-    state_handler observe(state_handler user)
-    {
-        return [this, user = std::move(user)](source_state s, error_code why) {
-            if (s == source_state::closed || s == source_state::failed) {
-                // close() reports `closed` with no error: its calls end with operation_aborted.
-                end_reason_ = why ? why : make_error_code(asio::error::operation_aborted);
-            }
-            if (user)
-                user(s, why);
-        };
-    }
-
-    /// The source has ended for good: calls end, after the queued events, with the reason it ended.
-    void end()
+    /** The source has ended for good because of `why` (empty after close() or
+        the source's destruction): the calls get the queued events, then `why`,
+        or operation_aborted when it is empty.
+    */
+    void end(error_code why)
     {
         if (ended_)
             return;
         ended_ = true;
-        if (!end_reason_)   // destroyed: no state was reported
-            end_reason_ = asio::error::operation_aborted;
+        end_reason_ = why ? why : make_error_code(asio::error::operation_aborted);
         holds_.clear();
         serve();
     }

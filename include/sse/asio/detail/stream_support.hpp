@@ -8,7 +8,9 @@
 #include <sse/http/detail/chars.hpp>
 #include <sse/http/fields.hpp>
 
+#include <asio/associated_allocator.hpp>
 #include <asio/associated_executor.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/basic_stream_socket.hpp>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
@@ -204,39 +206,93 @@ private:
 class waiter
 {
 public:
-    explicit waiter(bool close) noexcept : close_(close) {}
-    virtual ~waiter() = default;
+    waiter(bool close, std::uint32_t id) noexcept : close_(close), id_(id) {}
     waiter(waiter const&) = delete;
     waiter& operator=(waiter const&) = delete;
 
-    // Resumes the operation on its own executor, never inline, so that a
-    // handler never runs inside the stream's strand by surprise.
+    // Frees this waiter, then resumes the operation on its own executor, never
+    // inline, so that a handler never runs inside the stream's strand by surprise.
     virtual void complete(error_code ec) = 0;
+
+    // Frees this waiter without resuming the operation.
+    virtual void destroy() noexcept = 0;
 
     // The number of buffers that must have been written for a send to complete.
     std::uint64_t seq() const noexcept { return seq_; }
     void set_seq(std::uint64_t seq) noexcept { seq_ = seq; }
     bool is_close() const noexcept { return close_; }
 
+    // Names the waiter to a cancellation request, which reaches the strand after
+    // the waiter may have completed: a pointer could by then name a new one.
+    std::uint32_t id() const noexcept { return id_; }
+
+protected:
+    ~waiter() = default;
+
 private:
     std::uint64_t seq_ = 0;
     bool close_;
+    std::uint32_t id_;
 };
 
+struct waiter_deleter
+{
+    void operator()(waiter* w) const noexcept { w->destroy(); }
+};
+
+using waiter_ptr = std::unique_ptr<waiter, waiter_deleter>;
+
+// A waiter lives in memory from the operation's associated allocator, and gives
+// it back before the operation resumes (Asio's rule for composed operations).
 template<class Op>
 class op_waiter final : public waiter
 {
+    using allocator_type = typename std::allocator_traits<
+        asio::associated_allocator_t<Op>>::template rebind_alloc<op_waiter>;
+    using traits = std::allocator_traits<allocator_type>;
+
 public:
-    op_waiter(Op&& op, bool close) : waiter(close), op_(std::move(op)) {}
+    static waiter_ptr make(Op&& op, bool close, std::uint32_t id)
+    {
+        allocator_type alloc(asio::get_associated_allocator(op));
+        op_waiter* p = traits::allocate(alloc, 1);
+#if SSE_HAS_EXCEPTIONS
+        try {
+#endif
+            traits::construct(alloc, p, std::move(op), close, id, alloc);
+#if SSE_HAS_EXCEPTIONS
+        } catch (...) {
+            traits::deallocate(alloc, p, 1);
+            throw;
+        }
+#endif
+        return waiter_ptr(p);
+    }
+
+    op_waiter(Op&& op, bool close, std::uint32_t id, allocator_type const& alloc)
+        : waiter(close, id), op_(std::move(op)), alloc_(alloc)
+    {
+    }
 
     void complete(error_code ec) override
     {
-        auto ex = asio::get_associated_executor(op_);
-        asio::post(ex, [op = std::move(op_), ec]() mutable { op(ec); });
+        Op op(std::move(op_));
+        destroy();
+        auto ex = asio::get_associated_executor(op);
+        auto alloc = asio::get_associated_allocator(op);
+        asio::post(ex, asio::bind_allocator(alloc, [op = std::move(op), ec]() mutable { op(ec); }));
+    }
+
+    void destroy() noexcept override
+    {
+        allocator_type alloc(std::move(alloc_));
+        traits::destroy(alloc, this);
+        traits::deallocate(alloc, this, 1);
     }
 
 private:
     Op op_;
+    allocator_type alloc_;
 };
 
 } // namespace detail

@@ -4,7 +4,9 @@
 
 #include <sse/asio/stream.hpp>
 
+#include <asio/associated_cancellation_slot.hpp>
 #include <asio/bind_allocator.hpp>
+#include <asio/cancellation_type.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/compose.hpp>
@@ -186,20 +188,39 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
     return asio::async_compose<CompletionToken, void(error_code)>(
         [self = this->shared_from_this(), bytes = std::move(bytes), invalid, closes, started = false](
             auto& op, error_code ec = {}) mutable {
-            if (started)
+            if (started) {
+                // The stream is let go before the upcall, so that the handler's
+                // thread does not end its life after the caller moved on.
+                self.reset();
                 return op.complete(ec);
+            }
             started = true;
             // Moving `op` moves this lambda too: take what is needed first.
             auto owner = self;
             auto b = std::move(bytes);
             auto const bad = invalid;
-            auto w = std::make_unique<detail::op_waiter<std::decay_t<decltype(op)>>>(std::move(op), closes);
+            std::uint32_t const id = owner->waiter_ids_.fetch_add(1, std::memory_order_relaxed);
+            // async_compose lets only terminal cancellation through to this slot.
+            // The slot is set up here, on the initiating thread, as Asio's own
+            // operations do; the request then queues behind the waiter on the strand.
+            auto slot = asio::get_associated_cancellation_slot(op);
+            if (slot.is_connected() && !bad) {
+                slot.assign([weak = std::weak_ptr<stream>(owner), id](asio::cancellation_type_t type) {
+                    if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
+                        return;
+                    if (auto s = weak.lock())
+                        asio::post(s->strand_, [s, id] { s->cancel_waiter(id); });
+                });
+            }
+            auto const alloc = asio::get_associated_allocator(op);
+            auto w = detail::op_waiter<std::decay_t<decltype(op)>>::make(std::move(op), closes, id);
             if (bad)
-                return w->complete(bad);
+                return w.release()->complete(bad);
             auto& strand = owner->strand_;
-            asio::dispatch(strand, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
+            asio::dispatch(strand, asio::bind_allocator(alloc, [owner = std::move(owner), w = std::move(w),
+                                                                b = std::move(b)]() mutable {
                 owner->add_waiter(std::move(w), std::move(b));
-            });
+            }));
         },
         token, strand_);
 }
@@ -239,12 +260,14 @@ void stream<Socket>::enqueue(event_buffer buffer)
 }
 
 template<class Socket>
-void stream<Socket>::add_waiter(std::unique_ptr<detail::waiter> w, event_buffer buffer)
+void stream<Socket>::add_waiter(detail::waiter_ptr w, event_buffer buffer)
 {
-    if (closed_)
-        return w->complete(reason_ && !w->is_close() ? reason_ : error_code(error::stream_closed));
+    if (closed_) {
+        error_code const ec = reason_ && !w->is_close() ? reason_ : error_code(error::stream_closed);
+        return w.release()->complete(ec);
+    }
     if (closing_ && !w->is_close())
-        return w->complete(error::stream_closed);
+        return w.release()->complete(error::stream_closed);
     if (buffer) {
         queued_bytes_ += buffer->size();
         ++queued_total_;
@@ -264,6 +287,20 @@ void stream<Socket>::add_waiter(std::unique_ptr<detail::waiter> w, event_buffer 
         return finish(error::send_queue_full);
     }
     do_write();
+}
+
+// A terminal cancellation: the waiter leaves the list and completes now. Its
+// bytes stay queued: the buffers before and after it were queued in an order
+// the client must see, and part of them may be on the wire already.
+template<class Socket>
+void stream<Socket>::cancel_waiter(std::uint32_t id)
+{
+    auto const it = std::find_if(waiters_.begin(), waiters_.end(), [id](auto const& w) { return w->id() == id; });
+    if (it == waiters_.end())
+        return;   // completed meanwhile
+    detail::waiter* const w = it->release();
+    waiters_.erase(it);
+    w->complete(asio::error::operation_aborted);
 }
 
 template<class Socket>
@@ -485,7 +522,7 @@ void stream<Socket>::finish(error_code reason)
     offset_ = 0;
     pull_source().swap(source_);
     complete_waiters(true);
-    std::vector<std::unique_ptr<detail::waiter>>().swap(waiters_);
+    std::vector<detail::waiter_ptr>().swap(waiters_);
     std::function<void(error_code)> handler;
     handler.swap(on_close_);
     if (handler)
@@ -498,17 +535,17 @@ void stream<Socket>::complete_waiters(bool all)
     // Waiters are in queue order, so the finished ones form a prefix.
     std::size_t n = 0;
     for (; n < waiters_.size(); ++n) {
-        auto& w = *waiters_[n];
-        if (w.is_close()) {
+        auto& w = waiters_[n];
+        if (w->is_close()) {
             if (!all)
                 break;
-            w.complete(reason_);
+            w.release()->complete(reason_);
         }
-        else if (w.seq() <= written_total_) {
-            w.complete({});
+        else if (w->seq() <= written_total_) {
+            w.release()->complete({});
         }
         else if (all) {
-            w.complete(reason_ ? reason_ : error_code(error::stream_closed));
+            w.release()->complete(reason_ ? reason_ : error_code(error::stream_closed));
         }
         else {
             break;

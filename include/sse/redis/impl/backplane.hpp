@@ -464,22 +464,22 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     }
 };
 
-SSE_DECL std::shared_ptr<backplane> backplane::create(asio::any_io_executor ex, backplane_options options)
+inline std::shared_ptr<backplane> backplane::create(asio::any_io_executor ex, backplane_options options)
 {
     return std::make_shared<backplane>(std::move(ex), std::move(options));
 }
 
-SSE_DECL backplane::backplane(asio::any_io_executor ex, backplane_options options)
+inline backplane::backplane(asio::any_io_executor ex, backplane_options options)
     : options_(std::move(options)), state_(std::make_shared<state>(std::move(ex), options_))
 {
 }
 
-SSE_DECL backplane::~backplane()
+inline backplane::~backplane()
 {
     stop();
 }
 
-SSE_DECL void backplane::start(std::shared_ptr<backplane_receiver> receiver, std::size_t tail)
+inline void backplane::start(std::shared_ptr<backplane_receiver> receiver, std::size_t tail)
 {
     asio::post(state_->strand, [s = state_, receiver = std::move(receiver), tail]() mutable {
         if (s->stopped || s->receiver)
@@ -490,7 +490,7 @@ SSE_DECL void backplane::start(std::shared_ptr<backplane_receiver> receiver, std
     });
 }
 
-SSE_DECL void backplane::publish(log_publish p, publish_handler done)
+inline void backplane::publish(log_publish p, publish_handler done)
 {
     // Refused at once when Redis is known to be unreachable: nothing is buffered.
     if (!state_->connected) {
@@ -503,14 +503,14 @@ SSE_DECL void backplane::publish(log_publish p, publish_handler done)
         [s = state_, p = std::move(p), done = std::move(done)]() mutable { s->publish(std::move(p), std::move(done)); });
 }
 
-SSE_DECL void backplane::read(std::string const& epoch, std::uint64_t after, std::uint64_t up_to, read_handler done)
+inline void backplane::read(std::string const& epoch, std::uint64_t after, std::uint64_t up_to, read_handler done)
 {
     asio::post(state_->strand, [s = state_, epoch, after, up_to, done = std::move(done)]() mutable {
         s->read(epoch, after, up_to, std::move(done));
     });
 }
 
-SSE_DECL void backplane::stop() noexcept
+inline void backplane::stop() noexcept
 {
     asio::post(state_->strand, [s = state_] {
         if (s->stopped)
@@ -523,7 +523,7 @@ SSE_DECL void backplane::stop() noexcept
     });
 }
 
-SSE_DECL backplane_stats backplane::stats() const
+inline backplane_stats backplane::stats() const
 {
     std::lock_guard<std::mutex> lock(state_->stats_mutex);
     return state_->counters;

@@ -62,7 +62,7 @@ public:
 
 } // namespace detail
 
-SSE_DECL std::error_category const& category() noexcept
+inline std::error_category const& category() noexcept
 {
     static detail::error_category_impl const instance;
     return instance;

@@ -110,7 +110,7 @@ inline bool equal_nocase(std::string_view a, std::string_view b) noexcept
 
 } // namespace detail
 
-SSE_DECL bool valid_namespace(std::string_view ns) noexcept
+inline bool valid_namespace(std::string_view ns) noexcept
 {
     if (ns.empty() || ns.size() > 64)
         return false;
@@ -120,7 +120,7 @@ SSE_DECL bool valid_namespace(std::string_view ns) noexcept
     return true;
 }
 
-SSE_DECL void parse_url(std::string_view url, backplane_options& o, error_code& ec)
+inline void parse_url(std::string_view url, backplane_options& o, error_code& ec)
 {
     ec = {};
     auto const fail = [&ec](error e) { ec = make_error_code(e); };
@@ -173,7 +173,7 @@ SSE_DECL void parse_url(std::string_view url, backplane_options& o, error_code& 
     o = std::move(next);
 }
 
-SSE_DECL std::vector<endpoint> parse_endpoints(std::string_view list, std::uint16_t default_port, error_code& ec)
+inline std::vector<endpoint> parse_endpoints(std::string_view list, std::uint16_t default_port, error_code& ec)
 {
     ec = {};
     std::vector<endpoint> out;
