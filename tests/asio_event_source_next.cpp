@@ -154,10 +154,7 @@ TEST_CASE("event_source: async_next with use_future")
 
 TEST_CASE("event_source: async_next with deferred starts when the deferred operation is invoked")
 {
-    script_server server([](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head() + "data: d\n\n");
-        c.wait_for_close(5s);
-    });
+    script_server server(support::stream_of("data: d\n\n"));
     asio::io_context io;
     plain_source source(io.get_executor(), server.url("/"));
     source.start();
@@ -290,10 +287,7 @@ TEST_CASE("event_source: async_next ends with the error that failed the source")
 
 TEST_CASE("event_source: after close() async_next gives the queued events, then operation_aborted")
 {
-    script_server server([](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head() + "data: a\n\ndata: b\n\ndata: c\n\n");
-        c.wait_for_close(5s);
-    });
+    script_server server(support::stream_of("data: a\n\ndata: b\n\ndata: c\n\n"));
     asio::io_context io;
     plain_source source(io.get_executor(), server.url("/"));
     source.start();
@@ -346,14 +340,8 @@ TEST_CASE("event_source: a pending async_next completes with operation_aborted w
 
 TEST_CASE("event_source: a second async_next while one is pending completes with already_started")
 {
-    std::promise<void> go;
-    auto released = go.get_future().share();
-    script_server server([released](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head());
-        released.wait_for(5s);
-        c.send("data: x\n\n");
-        c.wait_for_close(5s);
-    });
+    support::held_stream held("data: x\n\n");
+    auto& server = held.server;
     asio::io_context io;
     plain_source source(io.get_executor(), server.url("/"));
     source.start();
@@ -363,7 +351,7 @@ TEST_CASE("event_source: a second async_next while one is pending completes with
     REQUIRE(support::run_until(io, [&] { return second.done; }));
     CHECK(second.ec == asio::error::already_started);
     CHECK_FALSE(first.done);
-    go.set_value();
+    held.release();
     REQUIRE(support::run_until(io, [&] { return first.done; }));
     CHECK_FALSE(first.ec);
     CHECK(*first.ev.data == "x");
@@ -421,14 +409,8 @@ TEST_CASE("event_source: async_next gets what filters let through")
 
 TEST_CASE("event_source: a cancelled async_next completes with operation_aborted and loses no event")
 {
-    std::promise<void> go;
-    auto released = go.get_future().share();
-    script_server server([released](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head());
-        released.wait_for(5s);
-        c.send("id: 1\ndata: kept\n\n");
-        c.wait_for_close(5s);
-    });
+    support::held_stream held("id: 1\ndata: kept\n\n");
+    auto& server = held.server;
     asio::io_context io;
     plain_source source(io.get_executor(), server.url("/"));
     source.start();
@@ -440,7 +422,7 @@ TEST_CASE("event_source: a cancelled async_next completes with operation_aborted
     REQUIRE(support::run_until(io, [&] { return cancelled.done; }));
     CHECK(cancelled.ec == asio::error::operation_aborted);
 
-    go.set_value();
+    held.release();
     outcome out;
     REQUIRE(next_of(io, source, out));
     CHECK_FALSE(out.ec);
@@ -456,10 +438,7 @@ TEST_CASE("event_source: an async_next cancelled after taking an event but befor
     // The handler runs on a second io_context, which this test runs only once the
     // event has been taken: the cancellation then comes between the two, as when
     // the other side of `||` wins at the same moment.
-    script_server server([](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head() + "id: 1\ndata: first\n\n");
-        c.wait_for_close(5s);
-    });
+    script_server server(support::stream_of("id: 1\ndata: first\n\n"));
     asio::io_context io;
     asio::io_context handlers;
     plain_source source(io.get_executor(), server.url("/"));

@@ -115,14 +115,8 @@ TEST_CASE("event_source: co_await async_next(use_awaitable) reads the events, th
 TEST_CASE("event_source: async_next || a timer: the timer wins, and the next call gets the event")
 {
     using namespace asio::experimental::awaitable_operators;
-    std::promise<void> go;
-    auto released = go.get_future().share();
-    script_server server([released](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head());
-        released.wait_for(5s);
-        c.send("id: 9\ndata: late\n\n");
-        c.wait_for_close(5s);
-    });
+    support::held_stream held("id: 9\ndata: late\n\n");
+    auto& server = held.server;
     asio::io_context io;
     plain_source source(io.get_executor(), server.url("/"));
     std::size_t winner = 99;
@@ -132,7 +126,7 @@ TEST_CASE("event_source: async_next || a timer: the timer wins, and the next cal
         asio::steady_timer timer(co_await asio::this_coro::executor, 50ms);
         auto first = co_await (source.async_next(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
         winner = first.index();
-        go.set_value();   // the event leaves the server only after the call was cancelled
+        held.release();   // the event leaves the server only after the call was cancelled
         sse::event ev = co_await source.async_next(asio::use_awaitable);
         late = *ev.id + "/" + *ev.data;
         source.close();
@@ -144,10 +138,7 @@ TEST_CASE("event_source: async_next || a timer: the timer wins, and the next cal
 TEST_CASE("event_source: async_next || a timer: the event wins when it comes first")
 {
     using namespace asio::experimental::awaitable_operators;
-    script_server server([](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head() + "data: now\n\n");
-        c.wait_for_close(5s);
-    });
+    script_server server(support::stream_of("data: now\n\n"));
     asio::io_context io;
     plain_source source(io.get_executor(), server.url("/"));
     std::string got;

@@ -224,6 +224,10 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
 
     // ---- the stream, in <sse/asio/impl/event_source_stream.hpp> ----
 
+    // Whether a completion of connection `gen` still concerns anyone: a newer
+    // connection, or a stopped source, makes it stale.
+    bool current(std::size_t gen) const noexcept { return gen == stream.generation && !core.stopped(); }
+
     void connect();
     void send_request(std::size_t gen);
     void read_head(std::size_t gen);

@@ -22,7 +22,7 @@ void event_source<Socket>::impl::arm_probe(std::size_t gen)
         return;
     poll.probe_timer.expires_at(std::max(last_byte, poll.last_probe) + limit);
     poll.probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-        if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open ||
+        if (ec || !self->current(gen) || !self->is_open ||
             self->next.holding())
             return;
         auto const now = clock::now();
