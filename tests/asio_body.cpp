@@ -2,6 +2,7 @@
 #include <sse/asio/body.hpp>
 #include <sse/http/request_parser.hpp>
 
+#include "support/body_peer.hpp"
 #include "support/run_until.hpp"
 
 #include <asio/connect.hpp>
@@ -20,30 +21,8 @@ using asio::ip::tcp;
 
 namespace {
 
-sse::http::request_head head_of(std::string const& text)
-{
-    sse::http::request_parser p;
-    p.feed(text);
-    REQUIRE(p.done());
-    return p.release();
-}
-
-// A connected pair on 127.0.0.1: `server` reads, `client` writes.
-struct socket_pair
-{
-    asio::io_context io;
-    tcp::socket server{io}, client{io};
-
-    socket_pair()
-    {
-        tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        client.connect(acceptor.local_endpoint());
-        server = acceptor.accept();
-        client.set_option(tcp::no_delay(true));
-    }
-
-    void send(std::string_view bytes) { asio::write(client, asio::buffer(bytes)); }
-};
+using support::head_of;
+using support::socket_pair;
 
 struct outcome
 {

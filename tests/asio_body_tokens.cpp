@@ -3,6 +3,7 @@
 #include <sse/asio/body.hpp>
 #include <sse/http/request_parser.hpp>
 
+#include "support/body_peer.hpp"
 #include "support/run_until.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -28,28 +29,8 @@ using asio::ip::tcp;
 
 namespace {
 
-sse::http::request_head head_of(std::string const& text)
-{
-    sse::http::request_parser p;
-    p.feed(text);
-    REQUIRE(p.done());
-    return p.release();
-}
-
-struct socket_pair
-{
-    asio::io_context io;
-    tcp::socket server{io}, client{io};
-
-    socket_pair()
-    {
-        tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        client.connect(acceptor.local_endpoint());
-        server = acceptor.accept();
-    }
-
-    void send(std::string_view bytes) { asio::write(client, asio::buffer(bytes)); }
-};
+using support::head_of;
+using support::socket_pair;
 
 std::string const post_11 = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n";
 

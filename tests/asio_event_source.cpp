@@ -984,10 +984,7 @@ TEST_CASE("event_source: https with certificate verification against this projec
 
 TEST_CASE("event_source: destroying a source closes it without calling its handlers")
 {
-    script_server server([](script_server::connection& c, support::recorded_request const&) {
-        c.send(support::sse_head() + "data: hi\n\n");
-        c.wait_for_close(5s);
-    });
+    script_server server(support::stream_of("data: hi\n\n"));
     asio::io_context io;
     std::vector<sse::source_state> states;
     {

@@ -35,58 +35,27 @@ using deferred_close_t =
 static_assert(!std::is_void_v<deferred_send_t<sse::stream<asio::ip::tcp::socket>>>);
 static_assert(!std::is_void_v<deferred_close_t<sse::stream<asio::ip::tcp::socket>>>);
 
-} // namespace
-
-TEST_CASE("stream: async operations work with deferred and use_future")
+// A started stream over a mock socket, without heartbeats or a retry: field.
+// A stalled one's peer reads nothing until mock_socket::release().
+sse::event data_event(std::string data)
 {
-    asio::io_context io;
-    support::mock_socket socket(io.get_executor());
-    auto st = socket.shared_state();
-    sse::stream_options o;
-    o.heartbeat_interval = std::chrono::milliseconds(0);
-    auto s = std::make_shared<sse::stream<support::mock_socket>>(std::move(socket), o);
-    s->start();
-
     sse::event e;
-    e.data = "deferred";
-    auto send = s->async_send(e, asio::experimental::deferred);
-    auto close = s->async_close(std::nullopt, asio::experimental::deferred);
-    CHECK(st->written.empty());   // nothing happens before a deferred operation is launched
-    std::optional<sse::error_code> sent, closed;
-    std::move(send)([&](sse::error_code ec) { sent = ec; });
-    std::move(close)([&](sse::error_code ec) { closed = ec; });
-    io.run();
-    REQUIRE(sent);
-    REQUIRE(closed);
-    CHECK(!*sent);
-    CHECK(!*closed);
-    CHECK(st->written.find("data: deferred\n\n") != std::string::npos);
-
-    asio::io_context io2;
-    support::mock_socket socket2(io2.get_executor());
-    auto s2 = std::make_shared<sse::stream<support::mock_socket>>(std::move(socket2), o);
-    s2->start();
-    std::future<void> f = s2->async_send(e, asio::use_future);
-    io2.run_for(std::chrono::milliseconds(50));
-    CHECK_NOTHROW(f.get());
-    s2->close();
-    io2.run_for(std::chrono::milliseconds(20));
+    e.data = std::move(data);
+    return e;
 }
 
-namespace {
-
-struct stalled_stream
+struct mock_stream
 {
     asio::io_context io;
     std::shared_ptr<support::mock_socket::state> st;
     std::shared_ptr<sse::stream<support::mock_socket>> s;
     std::optional<sse::error_code> ended;
 
-    stalled_stream()
+    explicit mock_stream(bool stalled = false)
     {
         support::mock_socket socket(io.get_executor());
         st = socket.shared_state();
-        st->stalled = true;   // the peer reads nothing until release()
+        st->stalled = stalled;
         sse::stream_options o;
         o.heartbeat_interval = std::chrono::milliseconds(0);
         o.retry.reset();
@@ -95,7 +64,7 @@ struct stalled_stream
         s->start();
     }
 
-    ~stalled_stream()
+    ~mock_stream()
     {
         s->close();
         io.restart();
@@ -103,12 +72,33 @@ struct stalled_stream
     }
 };
 
-sse::event data_event(std::string data)
+} // namespace
+
+TEST_CASE("stream: async operations work with deferred and use_future")
 {
-    sse::event e;
-    e.data = std::move(data);
-    return e;
+    mock_stream t;
+    auto send = t.s->async_send(data_event("deferred"), asio::experimental::deferred);
+    auto close = t.s->async_close(std::nullopt, asio::experimental::deferred);
+    CHECK(t.st->written.empty());   // nothing happens before a deferred operation is launched
+    std::optional<sse::error_code> sent, closed;
+    std::move(send)([&](sse::error_code ec) { sent = ec; });
+    std::move(close)([&](sse::error_code ec) { closed = ec; });
+    t.io.run();
+    REQUIRE(sent);
+    REQUIRE(closed);
+    CHECK(!*sent);
+    CHECK(!*closed);
+    CHECK(t.st->written.find("data: deferred\n\n") != std::string::npos);
+
+    mock_stream t2;
+    std::future<void> f = t2.s->async_send(data_event("future"), asio::use_future);
+    t2.io.run_for(std::chrono::milliseconds(50));
+    CHECK_NOTHROW(f.get());
+    CHECK(t2.st->written.find("data: future\n\n") != std::string::npos);
 }
+
+namespace {
+
 
 struct alloc_counts
 {
@@ -155,12 +145,9 @@ struct counting_allocator
 
 TEST_CASE("stream: a callback runs on its associated executor, never inside the call")
 {
-    asio::io_context io;
-    support::mock_socket socket(io.get_executor());
-    sse::stream_options o;
-    o.heartbeat_interval = std::chrono::milliseconds(0);
-    auto s = std::make_shared<sse::stream<support::mock_socket>>(std::move(socket), o);
-    s->start();
+    mock_stream t;
+    auto& io = t.io;
+    auto& s = t.s;
     auto strand = asio::make_strand(io);
     std::optional<sse::error_code> sent, bad;
     bool on_strand = false;
@@ -176,14 +163,11 @@ TEST_CASE("stream: a callback runs on its associated executor, never inside the 
     CHECK_FALSE(*sent);
     CHECK(on_strand);
     CHECK(*bad);
-    s->close();
-    io.restart();
-    io.run_for(std::chrono::milliseconds(10));
 }
 
 TEST_CASE("stream: a terminal cancellation stops the wait of async_send; its bytes stay queued, in order")
 {
-    stalled_stream t;
+    mock_stream t(true);
     asio::cancellation_signal signal;
     std::optional<sse::error_code> first, second;
     t.s->async_send(data_event("one"), asio::bind_cancellation_slot(signal.slot(), [&](sse::error_code ec) { first = ec; }));
@@ -210,7 +194,7 @@ TEST_CASE("stream: a terminal cancellation stops the wait of async_send; its byt
 
 TEST_CASE("stream: a terminal cancellation stops the wait of async_close; the stream still closes")
 {
-    stalled_stream t;
+    mock_stream t(true);
     asio::cancellation_signal signal;
     std::optional<sse::error_code> closed;
     t.s->async_close(data_event("bye"), asio::bind_cancellation_slot(signal.slot(), [&](sse::error_code ec) { closed = ec; }));
@@ -230,7 +214,7 @@ TEST_CASE("stream: a terminal cancellation stops the wait of async_close; the st
 
 TEST_CASE("stream: partial and total cancellation are ignored")
 {
-    stalled_stream t;
+    mock_stream t(true);
     asio::cancellation_signal signal;
     std::optional<sse::error_code> sent;
     t.s->async_send(data_event("one"), asio::bind_cancellation_slot(signal.slot(), [&](sse::error_code ec) { sent = ec; }));
@@ -246,12 +230,9 @@ TEST_CASE("stream: partial and total cancellation are ignored")
 
 TEST_CASE("stream: waiters are allocated through the handler's associated allocator and freed before it runs")
 {
-    asio::io_context io;
-    support::mock_socket socket(io.get_executor());
-    sse::stream_options o;
-    o.heartbeat_interval = std::chrono::milliseconds(0);
-    auto s = std::make_shared<sse::stream<support::mock_socket>>(std::move(socket), o);
-    s->start();
+    mock_stream t;
+    auto& io = t.io;
+    auto& s = t.s;
     alloc_counts send_counts, close_counts;   // one each: the close still waits when the send completes
     std::optional<int> live_in_send, live_in_close;
     s->async_send(data_event("x"), asio::bind_allocator(counting_allocator<void>(&send_counts),

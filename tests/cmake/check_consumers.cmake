@@ -50,6 +50,14 @@ foreach(kind find_package add_subdirectory fetch_content compiled)
     message(STATUS "consumer ${kind}: built and ran")
 endforeach()
 
+# C++20: co_await on the installed library's operations, where the compiler has coroutines.
+run(${CMAKE_COMMAND} -S ${consumers}/coroutines -B ${WORK_DIR}/coroutines ${common} -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/coroutines)
+if(EXISTS ${WORK_DIR}/coroutines/consumer_coroutines)
+    run(${WORK_DIR}/coroutines/consumer_coroutines)
+    message(STATUS "consumer coroutines: built and ran")
+endif()
+
 # The version file refuses an incompatible major version.
 file(WRITE ${WORK_DIR}/version/CMakeLists.txt
     "cmake_minimum_required(VERSION 3.16)\nproject(v LANGUAGES NONE)\nfind_package(ssepp 99 CONFIG QUIET)\n"

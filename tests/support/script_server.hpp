@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -594,6 +595,48 @@ inline void script_server::serve(worker& w, int fd, std::size_t index)
     std::lock_guard<std::mutex> lock(mutex_);
     w.done = true;
 }
+
+/// A handler that answers with a 200 event stream carrying `body`, then waits
+/// for the client to close (at most 5 s).
+inline script_server::handler_type stream_of(std::string body)
+{
+    return [body = std::move(body)](script_server::connection& c, recorded_request const&) {
+        c.send(sse_head() + body);
+        c.wait_for_close(std::chrono::seconds(5));
+    };
+}
+
+/// A server whose streams send their head, then hold `body` back until
+/// release(): for tests that need an operation pending while nothing arrives.
+class held_stream
+{
+public:
+    explicit held_stream(std::string body)
+        : server([released = released_, body = std::move(body)](script_server::connection& c, recorded_request const&) {
+              c.send(sse_head());
+              released.wait_for(std::chrono::seconds(5));
+              c.send(body);
+              c.wait_for_close(std::chrono::seconds(5));
+          })
+    {
+    }
+
+    ~held_stream() { release(); }   // the server's threads must not wait out their 5 s
+
+    void release()
+    {
+        if (!released_once_.exchange(true))
+            go_.set_value();
+    }
+
+private:
+    std::promise<void> go_;
+    std::shared_future<void> released_ = go_.get_future().share();
+    std::atomic<bool> released_once_{false};
+
+public:
+    script_server server;
+};
 
 } // namespace support
 

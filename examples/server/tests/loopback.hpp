@@ -36,6 +36,19 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using headers = std::vector<std::pair<std::string, std::string>>;
 
+/// The JWT secret of the tests' configurations that require tokens.
+inline std::string const secret = "0123456789abcdef0123456789abcdef-test";
+
+/// The wall clock as the server's JSON carries it, for "about now" checks.
+inline long long now_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// The wall clock in seconds, as JWT claims (`exp`) carry it.
+inline long long now_s() { return now_ms() / 1000; }
+
 /// The demo configuration on port 0, with short timers and a quiet log.
 inline app::config test_config()
 {

@@ -28,16 +28,6 @@ namespace {
 using namespace loopback;
 using namespace std::chrono_literals;
 
-std::string const secret = "0123456789abcdef0123456789abcdef-test";
-
-long long now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-long long now_s() { return now_ms() / 1000; }
-
 /// A signed token for `sub`, valid for an hour unless `claims` says otherwise.
 std::string token(std::string const& sub, json claims = json::object())
 {

@@ -23,14 +23,6 @@ namespace {
 using namespace loopback;
 using namespace std::chrono_literals;
 
-std::string const secret = "0123456789abcdef0123456789abcdef-test";
-
-long long now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// Opens a raw stream and reads until `pattern` matches its body (the bytes after the head).
 bool stream_until(support::sse_client& c, unsigned short port, std::string const& target, std::regex const& pattern)
 {

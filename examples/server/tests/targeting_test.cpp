@@ -14,8 +14,6 @@ namespace {
 using namespace loopback;
 using namespace std::chrono_literals;
 
-std::string const secret = "0123456789abcdef0123456789abcdef-test";
-
 /// The server with JWTs required and a publish key.
 app::config auth_config()
 {
@@ -27,10 +25,7 @@ app::config auth_config()
 
 std::string token(std::string const& sub)
 {
-    auto const exp = std::chrono::duration_cast<std::chrono::seconds>(
-                         (std::chrono::system_clock::now() + 1h).time_since_epoch())
-                         .count();
-    return app::sign_jwt({{"sub", sub}, {"exp", exp}}, secret);
+    return app::sign_jwt({{"sub", sub}, {"exp", now_s() + 3600}}, secret);
 }
 
 /// The client id the stream's connected event announced.

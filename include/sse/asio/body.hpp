@@ -75,6 +75,13 @@ struct body_limits
     `asio::error::operation_aborted`; the connection's state is then unknown,
     so close it. Partial and total cancellation are ignored.
 
+    Allocation: the intermediate steps are allocated through the handler's
+    associated allocator, as for any composed operation. With a timeout, the
+    deadline (a timer and two flags, allocated once per operation) uses the
+    default allocator: its cancelled wait may complete after the handler has
+    run, and Asio requires what the handler's allocator gave to be returned
+    before then.
+
     `socket` and `buffer` must outlive the operation.
 */
 template<class Socket, class CompletionToken>

@@ -102,11 +102,13 @@ public:
         Returns a registration whose remove() takes this handler away, leaving
         the type's other handlers; discarding it keeps the handler. Called from
         a handler, the new one starts with the next event; from another thread,
-        it is added on the strand. Throws std::invalid_argument if `handler` is empty.
+        it is added on the strand. Throws std::invalid_argument if `handler` is empty,
+        std::logic_error once async_next() was called.
     */
     registration on(std::string type, std::function<void(event_view const&)> handler);
 
     /// Calls `handler(event_view const&)` for every event, before the per-type handlers.
+    /// Throws std::logic_error once async_next() was called.
     void on_event(std::function<void(event_view const&)> handler);
 
     /// Calls `handler(std::string_view text)` for each comment line (heartbeats, usually).
@@ -167,6 +169,50 @@ public:
         after that. Safe from any thread and from inside a handler; idempotent.
     */
     void close();
+
+    /** Waits for the next event: the next one dispatched (after filters and
+        throttles: what on_event() would get), with its `type`, `data`, and `id`
+        set to the last event id as of that event. The source reconnects inside,
+        as it does for handlers.
+
+        @code
+        source.start();
+        for (;;) {
+            sse::event ev = co_await source.async_next(asio::use_awaitable);
+            std::cout << ev.type << ": " << *ev.data << '\n';
+        }
+        @endcode
+
+        Events dispatched while no call is pending wait in a queue, in order.
+        While `event_source_options::max_queued_events` wait, the source stops
+        reading (TCP back-pressure); nothing is dropped. Events dispatched
+        before the first call are not kept: make it right after start().
+
+        Completes with an event, or with an error once the source has ended
+        and its queued events are taken: error::no_content (204), the error
+        that failed the source (the one on_state() reports),
+        asio::error::operation_aborted after close() or the source's
+        destruction. Every later call completes at once with the same error. A
+        call made while another is pending completes at once with
+        asio::error::already_started.
+
+        Completion signature: `void(error_code, sse::event)`. Completes through
+        the handler's associated executor (by default the source's strand).
+
+        Supports terminal cancellation: the call completes with
+        asio::error::operation_aborted and no event is lost (the next call gets
+        it). Partial and total cancellation are not supported.
+
+        Handlers and async_next do not mix: throws std::logic_error if an event
+        handler (on_event(), on()) was added to this source; adding one after
+        this was called throws std::logic_error too. on_state(), on_comment(),
+        filter(), throttle() and on_before_attempt() work with it. Safe from any
+        thread: the call is posted to the strand. The source's state lives on
+        while a call is pending, even if the source is destroyed (the call then
+        completes with operation_aborted).
+    */
+    template<class CompletionToken>
+    auto async_next(CompletionToken&& token);
 
     /// A snapshot of the statistics; safe from any thread.
     event_source_stats stats() const;

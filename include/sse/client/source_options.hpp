@@ -315,6 +315,13 @@ struct event_source_options
     /// Bytes asked of the socket per read.
     std::size_t read_size = 16 * 1024;
 
+    /** async_next only: events waiting for a call. While this many wait, the
+        source stops reading (TCP back-pressure); nothing is dropped. The events
+        of one read are all queued, so the queue may pass this by one read's
+        worth. Zero counts as one.
+    */
+    std::size_t max_queued_events = 1024;
+
     /// TLS only: verify the server's certificate chain and host name.
     bool verify_peer = true;
 

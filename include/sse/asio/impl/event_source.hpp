@@ -13,6 +13,7 @@
 #include <sse/asio/detail/source_handlers.hpp>
 #include <sse/asio/detail/source_poller.hpp>
 #include <sse/asio/detail/source_stats.hpp>
+#include <sse/asio/detail/next_queue.hpp>
 
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
@@ -36,7 +37,8 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     impl(asio::any_io_executor ex, url origin, event_source_options options,
          std::shared_ptr<typename transport::context_type> tls)
         : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)), tls_context(std::move(tls)),
-          stream(strand), deadline(strand), reconnect_timer(strand), throttle_timer(strand), poll(strand)
+          stream(strand), deadline(strand), reconnect_timer(strand), throttle_timer(strand), poll(strand),
+          next(core.options().max_queued_events)
     {
         stream.buffer_size = core.options().read_size > 0 ? core.options().read_size : 16 * 1024;
         poll.connection.buffer_size = stream.buffer_size;
@@ -61,6 +63,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     bool done = false;   // ended for good: no handler is called any more
     clock::time_point last_byte{};
     detail::source_poller<Socket> poll;
+    detail::next_queue next;   // async_next's queue and waiter
 
     // sse::registration::remove(), from any thread.
     void remove_registration(std::uint64_t id) override
@@ -74,6 +77,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     void hand_over(event_view const& ev)
     {
         detail::source_stats::bump(stats.events_delivered);
+        next.push(ev);   // queued once async_next was called; then no event handler exists
         handlers.deliver(ev, [this] { return done; });
     }
 
@@ -126,6 +130,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
                 return;
         }
         done = true;
+        next.end(why);   // async_next gets the queued events, then why
         stats.state(s, clock::now());
         if (report && handlers.on_state)
             handlers.on_state(s, why);
@@ -219,6 +224,10 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
 
     // ---- the stream, in <sse/asio/impl/event_source_stream.hpp> ----
 
+    // Whether a completion of connection `gen` still concerns anyone: a newer
+    // connection, or a stopped source, makes it stale.
+    bool current(std::size_t gen) const noexcept { return gen == stream.generation && !core.stopped(); }
+
     void connect();
     void send_request(std::size_t gen);
     void read_head(std::size_t gen);
@@ -227,6 +236,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     void read_body(std::size_t gen);
     bool consume_body(std::string_view input, clock::time_point now);
     void arm_stall(std::size_t gen);
+    void resume_body(std::size_t gen);
 
     void arm_throttle()
     {
@@ -317,6 +327,7 @@ registration event_source<Socket>::on(std::string type, std::function<void(event
 {
     if (!handler)
         SSE_THROW(std::invalid_argument("sse::event_source::on: the handler for \"" + type + "\" is empty"));
+    impl_->next.claim_handlers();
     std::uint64_t const id = impl_->next_registration++;
     run([type = std::move(type), id, handler = std::move(handler)](impl& i) mutable {
         i.handlers.on(std::move(type), id, std::move(handler));
@@ -327,6 +338,7 @@ registration event_source<Socket>::on(std::string type, std::function<void(event
 template<class Socket>
 void event_source<Socket>::on_event(std::function<void(event_view const&)> handler)
 {
+    impl_->next.claim_handlers();
     impl_->handlers.on_event(std::move(handler));
 }
 
@@ -391,6 +403,13 @@ void event_source<Socket>::close()
         return;
     auto self = impl_;
     asio::dispatch(impl_->strand, [self] { self->close_by_user(true); });
+}
+
+template<class Socket>
+template<class CompletionToken>
+auto event_source<Socket>::async_next(CompletionToken&& token)
+{
+    return detail::async_next(impl_->next, impl_->strand, impl_, std::forward<CompletionToken>(token));
 }
 
 template<class Socket>

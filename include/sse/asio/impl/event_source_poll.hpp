@@ -22,7 +22,8 @@ void event_source<Socket>::impl::arm_probe(std::size_t gen)
         return;
     poll.probe_timer.expires_at(std::max(last_byte, poll.last_probe) + limit);
     poll.probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-        if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open)
+        if (ec || !self->current(gen) || !self->is_open ||
+            self->next.holding())
             return;
         auto const now = clock::now();
         auto const quiet_since = std::max(self->last_byte, self->poll.last_probe);
@@ -160,7 +161,9 @@ void event_source<Socket>::impl::poll_done(std::size_t gen, error_code ec)
     poll.next_poll.async_wait([self = this->shared_from_this()](error_code tec) {
         if (tec || self->core.stopped() || !self->core.polling())
             return;
-        self->start_poll(false);
+        // async_next's queue is full: the next poll waits until a call takes an event.
+        if (!self->next.hold([self] { if (self->core.polling()) self->start_poll(false); }))
+            self->start_poll(false);
     });
 }
 

@@ -22,7 +22,7 @@ void event_source<Socket>::impl::connect()
     if (timeout.count() > 0) {
         deadline.expires_after(timeout);
         deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-            if (!ec && gen == self->stream.generation && !self->is_open && !self->core.stopped())
+            if (!ec && self->current(gen) && !self->is_open)
                 self->finish_connection(make_error_code(error::connect_timeout), false);
         });
     }
@@ -43,7 +43,7 @@ void event_source<Socket>::impl::send_request(std::size_t gen)
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         asio::async_write(s, asio::buffer(request),
             [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
-                if (gen != self->stream.generation || self->core.stopped())
+                if (!self->current(gen))
                     return;
                 if (ec)
                     return self->finish_connection(ec, false);
@@ -59,7 +59,7 @@ void event_source<Socket>::impl::read_head(std::size_t gen)
         auto buffer = stream.buffer;
         s.async_read_some(asio::buffer(*buffer),
             [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                if (gen != self->stream.generation || self->core.stopped())
+                if (!self->current(gen))
                     return;
                 self->on_head_bytes(gen, ec, std::string_view(buffer->data(), n));
             });
@@ -122,11 +122,14 @@ void event_source<Socket>::impl::on_head_bytes(std::size_t gen, error_code ec, s
 template<class Socket>
 void event_source<Socket>::impl::read_body(std::size_t gen)
 {
+    // async_next's queue is full: read no more until a call takes an event (TCP back-pressure).
+    if (next.hold([self = this->shared_from_this(), gen] { self->resume_body(gen); }))
+        return;
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         auto buffer = stream.buffer;
         s.async_read_some(asio::buffer(*buffer),
             [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                if (gen != self->stream.generation || self->core.stopped())
+                if (!self->current(gen))
                     return;
                 auto const now = clock::now();
                 if (n > 0) {
@@ -140,6 +143,19 @@ void event_source<Socket>::impl::read_body(std::size_t gen)
                 self->read_body(gen);
             });
     });
+}
+
+// async_next's queue has room again: the held-back read resumes. The stall and
+// probe timers slept through the hold, whose silence was ours, not the server's.
+template<class Socket>
+void event_source<Socket>::impl::resume_body(std::size_t gen)
+{
+    if (!current(gen))
+        return;
+    last_byte = clock::now();
+    arm_stall(gen);
+    arm_probe(gen);
+    read_body(gen);
 }
 
 // Acts on the core's items for body bytes. False when the connection is done with.
@@ -195,7 +211,8 @@ void event_source<Socket>::impl::arm_stall(std::size_t gen)
         return;
     deadline.expires_at(last_byte + limit);
     deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-        if (ec || gen != self->stream.generation || self->core.stopped() || !self->is_open)
+        if (ec || !self->current(gen) || !self->is_open ||
+            self->next.holding())
             return;
         if (clock::now() - self->last_byte >= self->core.options().stall_timeout)
             self->finish_connection(make_error_code(error::stalled), false);
