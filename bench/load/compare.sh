@@ -135,8 +135,10 @@ run_one() {
         cat "$tmp/out" "$tmp/err" >&2
         exit 1
     fi
+    local label_json=${label//\\/\\\\}
+    label_json=${label_json//\"/\\\"}
     printf '{"round":%d,"load":"%s","server":"%s","loadavg":%s,"status":%d,"report":%s}\n' \
-        "$round" "$label" "$s" "$load_avg" "$status" "$json" >>"$out"
+        "$round" "$label_json" "$s" "$load_avg" "$status" "$json" >>"$out"
     local key="$li/$s" cpu p99 dps rss
     cpu=$(field "$json" "$re_cpu"); p99=$(field "$json" "$re_p99")
     dps=$(field "$json" "$re_dps"); rss=$(field "$json" "$re_rss")
