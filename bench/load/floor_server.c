@@ -177,30 +177,49 @@ static void serve_requests(int fd, const char *sub_path, const char *pub_path)
     }
 }
 
+// Connections are edge-triggered: every arrival of data queues the connection again at the end of
+// the kernel's ready list, so connections are served in the order their requests arrived, and
+// events are published in the order they were sent on different connections. So a connection is
+// read until a short read (nothing more waiting) before its requests are served, and not read
+// again after: a request sent after the answer to an earlier one waits for its turn in the list.
+// Level-triggered, a reported publisher stays in the list at its old place and its next request
+// jumps ahead of others; reading again right after serving does the same (the generator counted
+// both as events out of order).
 static void on_readable(int fd, const char *sub_path, const char *pub_path)
 {
     struct conn *c = &conns[fd];
-    if (c->state == st_subscriber) {
-        // A subscriber sends nothing after its request: readable means closed (or stray bytes).
+    if (c->state == st_request) {
+        for (;;) {
+            if (c->len > head_max + body_max)
+                return answer_and_close(fd, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n\r\n");
+            if (c->cap - c->len < 512) {
+                uint32_t cap = c->cap ? c->cap * 2 : 1024;
+                char *grown = realloc(c->buf, cap);
+                if (!grown) return drop_conn(fd);
+                c->buf = grown;
+                c->cap = cap;
+            }
+            size_t const room = c->cap - c->len;
+            ssize_t n = read(fd, c->buf + c->len, room);
+            if (n > 0) {
+                c->len += (uint32_t)n;
+                if ((size_t)n < room) break;
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                return drop_conn(fd);
+            } else if (errno == EAGAIN) {
+                break;
+            }
+        }
+        return serve_requests(fd, sub_path, pub_path);
+    }
+    // A subscriber sends nothing after its request: readable means closed (or stray bytes).
+    for (;;) {
         char scratch[512];
         ssize_t n = read(fd, scratch, sizeof scratch);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-            drop_conn(fd);
-        return;
-    }
-    if (c->cap - c->len < 512) {
-        uint32_t cap = c->cap ? c->cap * 2 : 1024;
-        char *grown = realloc(c->buf, cap);
-        if (!grown) return drop_conn(fd);
-        c->buf = grown;
-        c->cap = cap;
-    }
-    ssize_t n = read(fd, c->buf + c->len, c->cap - c->len);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-        return drop_conn(fd);
-    if (n > 0) {
-        c->len += (uint32_t)n;
-        serve_requests(fd, sub_path, pub_path);
+            return drop_conn(fd);
+        if (n < 0 && errno == EAGAIN)
+            return;
     }
 }
 
@@ -292,7 +311,7 @@ int main(int argc, char **argv)
                 }
                 if ((size_t)cfd >= max_fds) { close(cfd); continue; }
                 conns[cfd].state = st_request;
-                struct epoll_event cev = {.events = EPOLLIN, .data.fd = cfd};
+                struct epoll_event cev = {.events = EPOLLIN | EPOLLET, .data.fd = cfd};
                 epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev);
             }
         }
