@@ -13,7 +13,9 @@
 # the generator on --generator-cpu (taskset; the run scripts pin the server through
 # SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the round, load, server
 # and load average. A run that fails (or, for `server`, does not connect every subscriber) stops
-# everything with its output; the lines already written stay.
+# everything with its output; the lines already written stay. A run whose only fault is events out
+# of order is counted (every event did arrive once) and reported after the table, and compare.sh
+# then exits 1.
 #
 # Per load and server, the table gives the median over the rounds (and the range) of: server CPU
 # per delivery, p99 latency, deliveries/s, and RSS per idle subscriber.
@@ -93,8 +95,10 @@ re_dps='"deliveries":\{[^}]*"per_second":([-0-9.]+)'
 re_rss='"rss_bytes_per_subscriber":([-0-9.eE+]+)'
 re_connected='"subscribers":\{"connected":([0-9]+)'
 re_wanted='"config":\{"subscribers":([0-9]+)'
+re_only_disorder='"problems":\["([0-9]+) out of order"\]'
 field() { if [[ $1 =~ $2 ]]; then echo "${BASH_REMATCH[1]}"; else echo null; fi; }
 
+disordered=()
 declare -A values   # "<load index>/<server>/<metric>" -> space-separated values, one per round
 tmp=$(mktemp -d /tmp/sse-compare.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -127,6 +131,11 @@ run_one() {
     local ok=1
     if [[ $s == server ]]; then
         [[ -n $json && $(field "$json" "$re_connected") == "$(field "$json" "$re_wanted")" ]] || ok=0
+    elif ((status != 0)) && [[ $json =~ $re_only_disorder ]]; then
+        # Every event arrived, once, but some out of order: the figures stand, the run is noted,
+        # and compare.sh exits 1 after the table.
+        disordered+=("round $round, '$label', $s: ${BASH_REMATCH[1]} deliveries out of order")
+        echo "compare: WARNING: round $round, '$label', $s: ${BASH_REMATCH[1]} deliveries out of order" >&2
     else
         ((status == 0)) && [[ -n $json ]] || ok=0
     fi
@@ -211,3 +220,9 @@ for li in "${!loads[@]}"; do
         echo "$row"
     done
 done
+if ((${#disordered[@]})); then
+    echo
+    echo "compare: FAILED: ${#disordered[@]} run(s) delivered every event but not in order (their figures are in the table):" >&2
+    printf 'compare:   %s\n' "${disordered[@]}" >&2
+    exit 1
+fi
