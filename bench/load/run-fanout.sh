@@ -8,7 +8,7 @@
 # to both; everything else to the generator. The programs are build-load/sse-fanout and
 # build-load/sse-loadgen unless SSE_FANOUT and SSE_LOADGEN name others. Exits with the generator's
 # status, or 3 when the server cannot be started. The server is stopped on every exit path, and
-# its stderr (its counters at exit) is printed.
+# its stderr (its counters at exit) is printed. SSE_SERVER_CPU=N pins the server to CPU N (taskset).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +30,9 @@ while (($#)); do
     esac
 done
 
+pin=()
+[[ -n ${SSE_SERVER_CPU:-} ]] && pin=(taskset -c "$SSE_SERVER_CPU")
+
 dir=$(mktemp -d /tmp/sse-fanout.XXXXXX)
 server=
 cleanup() {
@@ -45,7 +48,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$fanout" --host 127.0.0.1 --port 0 "${server_args[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" &
+# taskset execs the server: $! is the server's pid.
+"${pin[@]}" "$fanout" --host 127.0.0.1 --port 0 "${server_args[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" &
 server=$!
 
 port=

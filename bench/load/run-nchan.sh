@@ -5,7 +5,8 @@
 #
 # Needs nginx and libnginx-mod-nchan (apt-get install nginx libnginx-mod-nchan). The generator
 # is build-load/sse-loadgen unless SSE_LOADGEN names another. Exits with the generator's status,
-# or 3 when nginx cannot be started. nginx is stopped on every exit path.
+# or 3 when nginx cannot be started. nginx is stopped on every exit path. SSE_SERVER_CPU=N
+# pins nginx (master and worker) to CPU N (taskset).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,7 +42,10 @@ nofile=$(ulimit -Hn)
 [[ $nofile == unlimited ]] && nofile=65536
 sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" -e "s|@MODULES@|$modules|g" -e "s|@NOFILE@|$nofile|g" \
     -e "s|@CONNECTIONS@|$((2 * nofile))|g" "$here/nchan.conf" > "$dir/nginx.conf"
-"$nginx" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 2>"$dir/stderr.log" &
+# taskset execs nginx, and the worker it forks inherits the CPU: $! is the master's pid.
+pin=()
+[[ -n ${SSE_SERVER_CPU:-} ]] && pin=(taskset -c "$SSE_SERVER_CPU")
+"${pin[@]}" "$nginx" -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 2>"$dir/stderr.log" &
 master=$!
 
 ready=
