@@ -13,11 +13,13 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+name=run-floor
+source "$here/one-server.sh"
 loadgen=${SSE_LOADGEN:-$root/build-load/sse-loadgen}
 floor=${SSE_FLOOR:-$root/build-load/sse-floor}
 
-[[ -x $loadgen ]] || { echo "run-floor: no generator at $loadgen (cmake -S bench/load -B build-load && cmake --build build-load)" >&2; exit 3; }
-[[ -x $floor ]] || { echo "run-floor: no server at $floor (cmake -S bench/load -B build-load && cmake --build build-load)" >&2; exit 3; }
+require_program "$loadgen" "cmake -S bench/load -B build-load && cmake --build build-load"
+require_program "$floor" "cmake -S bench/load -B build-load && cmake --build build-load"
 
 server_args=()
 loadgen_args=()
@@ -28,41 +30,5 @@ while (($#)); do
     esac
 done
 
-pin=()
-[[ -n ${SSE_SERVER_CPU:-} ]] && pin=(taskset -c "$SSE_SERVER_CPU")
-
-dir=$(mktemp -d /tmp/sse-floor.XXXXXX)
-server=
-cleanup() {
-    if [[ -n $server ]] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server" 2>/dev/null || true
-    fi
-    [[ -n $server ]] && wait "$server" 2>/dev/null || true
-    [[ -s $dir/stderr.log ]] && sed 's/^/run-floor: server: /' "$dir/stderr.log" >&2
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# taskset execs the server: $! is the server's pid.
-"${pin[@]}" "$floor" --host 127.0.0.1 --port 0 "${server_args[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" &
-server=$!
-
-port=
-for _ in $(seq 100); do
-    if ! kill -0 "$server" 2>/dev/null; then break; fi
-    line=$(head -n1 "$dir/stdout.log" 2>/dev/null || true)
-    if [[ $line =~ ^listening\ on\ .*:([0-9]+)$ ]]; then port=${BASH_REMATCH[1]}; break; fi
-    sleep 0.05
-done
-if [[ -z $port ]]; then
-    echo "run-floor: sse-floor did not start; its output:" >&2
-    cat "$dir/stdout.log" >&2 || true
-    exit 3
-fi
-
-status=0
-"$loadgen" --port "$port" --server-pid "$server" "${loadgen_args[@]}" || status=$?
-exit "$status"
+start_server '^listening on .*:([0-9]+)$' "$floor" --host 127.0.0.1 --port 0 "${server_args[@]}"
+run_generator "$loadgen" "${loadgen_args[@]}"

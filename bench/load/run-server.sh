@@ -19,11 +19,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+name=run-server
+SERVER_STDERR_LINES=20
+source "$here/one-server.sh"
 loadgen=${SSE_LOADGEN:-$root/build-load/sse-loadgen}
 app=${SSE_SERVER:-$root/build/examples/server/sse-server}
 
-[[ -x $loadgen ]] || { echo "run-server: no generator at $loadgen (cmake -S bench/load -B build-load && cmake --build build-load)" >&2; exit 3; }
-[[ -x $app ]] || { echo "run-server: no server at $app (cmake -S . -B build && cmake --build build --target sse-server)" >&2; exit 3; }
+require_program "$loadgen" "cmake -S bench/load -B build-load && cmake --build build-load"
+require_program "$app" "cmake -S . -B build && cmake --build build --target sse-server"
 
 server_args=()
 loadgen_args=()
@@ -34,46 +37,11 @@ while (($#)); do
     esac
 done
 
-pin=()
-[[ -n ${SSE_SERVER_CPU:-} ]] && pin=(taskset -c "$SSE_SERVER_CPU")
 nofile=$(ulimit -Hn)
 [[ $nofile == unlimited ]] && nofile=65536
 
-dir=$(mktemp -d /tmp/sse-server.XXXXXX)
-server=
-cleanup() {
-    if [[ -n $server ]] && kill -0 "$server" 2>/dev/null; then
-        kill -TERM "$server" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server" 2>/dev/null || true
-    fi
-    [[ -n $server ]] && wait "$server" 2>/dev/null || true
-    [[ -s $dir/stderr.log ]] && sed 's/^/run-server: server: /' "$dir/stderr.log" | tail -n 20 >&2
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# taskset execs the server: $! is the server's pid. All generator connections come from 127.0.0.1
-# and carry no user id, so the per-address limit is the one that would refuse them.
-"${pin[@]}" "$app" --host 127.0.0.1 --port 0 --max-connections "$nofile" --max-connections-per-ip "$nofile" \
-    --log-level warn "${server_args[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" &
-server=$!
-
-port=
-for _ in $(seq 200); do
-    if ! kill -0 "$server" 2>/dev/null; then break; fi
-    line=$(head -n1 "$dir/stdout.log" 2>/dev/null || true)
-    if [[ $line =~ http://[^/]*:([0-9]+)/ ]]; then port=${BASH_REMATCH[1]}; break; fi
-    sleep 0.05
-done
-if [[ -z $port ]]; then
-    echo "run-server: sse-server did not start; its output:" >&2
-    cat "$dir/stdout.log" >&2 || true
-    exit 3
-fi
-
-status=0
-"$loadgen" --port "$port" --sub-path /api/sse --pub-path /broadcast --server-pid "$server" "${loadgen_args[@]}" ||
-    status=$?
-exit "$status"
+# All generator connections come from 127.0.0.1 and carry no user id, so the
+# per-address limit is the one that would refuse them.
+start_server 'http://[^/]*:([0-9]+)/' "$app" --host 127.0.0.1 --port 0 --max-connections "$nofile" --max-connections-per-ip "$nofile" \
+    --log-level warn "${server_args[@]}"
+run_generator "$loadgen" --sub-path /api/sse --pub-path /broadcast "${loadgen_args[@]}"
