@@ -199,6 +199,9 @@ public:
         // One options object for every stream: a stream holds only a pointer to it.
         sse::stream_options so;
         so.heartbeat_interval = std::chrono::milliseconds(static_cast<long long>(o.heartbeat * 1000));
+        // One thread runs the streams: no strand per stream is needed.
+        if (o.threads == 1)
+            so.threading = sse::stream_threading::one_thread;
         stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
 
         attach_.shutdown_retry_min = std::chrono::seconds(1);

@@ -9,7 +9,9 @@
 #include <sse/event.hpp>
 #include <sse/http/request_head.hpp>
 #include <sse/asio/detail/stream_support.hpp>
+#include <sse/asio/detail/wake_queue.hpp>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -32,6 +34,22 @@ enum class heartbeat_kind
 {
     comment,   ///< a `:` comment line, ignored by every client (3 bytes)
     event,     ///< a named event (`stream_options::heartbeat_event`) whose data is the server time in ms
+};
+
+/// How a stream keeps its own handlers from running at the same time.
+enum class stream_threading
+{
+    /** On a strand of its own over the socket's executor (or the socket's
+        executor itself when that is an `asio::strand<...>`): any number of
+        threads may run the io_context.
+    */
+    strand,
+
+    /** On the socket's executor as it is. Correct only when one thread runs the
+        io_context (an implicit strand). Saves the strand, about 200 bytes per
+        connection, and a hop through it for every write and every wake.
+    */
+    one_thread,
 };
 
 /** Settings of a stream. One object may be shared by every stream of a server
@@ -74,6 +92,9 @@ struct stream_options
     /// Cross-origin headers of the head, for pages served from another origin
     /// (see sse::cors_policy; `cors_options` is the same type).
     cors_options cors;
+
+    /// See stream_threading. Say `one_thread` only when one thread runs the io_context.
+    stream_threading threading = stream_threading::strand;
 
     /// Further response header fields (name, value). A field whose name is not an
     /// HTTP token or whose value holds CR, LF or NUL is left out: it could forge headers.
@@ -121,19 +142,31 @@ using pull_source = std::function<pull_result(std::vector<event_buffer>& out, st
     the caller may drop its pointer; keep a `weak_ptr` to send later.
 
     @par Thread safety
-    All work runs on one strand (`get_executor()`): the socket's executor if it
-    is already an `asio::strand`, else a strand made over it. `start`, `send`,
-    `async_send`, `notify`, `async_close` and `close` may be called from any
-    thread at any time; they hand their work to the strand. `on_close` and
-    `set_source` must be called before `start`. The handlers you give
-    (`on_close`, the pull source, `make_heartbeat`) run on the strand.
+    All work runs serialised on `get_executor()`: with
+    `stream_threading::strand` (the default), a strand (the socket's executor
+    if it already is an `asio::strand`, else one made over it); with
+    `stream_threading::one_thread`, the socket's executor, which one thread
+    runs. `start`, `send`, `async_send`, `notify`, `async_close` and `close`
+    may be called from any thread at any time; they hand their work over.
+    `on_close` and `set_source` must be called before `start`. The handlers
+    you give (`on_close`, the pull source, `make_heartbeat`) run serialised
+    there too.
+
+    @par Writes
+    On a plain socket (`asio::basic_stream_socket`), the stream writes at once,
+    without blocking (it makes the socket non-blocking), whenever nothing is in
+    flight: an event to an idle connection costs one `sendmsg`. What the kernel
+    does not take is written asynchronously. Wakes (`notify`) on an
+    `asio::io_context` are gathered: one handler runs the wakes of every stream
+    woken meanwhile.
 */
 template<class Socket>
-class stream : public std::enable_shared_from_this<stream<Socket>>
+class stream : public std::enable_shared_from_this<stream<Socket>>, private detail::wakeable
 {
 public:
     using socket_type = Socket;
-    using executor_type = typename detail::strand_for<typename Socket::executor_type>::type;
+    /// Type-erased, because the stream's threading is chosen at run time.
+    using executor_type = asio::any_io_executor;
     using clock_type = std::chrono::steady_clock;
 
     /// Takes the connection; copies `options` into a shared object of its own.
@@ -145,10 +178,10 @@ public:
     stream(stream const&) = delete;
     stream& operator=(stream const&) = delete;
 
-    /// The strand every operation of this stream runs on.
-    executor_type get_executor() const noexcept { return strand_; }
+    /// Where every operation of this stream runs, one at a time (see Thread safety).
+    executor_type get_executor() const;
 
-    /// The connection. Only touch it on the strand, and not while the stream runs.
+    /// The connection. Only touch it on get_executor(), and not while the stream runs.
     Socket& socket() noexcept { return socket_; }
 
     stream_options const& options() const noexcept { return *options_; }
@@ -251,6 +284,26 @@ public:
 
 private:
     using time_point = clock_type::time_point;
+    using socket_executor = typename Socket::executor_type;
+    // A socket whose executor is a strand lends it: no strand of the stream's own.
+    static constexpr bool lends_strand = detail::is_strand<socket_executor>::value;
+    // Plain sockets are written to at once and watched with a readiness wait;
+    // a layered stream (TLS) has intermediate steps that must not be bypassed.
+    static constexpr bool plain_socket = detail::reads_in_one_step<Socket>::value;
+    using own_strand = asio::strand<socket_executor>;
+    using step = void (stream::*)(error_code, std::size_t);
+
+    template<class F>
+    void post_serial(F&& f);
+    template<class F>
+    void dispatch_serial(F&& f);
+    void then(step fn, error_code ec, std::size_t n);
+    void woken() noexcept override;
+    void run_wake(error_code, std::size_t);
+    bool direct_write(std::size_t count);
+    bool written(error_code ec, std::size_t bytes);
+    void on_peer(error_code ec, std::size_t);
+    void on_timer_step(error_code, std::size_t generation);
 
     template<class CompletionToken>
     auto async_queue(event_buffer bytes, error_code invalid, bool closes, CompletionToken&& token);
@@ -266,13 +319,17 @@ private:
     void schedule(time_point t);
     void schedule_idle();
     void on_timer(std::uint32_t generation);
+    void on_write_step(error_code ec, std::size_t bytes) { on_write(ec, bytes); }
     void finish_gracefully();
     void finish(error_code reason);
     void complete_waiters(bool all);
     event_buffer heartbeat_buffer() const;
 
     Socket socket_;
-    executor_type strand_;
+    // Null with stream_threading::one_thread or a lent strand.
+    std::unique_ptr<own_strand> strand_;
+    // The io_context's wake batches; null on another execution context.
+    detail::wake_queue* wakes_ = nullptr;
     asio::steady_timer timer_;
     std::shared_ptr<stream_options const> options_;
     std::function<void(error_code)> on_close_;
@@ -298,7 +355,7 @@ private:
     bool closing_ = false;
     bool closed_ = false;
     bool timer_pending_ = false;
-    char read_buffer_[1] = {};
+    char read_buffer_[1] = {};   // layered streams' peer watch
     // Waiter ids. 32 bits fill the object's tail padding; a wrong match needs 2^32
     // operations started while one cancellation request is on its way.
     std::atomic<std::uint32_t> waiter_ids_{0};

@@ -75,6 +75,16 @@ struct strand_for<asio::strand<Executor>>
     static type make(type const& ex) { return ex; }
 };
 
+template<class Executor>
+struct is_strand : std::false_type
+{
+};
+
+template<class Executor>
+struct is_strand<asio::strand<Executor>> : std::true_type
+{
+};
+
 template<class T, class = void>
 struct has_lowest_layer : std::false_type
 {

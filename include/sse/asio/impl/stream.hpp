@@ -11,6 +11,10 @@
 #include <asio/post.hpp>
 #include <asio/compose.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/execution/context.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/prefer.hpp>
+#include <asio/query.hpp>
 #include <asio/socket_base.hpp>
 
 #include <algorithm>
@@ -77,12 +81,61 @@ stream<Socket>::stream(Socket socket, stream_options options)
 
 template<class Socket>
 stream<Socket>::stream(Socket socket, std::shared_ptr<stream_options const> options)
-    : socket_(std::move(socket)),
-      strand_(detail::strand_for<typename Socket::executor_type>::make(socket_.get_executor())),
-      timer_(socket_.get_executor()),
-      options_(std::move(options))
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), options_(std::move(options))
 {
     SSE_ASSERT(options_ != nullptr);
+    if constexpr (!lends_strand) {
+        if (options_->threading == stream_threading::strand)
+            strand_ = std::make_unique<own_strand>(socket_.get_executor());
+        if constexpr (asio::can_query<socket_executor, asio::execution::context_t>::value) {
+            auto const ex = socket_.get_executor();
+            wakes_ = &asio::use_service<detail::wake_queue>(asio::query(ex, asio::execution::context));
+            wakes_->use_executor(asio::prefer(ex, asio::execution::outstanding_work.untracked));
+        }
+    }
+}
+
+template<class Socket>
+typename stream<Socket>::executor_type stream<Socket>::get_executor() const
+{
+    if (strand_)
+        return *strand_;
+    // asio::ssl::stream's get_executor() is not const, though it changes nothing.
+    return const_cast<Socket&>(socket_).get_executor();
+}
+
+// Runs `f` later, serialised with the stream's other work.
+template<class Socket>
+template<class F>
+void stream<Socket>::post_serial(F&& f)
+{
+    if (strand_)
+        asio::post(*strand_, std::forward<F>(f));
+    else
+        asio::post(socket_.get_executor(), std::forward<F>(f));
+}
+
+// Runs `f` serialised with the stream's other work: at once if the caller already is.
+template<class Socket>
+template<class F>
+void stream<Socket>::dispatch_serial(F&& f)
+{
+    if (strand_)
+        asio::dispatch(*strand_, std::forward<F>(f));
+    else
+        asio::dispatch(socket_.get_executor(), std::forward<F>(f));
+}
+
+// The next step after a completion that ran outside the stream's strand (the
+// socket's own executor): on the strand if there is one of the stream's own,
+// else at once (one_thread, or a lent strand the completion already ran on).
+template<class Socket>
+void stream<Socket>::then(step fn, error_code ec, std::size_t n)
+{
+    if (strand_)
+        asio::post(*strand_, [self = this->shared_from_this(), fn, ec, n] { ((*self).*fn)(ec, n); });
+    else
+        (this->*fn)(ec, n);
 }
 
 template<class Socket>
@@ -103,7 +156,7 @@ template<class Socket>
 void stream<Socket>::start(std::string_view origin)
 {
     auto head = std::make_shared<std::string const>(detail::format_stream_head(*options_, origin));
-    asio::dispatch(strand_, [self = this->shared_from_this(), head = std::move(head)]() mutable {
+    dispatch_serial([self = this->shared_from_this(), head = std::move(head)]() mutable {
         self->do_start(std::move(head));
     });
 }
@@ -118,7 +171,7 @@ template<class Socket>
 void stream<Socket>::send(event_buffer buffer)
 {
     SSE_ASSERT(buffer != nullptr);
-    asio::dispatch(strand_, [self = this->shared_from_this(), b = std::move(buffer)]() mutable {
+    dispatch_serial([self = this->shared_from_this(), b = std::move(buffer)]() mutable {
         if (!self->closing_)
             self->enqueue(std::move(b));
     });
@@ -146,16 +199,42 @@ void stream<Socket>::notify() noexcept
 #if SSE_HAS_EXCEPTIONS
     try {
 #endif
-        asio::post(strand_, [self = this->shared_from_this()] {
-            self->wake_pending_.store(false, std::memory_order_release);
-            self->do_write();
-        });
+        if (wakes_) {
+            // The base is private: only the stream may make this conversion.
+            auto self = this->shared_from_this();
+            auto* const target = static_cast<detail::wakeable*>(self.get());
+            wakes_->push(std::shared_ptr<detail::wakeable>(std::move(self), target));
+        }
+        else
+            post_serial([self = this->shared_from_this()] { self->run_wake({}, 0); });
 #if SSE_HAS_EXCEPTIONS
     } catch (...) {
         // Out of memory: the next write completion or timer pulls anyway.
         wake_pending_.store(false, std::memory_order_release);
     }
 #endif
+}
+
+// On a thread of the io_context, with the wakes of other streams.
+template<class Socket>
+void stream<Socket>::woken() noexcept
+{
+#if SSE_HAS_EXCEPTIONS
+    try {
+#endif
+        then(&stream::run_wake, {}, 0);
+#if SSE_HAS_EXCEPTIONS
+    } catch (...) {
+        wake_pending_.store(false, std::memory_order_release);
+    }
+#endif
+}
+
+template<class Socket>
+void stream<Socket>::run_wake(error_code, std::size_t)
+{
+    wake_pending_.store(false, std::memory_order_release);
+    do_write();
 }
 
 template<class Socket>
@@ -209,26 +288,26 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
                     if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
                         return;
                     if (auto s = weak.lock())
-                        asio::post(s->strand_, [s, id] { s->cancel_waiter(id); });
+                        s->post_serial([s, id] { s->cancel_waiter(id); });
                 });
             }
             auto const alloc = asio::get_associated_allocator(op);
             auto w = detail::op_waiter<std::decay_t<decltype(op)>>::make(std::move(op), closes, id);
             if (bad)
                 return w.release()->complete(bad);
-            auto& strand = owner->strand_;
-            asio::dispatch(strand, asio::bind_allocator(alloc, [owner = std::move(owner), w = std::move(w),
-                                                                b = std::move(b)]() mutable {
+            auto* const target = owner.get();
+            target->dispatch_serial(asio::bind_allocator(alloc, [owner = std::move(owner), w = std::move(w),
+                                                                 b = std::move(b)]() mutable {
                 owner->add_waiter(std::move(w), std::move(b));
             }));
         },
-        token, strand_);
+        token, get_executor());
 }
 
 template<class Socket>
 void stream<Socket>::close()
 {
-    asio::dispatch(strand_, [self = this->shared_from_this()] { self->finish(error::stream_closed); });
+    dispatch_serial([self = this->shared_from_this()] { self->finish(error::stream_closed); });
 }
 
 // Everything below runs on the strand.
@@ -242,6 +321,13 @@ void stream<Socket>::do_start(event_buffer head)
     queued_bytes_ += head->size();
     queue_.insert(queue_.begin(), std::move(head));   // already counted in queued_total_
     last_activity_ = clock_type::now();
+    if constexpr (plain_socket) {
+        // Writes are tried at once and must not block (see do_write).
+        error_code ec;
+        socket_.non_blocking(true, ec);
+        if (ec)
+            return finish(ec);
+    }
     start_read();
     do_write();
 }
@@ -306,38 +392,66 @@ void stream<Socket>::cancel_waiter(std::uint32_t id)
 template<class Socket>
 void stream<Socket>::do_write()
 {
-    if (closed_ || writing_ || !started_)
-        return;
-    if (queue_.empty() && source_ && !closing_) {
-        pull();
-        if (closed_)
+    // A plain socket is written to at once: an idle connection takes a small
+    // event whole, with no operation to allocate and no completion to run. Once
+    // the kernel takes less than offered, its buffer is full: the rest waits
+    // for the socket to become writable.
+    bool try_now = plain_socket;
+    for (;;) {
+        if (closed_ || writing_ || !started_)
             return;
+        if (queue_.empty() && source_ && !closing_) {
+            pull();
+            if (closed_)
+                return;
+        }
+        if (queue_.empty()) {
+            if (closing_)
+                return finish_gracefully();
+            // An idle stream should not keep the capacity of a past burst.
+            if (queue_.capacity() > 8)
+                std::vector<event_buffer>().swap(queue_);
+            return schedule_idle();
+        }
+        // Gather: at least one buffer, then as many as fit the bounds.
+        std::size_t const max_bytes = options_->max_write_bytes;
+        std::size_t const max_buffers = std::max<std::size_t>(1, options_->max_write_buffers);
+        std::size_t count = 1;
+        std::size_t bytes = queue_[0]->size() - offset_;
+        while (count < queue_.size() && count < max_buffers && bytes + queue_[count]->size() <= max_bytes)
+            bytes += queue_[count++]->size();
+        if constexpr (plain_socket) {
+            if (try_now) {
+                error_code ec;
+                std::size_t const n = socket_.write_some(detail::gather_view(queue_, count, offset_), ec);
+                if (ec != asio::error::would_block && ec != asio::error::try_again) {
+                    if (!written(ec, n))
+                        return;
+                    try_now = n == bytes;
+                    continue;
+                }
+            }
+        }
+        writing_ = true;
+        auto const now = clock_type::now();
+        last_activity_ = now;
+        if (options_->write_timeout.count() > 0)
+            schedule(now + options_->write_timeout);
+        if constexpr (plain_socket) {
+            // Completes on the socket's executor; then() moves on to the strand if needed.
+            socket_.async_write_some(detail::gather_view(queue_, count, offset_),
+                [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                    self->then(&stream::on_write_step, ec, n);
+                });
+        } else {
+            // A layered stream runs its intermediate steps on the handler's executor.
+            socket_.async_write_some(detail::gather_view(queue_, count, offset_),
+                asio::bind_executor(get_executor(), [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                    self->on_write(ec, n);
+                }));
+        }
+        return;
     }
-    if (queue_.empty()) {
-        if (closing_)
-            return finish_gracefully();
-        // An idle stream should not keep the capacity of a past burst.
-        if (queue_.capacity() > 8)
-            std::vector<event_buffer>().swap(queue_);
-        return schedule_idle();
-    }
-    // Gather: at least one buffer, then as many as fit the bounds.
-    std::size_t const max_bytes = options_->max_write_bytes;
-    std::size_t const max_buffers = std::max<std::size_t>(1, options_->max_write_buffers);
-    std::size_t count = 1;
-    std::size_t bytes = queue_[0]->size() - offset_;
-    while (count < queue_.size() && count < max_buffers && bytes + queue_[count]->size() <= max_bytes)
-        bytes += queue_[count++]->size();
-    writing_ = true;
-    auto const now = clock_type::now();
-    last_activity_ = now;
-    if (options_->write_timeout.count() > 0)
-        schedule(now + options_->write_timeout);
-    socket_.async_write_some(detail::gather_view(queue_, count, offset_),
-                             asio::bind_executor(strand_, [self = this->shared_from_this()](
-                                                              error_code ec, std::size_t n) {
-                                 self->on_write(ec, n);
-                             }));
 }
 
 template<class Socket>
@@ -346,8 +460,18 @@ void stream<Socket>::on_write(error_code ec, std::size_t bytes)
     writing_ = false;
     if (closed_)
         return;
-    if (ec)
-        return finish(detail::is_disconnect(ec) ? error_code(error::peer_closed) : ec);
+    if (written(ec, bytes))
+        do_write();
+}
+
+// Accounts for a write's outcome; false once the stream has ended.
+template<class Socket>
+bool stream<Socket>::written(error_code ec, std::size_t bytes)
+{
+    if (ec) {
+        finish(detail::is_disconnect(ec) ? error_code(error::peer_closed) : ec);
+        return false;
+    }
     // Drop the buffers written completely; a partial one keeps its offset.
     std::size_t done = 0;
     while (done < queue_.size()) {
@@ -366,7 +490,7 @@ void stream<Socket>::on_write(error_code ec, std::size_t bytes)
     last_activity_ = clock_type::now();
     if (done != 0 && !waiters_.empty())
         complete_waiters(false);
-    do_write();
+    return !closed_;
 }
 
 template<class Socket>
@@ -389,24 +513,44 @@ void stream<Socket>::pull()
 template<class Socket>
 void stream<Socket>::start_read()
 {
-    // Nothing is expected from an event-stream client; a pending read notices
-    // when it goes away without writing to it.
-    if constexpr (detail::reads_in_one_step<Socket>::value) {
-        // This operation is pending for the whole life of an idle connection, so
-        // its size is the stream's size. A plain socket's read has no intermediate
-        // steps, so its handler need not be bound to the strand (that adds two
-        // executor copies, 144 bytes measured): it completes rarely, and then hops
-        // over. It allocates at its exact size (see detail::exact_allocator).
-        socket_.async_read_some(asio::buffer(read_buffer_),
-            asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec, std::size_t) {
-                asio::post(self->strand_, [self, ec] { self->on_read(ec); });
+    // Nothing is expected from an event-stream client; watching for input
+    // notices when it goes away without writing to it. This operation is pending
+    // for the whole life of an idle connection, so its size is the stream's
+    // size: it allocates at its exact size (see detail::exact_allocator).
+    if constexpr (plain_socket) {
+        // A readiness wait needs no buffer, and its completion comes on the
+        // socket's executor: then() moves on to the strand if needed (binding it
+        // would add two executor copies to the pending operation).
+        socket_.async_wait(asio::socket_base::wait_read,
+            asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec) {
+                self->then(&stream::on_peer, ec, 0);
             }));
     } else {
         // A layered stream (TLS) runs the read's intermediate steps on the
-        // handler's executor, next to the writes: it stays on the strand.
+        // handler's executor, next to the writes.
         socket_.async_read_some(asio::buffer(read_buffer_),
-            asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); }));
+            asio::bind_executor(get_executor(), [self = this->shared_from_this()](error_code ec, std::size_t) {
+                self->on_read(ec);
+            }));
     }
+}
+
+// The peer's side is readable: it sent bytes (an event-stream client has
+// nothing to say: they are dropped) or it went away.
+template<class Socket>
+void stream<Socket>::on_peer(error_code ec, std::size_t)
+{
+    if (closed_)
+        return;
+    if constexpr (plain_socket) {
+        if (!ec) {
+            char ignored[256];
+            socket_.read_some(asio::buffer(ignored), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again)
+                ec = {};
+        }
+    }
+    on_read(ec);
 }
 
 template<class Socket>
@@ -433,8 +577,8 @@ void stream<Socket>::schedule(time_point t)
     timer_.expires_at(t);
     // Not bound to the strand, and allocated exactly, for the same reasons as the
     // pending read: an idle stream's timer waits for a whole heartbeat interval.
-    timer_.async_wait(asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this(), generation](error_code) {
-        asio::post(self->strand_, [self, generation] { self->on_timer(generation); });
+    timer_.async_wait(asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this(), generation](error_code ec) {
+        self->then(&stream::on_timer_step, ec, generation);
     }));
 }
 
@@ -449,6 +593,12 @@ void stream<Socket>::schedule_idle()
     }
     if (t)
         schedule(*t);
+}
+
+template<class Socket>
+void stream<Socket>::on_timer_step(error_code, std::size_t generation)
+{
+    on_timer(static_cast<std::uint32_t>(generation));
 }
 
 template<class Socket>
