@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <type_traits>
 
 SSE_NAMESPACE_BEGIN
 
@@ -65,21 +66,30 @@ inline std::chrono::milliseconds random_retry(std::chrono::milliseconds low, std
     return std::chrono::milliseconds(pick(engine));
 }
 
-// The hub's side of one attached stream, and everything the stream's pull source
-// and close handler need: both capture one pointer to it, so neither allocates a
-// closure of its own (an idle connection's size is what a server multiplies).
-// The hub holds it weakly, the stream owns it (through those two handlers) and
-// it holds the stream weakly: no cycle. It reaches the hub through the hub's
-// anchor, so a stream that ends after the hub was destroyed leaves it alone.
+// The hub's side of one attached stream, and the stream's hooks (its source and
+// its close handler): one object, one pointer in the stream, no closures, and the
+// attach options shared (an idle connection's size is what a server multiplies).
+// The hub holds it weakly, the stream owns it (as its hooks) and it holds the
+// stream weakly: no cycle. It reaches the hub through the hub's anchor, so a
+// stream that ends after the hub was destroyed leaves it alone.
 template<class Socket>
-class stream_sink final : public delivery_sink, public std::enable_shared_from_this<stream_sink<Socket>>
+class stream_sink final : public delivery_sink,
+                          public stream_hooks,
+                          public std::enable_shared_from_this<stream_sink<Socket>>
 {
 public:
-    stream_sink(hub& h, std::weak_ptr<stream<Socket>> s, attach_options const& options)
-        : hub_(h.anchor()), stream_(std::move(s)), final_event_(options.final_event), on_close_(options.on_close),
-          deadline_(options.shutdown_deadline), grace_(options.slow_consumer_grace),
-          retry_min_(options.shutdown_retry_min), retry_max_(options.shutdown_retry_max)
+    stream_sink(hub& h, std::weak_ptr<stream<Socket>> s, std::shared_ptr<attach_options const> options)
+        : hub_(h.anchor()), stream_(std::move(s)), options_(std::move(options))
     {
+    }
+
+    // Makes this the stream's source and close handler (before it starts).
+    static void install(stream<Socket>& s, std::shared_ptr<stream_sink> sink)
+    {
+        SSE_ASSERT(!s.started_);
+        s.hooks_ = std::move(sink);
+        s.has_source_ = true;
+        s.function_hooks_ = false;
     }
 
     void wake() noexcept override
@@ -96,8 +106,8 @@ public:
         // The stream pulls again, finds the subscription closed and writes the
         // final message (see pull()).
         s->notify();
-        auto const limit = why == close_reason::shutdown        ? deadline_
-                           : why == close_reason::slow_consumer ? grace_
+        auto const limit = why == close_reason::shutdown        ? options_->shutdown_deadline
+                           : why == close_reason::slow_consumer ? options_->slow_consumer_grace
                                                                 : std::chrono::milliseconds::zero();
         if (limit.count() > 0)
             arm_deadline(s, limit);
@@ -106,7 +116,7 @@ public:
     void set_subscriber(std::shared_ptr<subscriber> sub) noexcept { subscriber_ = std::move(sub); }
 
     // The stream's pull source, on its strand.
-    pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes)
+    pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes) override
     {
         pull_result r = subscriber_->pull(out, max_bytes, std::chrono::steady_clock::now());
         if (!r.closed || final_sent_)
@@ -119,9 +129,9 @@ public:
         if (why == close_reason::shutdown) {
             last.emplace();
             last->comment = "server shutting down";
-            last->retry = random_retry(retry_min_, retry_max_);
-        } else if (why && final_event_) {
-            last = final_event_(*why);
+            last->retry = random_retry(options_->shutdown_retry_min, options_->shutdown_retry_max);
+        } else if (why && options_->final_event) {
+            last = options_->final_event(*why);
         }
         error_code bad;
         if (last) {
@@ -135,15 +145,15 @@ public:
 
     // The stream's close handler, on its strand: the deadline has nothing left to
     // do and the subscription leaves the hub.
-    void stream_closed(error_code why)
+    void stream_closed(error_code why) override
     {
         ended_ = true;
         if (timer_)
             timer_->cancel();
         if (auto anchor = hub_.lock())
             anchor->with([this](hub& h) { h.unsubscribe(*subscriber_); });
-        if (on_close_)
-            on_close_(why);
+        if (options_->on_close)
+            options_->on_close(why);
     }
 
 private:
@@ -169,12 +179,7 @@ private:
     std::weak_ptr<detail::hub_anchor> hub_;
     std::weak_ptr<stream<Socket>> stream_;
     std::shared_ptr<subscriber> subscriber_;
-    std::function<std::optional<event>(close_reason)> final_event_;
-    std::function<void(error_code)> on_close_;
-    std::chrono::milliseconds deadline_;
-    std::chrono::milliseconds grace_;
-    std::chrono::milliseconds retry_min_;
-    std::chrono::milliseconds retry_max_;
+    std::shared_ptr<attach_options const> options_;
     std::shared_ptr<asio::steady_timer> timer_;   // on the strand only
     bool final_sent_ = false;                     // on the strand only
     bool ended_ = false;                          // on the strand only
@@ -196,6 +201,12 @@ private:
     - on hub::kick(), attach_options::final_event (if any) is written, then the
       stream closes.
 
+    attach() is the stream's source and close handler: do not also call the
+    stream's `set_source` or `on_close` (use attach_options::on_close).
+
+    `how` may be shared by every stream of a server (build it once with
+    `std::make_shared`): a stream then holds no copy of it.
+
     @returns The subscription, or null with `ec` set (for example after shutdown).
 
     @par Lifetime
@@ -203,30 +214,56 @@ private:
     down: attached streams then end as after hub::shutdown(), on their own
     strands, and no longer refer to the hub.
 */
-template<class Socket>
+namespace detail {
+
+// A shared attach_options, deduced: `{}` then still means attach_options{}.
+template<class Options>
+using if_shared_attach_options =
+    std::enable_if_t<std::is_convertible_v<Options, std::shared_ptr<attach_options const>>, int>;
+
+} // namespace detail
+
+template<class Socket, class SharedOptions, detail::if_shared_attach_options<SharedOptions> = 0>
 std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const& s, subscriber_options options,
-    attach_options const& how, error_code& ec)
+    SharedOptions how, error_code& ec)
 {
-    auto sink = std::make_shared<detail::stream_sink<Socket>>(h, s, how);
+    std::shared_ptr<attach_options const> shared(std::move(how));
+    SSE_ASSERT(shared != nullptr);
+    auto sink = std::make_shared<detail::stream_sink<Socket>>(h, s, std::move(shared));
     auto sub = h.subscribe(std::move(options), sink, ec);
     if (ec)
         return nullptr;
     sink->set_subscriber(sub);
-    s->set_source([sink](std::vector<event_buffer>& out, std::size_t max_bytes) { return sink->pull(out, max_bytes); });
-    s->on_close([sink](error_code why) { sink->stream_closed(why); });
+    detail::stream_sink<Socket>::install(*s, std::move(sink));
     return sub;
 }
 
+/// As above, with a copy of `how`.
+template<class Socket>
+std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const& s, subscriber_options options,
+    attach_options const& how, error_code& ec)
+{
+    return attach(h, s, std::move(options), std::make_shared<attach_options const>(how), ec);
+}
+
 /// As above; throws std::system_error on failure.
+template<class Socket, class SharedOptions, detail::if_shared_attach_options<SharedOptions> = 0>
+std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const& s, subscriber_options options,
+    SharedOptions how)
+{
+    error_code ec;
+    auto sub = attach(h, s, std::move(options), std::move(how), ec);
+    if (ec)
+        SSE_THROW(std::system_error(ec, "sse::attach"));
+    return sub;
+}
+
+/// As above, with a copy of `how`; throws std::system_error on failure.
 template<class Socket>
 std::shared_ptr<subscriber> attach(
     hub& h, std::shared_ptr<stream<Socket>> const& s, subscriber_options options, attach_options const& how = {})
 {
-    error_code ec;
-    auto sub = attach(h, s, std::move(options), how, ec);
-    if (ec)
-        SSE_THROW(std::system_error(ec, "sse::attach"));
-    return sub;
+    return attach(h, s, std::move(options), std::make_shared<attach_options const>(how));
 }
 
 SSE_NAMESPACE_END

@@ -9,11 +9,10 @@
 #include <sse/event.hpp>
 #include <sse/http/request_head.hpp>
 #include <sse/asio/detail/stream_support.hpp>
-#include <sse/asio/detail/wake_queue.hpp>
+#include <sse/asio/detail/stream_service.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -113,6 +112,43 @@ struct stream_options
 */
 using pull_source = std::function<pull_result(std::vector<event_buffer>& out, std::size_t max_bytes)>;
 
+namespace detail {
+
+// What a stream calls on the side that feeds it: sse::attach's sink, or the
+// functions given to set_source() and on_close(). One pointer in the stream,
+// and no closure allocated per attached stream.
+class stream_hooks
+{
+public:
+    // See pull_source. Called only while the stream has a source.
+    virtual pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes) = 0;
+    // Once, when the stream has ended.
+    virtual void stream_closed(error_code why) = 0;
+
+protected:
+    ~stream_hooks() = default;
+};
+
+// set_source() and on_close().
+class function_hooks final : public stream_hooks
+{
+public:
+    pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes) override { return source(out, max_bytes); }
+    void stream_closed(error_code why) override
+    {
+        if (on_close)
+            on_close(why);
+    }
+
+    pull_source source;
+    std::function<void(error_code)> on_close;
+};
+
+template<class Socket>
+class stream_sink;
+
+} // namespace detail
+
 /** One Server-Sent Events response: the head, then events, until either side ends it.
 
     Writes `HTTP/1.1 200 OK` with `Content-Type: text/event-stream`,
@@ -161,7 +197,7 @@ using pull_source = std::function<pull_result(std::vector<event_buffer>& out, st
     woken meanwhile.
 */
 template<class Socket>
-class stream : public std::enable_shared_from_this<stream<Socket>>, private detail::wakeable
+class stream : public std::enable_shared_from_this<stream<Socket>>, private detail::stream_client
 {
 public:
     using socket_type = Socket;
@@ -177,6 +213,7 @@ public:
 
     stream(stream const&) = delete;
     stream& operator=(stream const&) = delete;
+    ~stream();
 
     /// Where every operation of this stream runs, one at a time (see Thread safety).
     executor_type get_executor() const;
@@ -299,11 +336,15 @@ private:
     void dispatch_serial(F&& f);
     void then(step fn, error_code ec, std::size_t n);
     void woken() noexcept override;
+    void deadline_reached() noexcept override;
+    std::shared_ptr<detail::stream_client> keep_alive() noexcept override;
     void run_wake(error_code, std::size_t);
     bool direct_write(std::size_t count);
     bool written(error_code ec, std::size_t bytes);
     void on_peer(error_code ec, std::size_t);
-    void on_timer_step(error_code, std::size_t generation);
+    void on_timer_step(error_code, std::size_t);
+    detail::function_hooks& function_hooks();
+    friend class detail::stream_sink<Socket>;
 
     template<class CompletionToken>
     auto async_queue(event_buffer bytes, error_code invalid, bool closes, CompletionToken&& token);
@@ -318,7 +359,6 @@ private:
     void on_read(error_code ec);
     void schedule(time_point t);
     void schedule_idle();
-    void on_timer(std::uint32_t generation);
     void on_write_step(error_code ec, std::size_t bytes) { on_write(ec, bytes); }
     void finish_gracefully();
     void finish(error_code reason);
@@ -328,12 +368,11 @@ private:
     Socket socket_;
     // Null with stream_threading::one_thread or a lent strand.
     std::unique_ptr<own_strand> strand_;
-    // The io_context's wake batches; null on another execution context.
-    detail::wake_queue* wakes_ = nullptr;
-    asio::steady_timer timer_;
+    // The execution context's wake batches and timer.
+    detail::stream_service* service_;
     std::shared_ptr<stream_options const> options_;
-    std::function<void(error_code)> on_close_;
-    pull_source source_;
+    // The source and the close handler. Owned: an attached stream keeps its sink alive.
+    std::shared_ptr<detail::stream_hooks> hooks_;
     // Queued buffers; the write in flight covers [0, writing_count_).
     std::vector<event_buffer> queue_;
     std::vector<detail::waiter_ptr> waiters_;
@@ -348,13 +387,14 @@ private:
     time_point timer_expiry_{};
     std::optional<time_point> next_due_;
     error_code reason_;
-    std::uint32_t timer_generation_ = 0;
     std::atomic<bool> wake_pending_{false};
     bool started_ = false;
     bool writing_ = false;
     bool closing_ = false;
     bool closed_ = false;
     bool timer_pending_ = false;
+    bool has_source_ = false;
+    bool function_hooks_ = false;   // hooks_ is a detail::function_hooks
     char read_buffer_[1] = {};   // layered streams' peer watch
     // Waiter ids. 32 bits fill the object's tail padding; a wrong match needs 2^32
     // operations started while one cancellation request is on its way.

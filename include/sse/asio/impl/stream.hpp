@@ -81,18 +81,28 @@ stream<Socket>::stream(Socket socket, stream_options options)
 
 template<class Socket>
 stream<Socket>::stream(Socket socket, std::shared_ptr<stream_options const> options)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), options_(std::move(options))
+    : socket_(std::move(socket)),
+      service_(&asio::use_service<detail::stream_service>(asio::query(socket_.get_executor(), asio::execution::context))),
+      options_(std::move(options))
 {
     SSE_ASSERT(options_ != nullptr);
-    if constexpr (!lends_strand) {
+    if constexpr (lends_strand) {
+        // The service's own work must not queue behind one stream's strand.
+        service_->use_executor(
+            asio::prefer(socket_.get_executor().get_inner_executor(), asio::execution::outstanding_work.untracked));
+    } else {
         if (options_->threading == stream_threading::strand)
             strand_ = std::make_unique<own_strand>(socket_.get_executor());
-        if constexpr (asio::can_query<socket_executor, asio::execution::context_t>::value) {
-            auto const ex = socket_.get_executor();
-            wakes_ = &asio::use_service<detail::wake_queue>(asio::query(ex, asio::execution::context));
-            wakes_->use_executor(asio::prefer(ex, asio::execution::outstanding_work.untracked));
-        }
+        service_->use_executor(asio::prefer(socket_.get_executor(), asio::execution::outstanding_work.untracked));
     }
+}
+
+template<class Socket>
+stream<Socket>::~stream()
+{
+    // A stream destroyed without ending (its io_context stopped and destroyed its
+    // handlers) must not stay in the service's heap.
+    service_->unschedule(*this);
 }
 
 template<class Socket>
@@ -142,14 +152,28 @@ template<class Socket>
 void stream<Socket>::on_close(std::function<void(error_code)> handler)
 {
     SSE_ASSERT(!started_);
-    on_close_ = std::move(handler);
+    function_hooks().on_close = std::move(handler);
 }
 
 template<class Socket>
 void stream<Socket>::set_source(pull_source source)
 {
     SSE_ASSERT(!started_);
-    source_ = std::move(source);
+    auto& hooks = function_hooks();
+    hooks.source = std::move(source);
+    has_source_ = hooks.source != nullptr;
+}
+
+// The hooks set_source() and on_close() fill in; they replace attach()'s.
+template<class Socket>
+detail::function_hooks& stream<Socket>::function_hooks()
+{
+    if (!function_hooks_) {
+        hooks_ = std::make_shared<detail::function_hooks>();
+        function_hooks_ = true;
+        has_source_ = false;
+    }
+    return static_cast<detail::function_hooks&>(*hooks_);
 }
 
 template<class Socket>
@@ -199,14 +223,10 @@ void stream<Socket>::notify() noexcept
 #if SSE_HAS_EXCEPTIONS
     try {
 #endif
-        if (wakes_) {
-            // The base is private: only the stream may make this conversion.
-            auto self = this->shared_from_this();
-            auto* const target = static_cast<detail::wakeable*>(self.get());
-            wakes_->push(std::shared_ptr<detail::wakeable>(std::move(self), target));
-        }
-        else
+        if constexpr (lends_strand)
             post_serial([self = this->shared_from_this()] { self->run_wake({}, 0); });
+        else
+            service_->wake(keep_alive());
 #if SSE_HAS_EXCEPTIONS
     } catch (...) {
         // Out of memory: the next write completion or timer pulls anyway.
@@ -228,6 +248,34 @@ void stream<Socket>::woken() noexcept
         wake_pending_.store(false, std::memory_order_release);
     }
 #endif
+}
+
+// On a thread of the execution context, with other streams' deadlines.
+template<class Socket>
+void stream<Socket>::deadline_reached() noexcept
+{
+#if SSE_HAS_EXCEPTIONS
+    try {
+#endif
+        if constexpr (lends_strand)
+            post_serial([self = this->shared_from_this()] { self->on_timer_step({}, 0); });
+        else
+            then(&stream::on_timer_step, {}, 0);
+#if SSE_HAS_EXCEPTIONS
+    } catch (...) {
+        // Out of memory: the next write or wake reschedules.
+        timer_pending_ = false;
+    }
+#endif
+}
+
+template<class Socket>
+std::shared_ptr<detail::stream_client> stream<Socket>::keep_alive() noexcept
+{
+    // The base is private: only the stream may make this conversion.
+    auto self = this->weak_from_this().lock();
+    auto* const client = static_cast<detail::stream_client*>(self.get());
+    return std::shared_ptr<detail::stream_client>(std::move(self), client);
 }
 
 template<class Socket>
@@ -400,7 +448,7 @@ void stream<Socket>::do_write()
     for (;;) {
         if (closed_ || writing_ || !started_)
             return;
-        if (queue_.empty() && source_ && !closing_) {
+        if (queue_.empty() && has_source_ && !closing_) {
             pull();
             if (closed_)
                 return;
@@ -497,13 +545,13 @@ template<class Socket>
 void stream<Socket>::pull()
 {
     std::size_t const before = queue_.size();
-    pull_result const r = source_(queue_, options_->max_write_bytes);
+    pull_result const r = hooks_->pull(queue_, options_->max_write_bytes);
     for (std::size_t i = before; i < queue_.size(); ++i)
         queued_bytes_ += queue_[i]->size();
     queued_total_ += queue_.size() - before;
     next_due_ = r.next_due;
     if (r.closed) {
-        source_ = nullptr;
+        has_source_ = false;
         next_due_.reset();
         closing_ = true;
         reason_ = error::source_closed;
@@ -567,19 +615,13 @@ void stream<Socket>::on_read(error_code ec)
 template<class Socket>
 void stream<Socket>::schedule(time_point t)
 {
-    // One timer serves the write timeout (while writing), the heartbeat and the
-    // source's next_due (while idle). A wake that comes too early re-arms it.
+    // One deadline serves the write timeout (while writing), the heartbeat and the
+    // source's next_due (while idle). A deadline reached too early re-arms it.
     if (timer_pending_ && t >= timer_expiry_)
         return;
+    service_->schedule(*this, t);
     timer_pending_ = true;
     timer_expiry_ = t;
-    std::uint32_t const generation = ++timer_generation_;
-    timer_.expires_at(t);
-    // Not bound to the strand, and allocated exactly, for the same reasons as the
-    // pending read: an idle stream's timer waits for a whole heartbeat interval.
-    timer_.async_wait(asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this(), generation](error_code ec) {
-        self->then(&stream::on_timer_step, ec, generation);
-    }));
 }
 
 template<class Socket>
@@ -596,15 +638,12 @@ void stream<Socket>::schedule_idle()
 }
 
 template<class Socket>
-void stream<Socket>::on_timer_step(error_code, std::size_t generation)
+void stream<Socket>::on_timer_step(error_code, std::size_t)
 {
-    on_timer(static_cast<std::uint32_t>(generation));
-}
-
-template<class Socket>
-void stream<Socket>::on_timer(std::uint32_t generation)
-{
-    if (closed_ || generation != timer_generation_)
+    if (closed_)
+        return;
+    // A deadline set again after the service took the previous one is still to come.
+    if (service_->scheduled(*this))
         return;
     timer_pending_ = false;
     auto const now = clock_type::now();
@@ -661,22 +700,19 @@ void stream<Socket>::finish(error_code reason)
     closed_ = true;
     reason_ = reason;
     timer_pending_ = false;
-    ++timer_generation_;
+    service_->unschedule(*this);
     error_code ignored;
-    timer_.cancel();
     detail::lowest_layer_of(socket_).close(ignored);
     // Release every buffer and the source at once: a closed stream costs nothing
     // but its object until the last handler lets go of it.
     std::vector<event_buffer>().swap(queue_);
     queued_bytes_ = 0;
     offset_ = 0;
-    pull_source().swap(source_);
+    has_source_ = false;
     complete_waiters(true);
     std::vector<detail::waiter_ptr>().swap(waiters_);
-    std::function<void(error_code)> handler;
-    handler.swap(on_close_);
-    if (handler)
-        handler(reason_);
+    if (auto hooks = std::move(hooks_))
+        hooks->stream_closed(reason_);
 }
 
 template<class Socket>
