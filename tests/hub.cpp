@@ -773,6 +773,8 @@ TEST_CASE("hub: an idle subscriber is small and owns no queue storage")
     MESSAGE("sizeof(sse::subscriber) = " << sizeof(sse::subscriber));
     hub.publish(data_event("x"), sse::audience::topic("t"));
     CHECK(s->queue_capacity() == 4);
+    pull_all(*s);
+    CHECK(s->queue_capacity() == 0);   // idle again: nothing held between events
     for (int i = 0; i < 200; ++i)
         hub.publish(data_event("x"), sse::audience::topic("t"));
     CHECK(s->queue_capacity() == 256);

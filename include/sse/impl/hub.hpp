@@ -209,8 +209,11 @@ SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_
     if (queue_.empty()) {
         if (closed_)
             r.closed = true;
-        else if (queue_.capacity() > 64)
-            queue_.release();   // a burst is over: give back its memory
+        else
+            // A drained queue gives its storage back: idle subscribers are what a
+            // server holds by the thousand, and at low rates (one event, one pull)
+            // an allocation per event costs far less than the write it feeds.
+            queue_.release();
     }
     return r;
 }

@@ -456,8 +456,9 @@ void stream<Socket>::do_write()
         if (queue_.empty()) {
             if (closing_)
                 return finish_gracefully();
-            // An idle stream should not keep the capacity of a past burst.
-            if (queue_.capacity() > 8)
+            // An idle stream holds no queue storage: servers hold idle streams by the
+            // thousand, and at low rates one allocation per event is cheap next to its write.
+            if (queue_.capacity() != 0)
                 std::vector<event_buffer>().swap(queue_);
             return schedule_idle();
         }
