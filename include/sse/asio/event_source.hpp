@@ -227,8 +227,7 @@ private:
     struct impl;
 
     // Runs f(impl&) on the strand: at once from a handler, else queued.
-    template<class F>
-    void run(F&& f);
+    void run(std::function<void(impl&)> f);
 
     static std::shared_ptr<impl> make_impl(
         asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec);

@@ -65,10 +65,62 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     detail::source_poller<Socket> poll;
     detail::next_queue next;   // async_next's queue and waiter
 
+    // ---- completion handlers ----
+    //
+    // Each distinct handler type costs every translation unit that instantiates
+    // the source a chain of Asio templates (the operation, its work guard, its
+    // trip through the strand). So every timer wait completes into one
+    // timer_step, every read and write into one io_step, and every call made on
+    // the strand is one task: Asio compiles each operation once per Socket.
+
+    /// A timer wait's completion: step(tag, ec), `tag` being what the wait was armed for.
+    struct timer_step
+    {
+        std::shared_ptr<impl> self;
+        void (impl::*step)(std::size_t tag, error_code ec);
+        std::size_t tag;
+
+        void operator()(error_code ec) { ((*self).*step)(tag, ec); }
+    };
+
+    void wait(asio::steady_timer& timer, void (impl::*step)(std::size_t, error_code), std::size_t tag = 0)
+    {
+        timer.async_wait(timer_step{this->shared_from_this(), step, tag});
+    }
+
+    /** A read's or a write's completion on connection `gen`: step(gen, ec,
+        input), `input` being what a read put in its buffer (empty for a
+        write). It holds the socket and the buffer the operation was started
+        on (see detail::source_connection).
+    */
+    struct io_step
+    {
+        std::shared_ptr<impl> self;
+        void (impl::*step)(std::size_t gen, error_code ec, std::string_view input);
+        std::size_t gen;
+        std::shared_ptr<Socket> socket;
+        std::shared_ptr<std::vector<char>> buffer;
+
+        void operator()(error_code ec, std::size_t n)
+        {
+            std::string_view const input = buffer ? std::string_view(buffer->data(), n) : std::string_view();
+            ((*self).*step)(gen, ec, input);
+        }
+    };
+
+    /// A call made on the strand: f(impl&).
+    struct task
+    {
+        std::shared_ptr<impl> self;
+        std::function<void(impl&)> f;
+
+        void operator()() { f(*self); }
+    };
+
     // sse::registration::remove(), from any thread.
     void remove_registration(std::uint64_t id) override
     {
-        asio::dispatch(strand, [self = this->shared_from_this(), id] { self->handlers.remove(id); });
+        asio::dispatch(strand, task{this->shared_from_this(), [id](impl& i) { i.handlers.remove(id); }});
     }
 
     // ---- the user's code ----
@@ -153,13 +205,15 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     // The next attempt after `delay`, unless reconnect_now() or close() came first.
     void arm_reconnect(std::chrono::milliseconds delay)
     {
-        std::size_t const wait = ++reconnect_wait;
         reconnect_timer.expires_after(delay);
-        reconnect_timer.async_wait([self = this->shared_from_this(), wait](error_code ec) {
-            if (ec || wait != self->reconnect_wait || self->core.stopped())
-                return;
-            self->attempt();
-        });
+        wait(reconnect_timer, &impl::reconnect_due, ++reconnect_wait);
+    }
+
+    void reconnect_due(std::size_t wait, error_code ec)
+    {
+        if (ec || wait != reconnect_wait || core.stopped())
+            return;
+        attempt();
     }
 
     // The stream's connection or attempt is over because of `why`: let the core decide.
@@ -229,13 +283,17 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     bool current(std::size_t gen) const noexcept { return gen == stream.generation && !core.stopped(); }
 
     void connect();
+    void connect_timeout(std::size_t gen, error_code ec);
     void send_request(std::size_t gen);
+    void request_sent(std::size_t gen, error_code ec, std::string_view);
     void read_head(std::size_t gen);
     static error_code end_of_stream(error_code ec) noexcept;
     void on_head_bytes(std::size_t gen, error_code ec, std::string_view input);
     void read_body(std::size_t gen);
+    void body_read(std::size_t gen, error_code ec, std::string_view input);
     bool consume_body(std::string_view input, clock::time_point now);
     void arm_stall(std::size_t gen);
+    void stall_due(std::size_t gen, error_code ec);
     void resume_body(std::size_t gen);
 
     void arm_throttle()
@@ -245,16 +303,19 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
             return;
         throttle_armed = due;
         throttle_timer.expires_at(*due);
-        throttle_timer.async_wait([self = this->shared_from_this()](error_code ec) {
-            if (ec == asio::error::operation_aborted || self->done)
-                return;
-            self->throttle_armed.reset();
-            detail::source_handlers::held_event held;
-            auto const now = clock::now();
-            while (!self->done && self->handlers.take_due(now, held))
-                self->hand_over(held.view());
-            self->arm_throttle();
-        });
+        wait(throttle_timer, &impl::throttle_due);
+    }
+
+    void throttle_due(std::size_t, error_code ec)
+    {
+        if (ec == asio::error::operation_aborted || done)
+            return;
+        throttle_armed.reset();
+        detail::source_handlers::held_event held;
+        auto const now = clock::now();
+        while (!done && handlers.take_due(now, held))
+            hand_over(held.view());
+        arm_throttle();
     }
 
     // ---- ending connections ----
@@ -287,11 +348,16 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     // ---- the polling fallback, in <sse/asio/impl/event_source_poll.hpp> ----
 
     void arm_probe(std::size_t gen);
+    void probe_due(std::size_t gen, error_code ec);
     void start_polling();
     void start_poll(bool probe);
+    void poll_timeout(std::size_t gen, error_code ec);
     void send_poll(std::size_t gen);
+    void poll_sent(std::size_t gen, error_code ec, std::string_view);
     void read_poll(std::size_t gen);
+    void poll_read(std::size_t gen, error_code ec, std::string_view input);
     void poll_done(std::size_t gen, error_code ec);
+    void next_poll_due(std::size_t, error_code ec);
     std::size_t deliver_polled(clock::time_point now);
 };
 
@@ -318,8 +384,7 @@ event_source<Socket>::~event_source()
 {
     if (!impl_)
         return;
-    auto self = impl_;
-    asio::dispatch(impl_->strand, [self] { self->close_by_user(false); });
+    asio::dispatch(impl_->strand, typename impl::task{impl_, [](impl& i) { i.close_by_user(false); }});
 }
 
 template<class Socket>
@@ -383,8 +448,7 @@ void event_source<Socket>::on_before_attempt(std::function<void(std::vector<head
 template<class Socket>
 void event_source<Socket>::start()
 {
-    auto self = impl_;
-    asio::post(impl_->strand, [self] { self->attempt(); });
+    asio::post(impl_->strand, typename impl::task{impl_, [](impl& i) { i.attempt(); }});
 }
 
 template<class Socket>
@@ -392,8 +456,7 @@ void event_source<Socket>::reconnect()
 {
     if (!impl_)
         return;
-    auto self = impl_;
-    asio::post(impl_->strand, [self] { self->reconnect_now(); });
+    asio::post(impl_->strand, typename impl::task{impl_, [](impl& i) { i.reconnect_now(); }});
 }
 
 template<class Socket>
@@ -401,8 +464,7 @@ void event_source<Socket>::close()
 {
     if (!impl_)
         return;
-    auto self = impl_;
-    asio::dispatch(impl_->strand, [self] { self->close_by_user(true); });
+    asio::dispatch(impl_->strand, typename impl::task{impl_, [](impl& i) { i.close_by_user(true); }});
 }
 
 template<class Socket>
@@ -431,11 +493,9 @@ typename event_source<Socket>::executor_type event_source<Socket>::get_executor(
 }
 
 template<class Socket>
-template<class F>
-void event_source<Socket>::run(F&& f)
+void event_source<Socket>::run(std::function<void(impl&)> f)
 {
-    auto self = impl_;
-    asio::dispatch(impl_->strand, [self, f = std::forward<F>(f)]() mutable { f(*self); });
+    asio::dispatch(impl_->strand, typename impl::task{impl_, std::move(f)});
 }
 
 template<class Socket>

@@ -21,18 +21,20 @@ void event_source<Socket>::impl::arm_probe(std::size_t gen)
     if (!core.has_fallback() || limit.count() <= 0)
         return;
     poll.probe_timer.expires_at(std::max(last_byte, poll.last_probe) + limit);
-    poll.probe_timer.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-        if (ec || !self->current(gen) || !self->is_open ||
-            self->next.holding())
-            return;
-        auto const now = clock::now();
-        auto const quiet_since = std::max(self->last_byte, self->poll.last_probe);
-        if (self->core.polling() || self->poll.in_flight ||
-            now - quiet_since < self->core.options().fallback.probe_after)
-            return self->arm_probe(gen);
-        self->poll.probe_started = self->poll.last_probe = now;
-        self->start_poll(true);
-    });
+    wait(poll.probe_timer, &impl::probe_due, gen);
+}
+
+template<class Socket>
+void event_source<Socket>::impl::probe_due(std::size_t gen, error_code ec)
+{
+    if (ec || !current(gen) || !is_open || next.holding())
+        return;
+    auto const now = clock::now();
+    auto const quiet_since = std::max(last_byte, poll.last_probe);
+    if (core.polling() || poll.in_flight || now - quiet_since < core.options().fallback.probe_after)
+        return arm_probe(gen);
+    poll.probe_started = poll.last_probe = now;
+    start_poll(true);
 }
 
 template<class Socket>
@@ -70,10 +72,7 @@ void event_source<Socket>::impl::start_poll(bool probe)
     auto const timeout = core.options().connect_timeout;
     if (timeout.count() > 0) {
         poll.deadline.expires_after(timeout);
-        poll.deadline.async_wait([self = this->shared_from_this(), gen](error_code tec) {
-            if (!tec && gen == self->poll.connection.generation && self->poll.in_flight)
-                self->poll_done(gen, make_error_code(error::connect_timeout));
-        });
+        wait(poll.deadline, &impl::poll_timeout, gen);
     }
     poll.connection.open(strand, tls_context.get(), core.options().verify_peer, endpoint, this->shared_from_this(),
         [self = this->shared_from_this(), gen](error_code oec) {
@@ -86,45 +85,60 @@ void event_source<Socket>::impl::start_poll(bool probe)
 }
 
 template<class Socket>
+void event_source<Socket>::impl::poll_timeout(std::size_t gen, error_code ec)
+{
+    if (!ec && gen == poll.connection.generation && poll.in_flight)
+        poll_done(gen, make_error_code(error::connect_timeout));
+}
+
+template<class Socket>
 void event_source<Socket>::impl::send_poll(std::size_t gen)
 {
     poll.connection.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         asio::async_write(s, asio::buffer(poll.request),
-            [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
-                if (gen != self->poll.connection.generation || self->core.stopped())
-                    return;
-                if (ec)
-                    return self->poll_done(gen, ec);
-                self->read_poll(gen);
-            });
+            io_step{this->shared_from_this(), &impl::poll_sent, gen, socket, {}});
     });
+}
+
+template<class Socket>
+void event_source<Socket>::impl::poll_sent(std::size_t gen, error_code ec, std::string_view)
+{
+    if (gen != poll.connection.generation || core.stopped())
+        return;
+    if (ec)
+        return poll_done(gen, ec);
+    read_poll(gen);
 }
 
 template<class Socket>
 void event_source<Socket>::impl::read_poll(std::size_t gen)
 {
     poll.connection.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-        auto buffer = poll.connection.buffer;
+        auto const& buffer = poll.connection.buffer;
         s.async_read_some(asio::buffer(*buffer),
-            [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                if (gen != self->poll.connection.generation || self->core.stopped())
-                    return;
-                self->stats.received(n, clock::now());
-                auto& exchange = *self->poll.exchange;
-                error_code pec;
-                if (n > 0 && exchange.feed(std::string_view(buffer->data(), n), pec))
-                    return self->poll_done(gen, {});
-                if (pec)
-                    return self->poll_done(gen, pec);
-                if (ec) {
-                    bool const closed = ec == asio::error::eof || transport::is_truncation(ec);
-                    if (closed && exchange.closed())
-                        return self->poll_done(gen, {});
-                    return self->poll_done(gen, closed ? make_error_code(error::stream_ended) : ec);
-                }
-                self->read_poll(gen);
-            });
+            io_step{this->shared_from_this(), &impl::poll_read, gen, socket, buffer});
     });
+}
+
+template<class Socket>
+void event_source<Socket>::impl::poll_read(std::size_t gen, error_code ec, std::string_view input)
+{
+    if (gen != poll.connection.generation || core.stopped())
+        return;
+    stats.received(input.size(), clock::now());
+    auto& exchange = *poll.exchange;
+    error_code pec;
+    if (!input.empty() && exchange.feed(input, pec))
+        return poll_done(gen, {});
+    if (pec)
+        return poll_done(gen, pec);
+    if (ec) {
+        bool const closed = ec == asio::error::eof || transport::is_truncation(ec);
+        if (closed && exchange.closed())
+            return poll_done(gen, {});
+        return poll_done(gen, closed ? make_error_code(error::stream_ended) : ec);
+    }
+    read_poll(gen);
 }
 
 // One poll is over (an answer, or `ec`): deliver, then decide what comes next.
@@ -158,13 +172,17 @@ void event_source<Socket>::impl::poll_done(std::size_t gen, error_code ec)
     if (!core.polling())
         return;   // a trial took over
     poll.next_poll.expires_after(core.options().fallback.interval);
-    poll.next_poll.async_wait([self = this->shared_from_this()](error_code tec) {
-        if (tec || self->core.stopped() || !self->core.polling())
-            return;
-        // async_next's queue is full: the next poll waits until a call takes an event.
-        if (!self->next.hold([self] { if (self->core.polling()) self->start_poll(false); }))
-            self->start_poll(false);
-    });
+    wait(poll.next_poll, &impl::next_poll_due);
+}
+
+template<class Socket>
+void event_source<Socket>::impl::next_poll_due(std::size_t, error_code ec)
+{
+    if (ec || core.stopped() || !core.polling())
+        return;
+    // async_next's queue is full: the next poll waits until a call takes an event.
+    if (!next.hold([self = this->shared_from_this()] { if (self->core.polling()) self->start_poll(false); }))
+        start_poll(false);
 }
 
 // Hands a poll's new events over, in order; returns how many were new.

@@ -21,10 +21,7 @@ void event_source<Socket>::impl::connect()
     auto const timeout = core.options().connect_timeout;
     if (timeout.count() > 0) {
         deadline.expires_after(timeout);
-        deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-            if (!ec && self->current(gen) && !self->is_open)
-                self->finish_connection(make_error_code(error::connect_timeout), false);
-        });
+        wait(deadline, &impl::connect_timeout, gen);
     }
     request = core.request();
     stream.open(strand, tls_context.get(), core.options().verify_peer, target, this->shared_from_this(),
@@ -38,31 +35,38 @@ void event_source<Socket>::impl::connect()
 }
 
 template<class Socket>
+void event_source<Socket>::impl::connect_timeout(std::size_t gen, error_code ec)
+{
+    if (!ec && current(gen) && !is_open)
+        finish_connection(make_error_code(error::connect_timeout), false);
+}
+
+template<class Socket>
 void event_source<Socket>::impl::send_request(std::size_t gen)
 {
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         asio::async_write(s, asio::buffer(request),
-            [self = this->shared_from_this(), gen, socket](error_code ec, std::size_t) {
-                if (!self->current(gen))
-                    return;
-                if (ec)
-                    return self->finish_connection(ec, false);
-                self->read_head(gen);
-            });
+            io_step{this->shared_from_this(), &impl::request_sent, gen, socket, {}});
     });
+}
+
+template<class Socket>
+void event_source<Socket>::impl::request_sent(std::size_t gen, error_code ec, std::string_view)
+{
+    if (!current(gen))
+        return;
+    if (ec)
+        return finish_connection(ec, false);
+    read_head(gen);
 }
 
 template<class Socket>
 void event_source<Socket>::impl::read_head(std::size_t gen)
 {
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-        auto buffer = stream.buffer;
+        auto const& buffer = stream.buffer;
         s.async_read_some(asio::buffer(*buffer),
-            [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                if (!self->current(gen))
-                    return;
-                self->on_head_bytes(gen, ec, std::string_view(buffer->data(), n));
-            });
+            io_step{this->shared_from_this(), &impl::on_head_bytes, gen, socket, buffer});
     });
 }
 
@@ -76,6 +80,8 @@ error_code event_source<Socket>::impl::end_of_stream(error_code ec) noexcept
 template<class Socket>
 void event_source<Socket>::impl::on_head_bytes(std::size_t gen, error_code ec, std::string_view input)
 {
+    if (!current(gen))
+        return;
     auto const now = clock::now();
     stats.received(input.size(), now);
     detail::head_outcome outcome = detail::head_outcome::need_more;
@@ -126,23 +132,27 @@ void event_source<Socket>::impl::read_body(std::size_t gen)
     if (next.hold([self = this->shared_from_this(), gen] { self->resume_body(gen); }))
         return;
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-        auto buffer = stream.buffer;
+        auto const& buffer = stream.buffer;
         s.async_read_some(asio::buffer(*buffer),
-            [self = this->shared_from_this(), gen, socket, buffer](error_code ec, std::size_t n) {
-                if (!self->current(gen))
-                    return;
-                auto const now = clock::now();
-                if (n > 0) {
-                    self->stats.received(n, now);
-                    self->last_byte = now;
-                    if (!self->consume_body(std::string_view(buffer->data(), n), now))
-                        return;
-                }
-                if (ec)
-                    return self->finish_connection(self->end_of_stream(ec), false);
-                self->read_body(gen);
-            });
+            io_step{this->shared_from_this(), &impl::body_read, gen, socket, buffer});
     });
+}
+
+template<class Socket>
+void event_source<Socket>::impl::body_read(std::size_t gen, error_code ec, std::string_view input)
+{
+    if (!current(gen))
+        return;
+    auto const now = clock::now();
+    if (!input.empty()) {
+        stats.received(input.size(), now);
+        last_byte = now;
+        if (!consume_body(input, now))
+            return;
+    }
+    if (ec)
+        return finish_connection(end_of_stream(ec), false);
+    read_body(gen);
 }
 
 // async_next's queue has room again: the held-back read resumes. The stall and
@@ -210,15 +220,18 @@ void event_source<Socket>::impl::arm_stall(std::size_t gen)
     if (limit.count() <= 0)
         return;
     deadline.expires_at(last_byte + limit);
-    deadline.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-        if (ec || !self->current(gen) || !self->is_open ||
-            self->next.holding())
-            return;
-        if (clock::now() - self->last_byte >= self->core.options().stall_timeout)
-            self->finish_connection(make_error_code(error::stalled), false);
-        else
-            self->arm_stall(gen);
-    });
+    wait(deadline, &impl::stall_due, gen);
+}
+
+template<class Socket>
+void event_source<Socket>::impl::stall_due(std::size_t gen, error_code ec)
+{
+    if (ec || !current(gen) || !is_open || next.holding())
+        return;
+    if (clock::now() - last_byte >= core.options().stall_timeout)
+        finish_connection(make_error_code(error::stalled), false);
+    else
+        arm_stall(gen);
 }
 
 SSE_NAMESPACE_END
