@@ -1,18 +1,23 @@
 # Sourced by run-fanout.sh, run-floor.sh and run-server.sh: start one server on a free
 # loopback port, run the generator against it, stop the server on every exit path.
 #
-#   name=run-floor                  # the prefix of this script's messages
-#   require_program PATH HINT       # exits 3 unless PATH is executable
+#   name=run-floor                  # the prefix of this script's messages, set before sourcing
+#   require_program PATH [HINT]     # exits 3 unless PATH is executable; HINT defaults to
+#                                   # building bench/load
+#   $loadgen                        # the generator: $SSE_LOADGEN, else build-load/sse-loadgen
 #   start_server PORT_REGEX CMD...  # starts CMD (pinned to $SSE_SERVER_CPU if set), waits until
 #                                   # the first line of its stdout matches PORT_REGEX, whose
 #                                   # first group is the port; sets $server and $port
-#   run_generator LOADGEN ARGS...   # runs it with --port and --server-pid, exits with its status
+#   run_generator ARGS...           # runs $loadgen with --port and --server-pid, exits with its status
 #
 # SERVER_STDERR_LINES (default: all) bounds how much of the server's stderr is printed at exit.
 
 require_program() {
-    [[ -x $1 ]] || { echo "$name: no program at $1 ($2)" >&2; exit 3; }
+    [[ -x $1 ]] || { echo "$name: no program at $1 (${2:-cmake -S bench/load -B build-load && cmake --build build-load})" >&2; exit 3; }
 }
+
+loadgen=${SSE_LOADGEN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build-load/sse-loadgen}
+require_program "$loadgen"
 
 server=
 port=
@@ -54,8 +59,6 @@ start_server() {
 }
 
 run_generator() {
-    local loadgen=$1
-    shift
     local status=0
     "$loadgen" --port "$port" --server-pid "$server" "$@" || status=$?
     exit "$status"

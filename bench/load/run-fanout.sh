@@ -15,11 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 name=run-fanout
 source "$here/one-server.sh"
-loadgen=${SSE_LOADGEN:-$root/build-load/sse-loadgen}
 fanout=${SSE_FANOUT:-$root/build-load/sse-fanout}
 
-require_program "$loadgen" "cmake -S bench/load -B build-load && cmake --build build-load"
-require_program "$fanout" "cmake -S bench/load -B build-load && cmake --build build-load"
+require_program "$fanout"
 
 server_args=()
 loadgen_args=()
@@ -33,4 +31,4 @@ while (($#)); do
 done
 
 start_server '^listening on .*:([0-9]+)$' "$fanout" --host 127.0.0.1 --port 0 "${server_args[@]}"
-run_generator "$loadgen" "${loadgen_args[@]}"
+run_generator "${loadgen_args[@]}"

@@ -15,11 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 name=run-floor
 source "$here/one-server.sh"
-loadgen=${SSE_LOADGEN:-$root/build-load/sse-loadgen}
 floor=${SSE_FLOOR:-$root/build-load/sse-floor}
 
-require_program "$loadgen" "cmake -S bench/load -B build-load && cmake --build build-load"
-require_program "$floor" "cmake -S bench/load -B build-load && cmake --build build-load"
+require_program "$floor"
 
 server_args=()
 loadgen_args=()
@@ -31,4 +29,4 @@ while (($#)); do
 done
 
 start_server '^listening on .*:([0-9]+)$' "$floor" --host 127.0.0.1 --port 0 "${server_args[@]}"
-run_generator "$loadgen" "${loadgen_args[@]}"
+run_generator "${loadgen_args[@]}"

@@ -22,10 +22,8 @@ root=$(cd "$here/../.." && pwd)
 name=run-server
 SERVER_STDERR_LINES=20
 source "$here/one-server.sh"
-loadgen=${SSE_LOADGEN:-$root/build-load/sse-loadgen}
 app=${SSE_SERVER:-$root/build/examples/server/sse-server}
 
-require_program "$loadgen" "cmake -S bench/load -B build-load && cmake --build build-load"
 require_program "$app" "cmake -S . -B build && cmake --build build --target sse-server"
 
 server_args=()
@@ -44,4 +42,4 @@ nofile=$(ulimit -Hn)
 # per-address limit is the one that would refuse them.
 start_server 'http://[^/]*:([0-9]+)/' "$app" --host 127.0.0.1 --port 0 --max-connections "$nofile" --max-connections-per-ip "$nofile" \
     --log-level warn "${server_args[@]}"
-run_generator "$loadgen" --sub-path /api/sse --pub-path /broadcast "${loadgen_args[@]}"
+run_generator --sub-path /api/sse --pub-path /broadcast "${loadgen_args[@]}"
