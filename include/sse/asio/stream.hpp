@@ -328,21 +328,37 @@ private:
     // a layered stream (TLS) has intermediate steps that must not be bypassed.
     static constexpr bool plain_socket = detail::reads_in_one_step<Socket>::value;
     using own_strand = asio::strand<socket_executor>;
-    using step = void (stream::*)(error_code, std::size_t);
+    // Everything the stream hands to an executor is one kind of handler: a member
+    // function and its arguments. One set of Asio's templates is instantiated for
+    // it, not one per call site (compile time is every user's cost).
+    using step = void (stream::*)(event_buffer, error_code, std::size_t);
+    struct task
+    {
+        std::shared_ptr<stream> self;
+        step fn;
+        event_buffer buffer;
+        error_code ec;
+        std::size_t n;
+        void operator()() { ((*self).*fn)(std::move(buffer), ec, n); }
+    };
 
-    template<class F>
-    void post_serial(F&& f);
-    template<class F>
-    void dispatch_serial(F&& f);
+    task make_task(step fn, event_buffer buffer = {}, error_code ec = {}, std::size_t n = 0);
+    void post_serial(task t);
+    void dispatch_serial(task t);
     void then(step fn, error_code ec, std::size_t n);
     void woken() noexcept override;
     void deadline_reached() noexcept override;
     std::shared_ptr<detail::stream_client> keep_alive() noexcept override;
-    void run_wake(error_code, std::size_t);
-    bool direct_write(std::size_t count);
+    // Steps (see task).
+    void start_step(event_buffer head, error_code, std::size_t);
+    void send_step(event_buffer buffer, error_code, std::size_t);
+    void close_step(event_buffer, error_code, std::size_t);
+    void cancel_step(event_buffer, error_code, std::size_t id);
+    void wake_step(event_buffer, error_code, std::size_t);
+    void write_step(event_buffer, error_code ec, std::size_t bytes);
+    void peer_step(event_buffer, error_code ec, std::size_t);
+    void timer_step(event_buffer, error_code, std::size_t);
     bool written(error_code ec, std::size_t bytes);
-    void on_peer(error_code ec, std::size_t);
-    void on_timer_step(error_code, std::size_t);
     detail::function_hooks& function_hooks();
     friend class detail::stream_sink<Socket>;
 
@@ -359,7 +375,6 @@ private:
     void on_read(error_code ec);
     void schedule(time_point t);
     void schedule_idle();
-    void on_write_step(error_code ec, std::size_t bytes) { on_write(ec, bytes); }
     void finish_gracefully();
     void finish(error_code reason);
     void complete_waiters(bool all);

@@ -12,8 +12,6 @@
 #include <asio/compose.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/execution/context.hpp>
-#include <asio/execution/outstanding_work.hpp>
-#include <asio/prefer.hpp>
 #include <asio/query.hpp>
 #include <asio/socket_base.hpp>
 
@@ -86,14 +84,17 @@ stream<Socket>::stream(Socket socket, std::shared_ptr<stream_options const> opti
       options_(std::move(options))
 {
     SSE_ASSERT(options_ != nullptr);
+    // The service keeps the first executor it is given for its timer: a socket's
+    // executor does not count as outstanding work (Asio's default), so the
+    // io_context still ends when its streams do. (asio::prefer would make sure,
+    // at a compile-time cost every user pays.)
     if constexpr (lends_strand) {
         // The service's own work must not queue behind one stream's strand.
-        service_->use_executor(
-            asio::prefer(socket_.get_executor().get_inner_executor(), asio::execution::outstanding_work.untracked));
+        service_->use_executor(socket_.get_executor().get_inner_executor());
     } else {
         if (options_->threading == stream_threading::strand)
             strand_ = std::make_unique<own_strand>(socket_.get_executor());
-        service_->use_executor(asio::prefer(socket_.get_executor(), asio::execution::outstanding_work.untracked));
+        service_->use_executor(socket_.get_executor());
     }
 }
 
@@ -114,26 +115,30 @@ typename stream<Socket>::executor_type stream<Socket>::get_executor() const
     return const_cast<Socket&>(socket_).get_executor();
 }
 
-// Runs `f` later, serialised with the stream's other work.
 template<class Socket>
-template<class F>
-void stream<Socket>::post_serial(F&& f)
+typename stream<Socket>::task stream<Socket>::make_task(step fn, event_buffer buffer, error_code ec, std::size_t n)
 {
-    if (strand_)
-        asio::post(*strand_, std::forward<F>(f));
-    else
-        asio::post(socket_.get_executor(), std::forward<F>(f));
+    return task{this->shared_from_this(), fn, std::move(buffer), ec, n};
 }
 
-// Runs `f` serialised with the stream's other work: at once if the caller already is.
+// Runs `t` later, serialised with the stream's other work.
 template<class Socket>
-template<class F>
-void stream<Socket>::dispatch_serial(F&& f)
+void stream<Socket>::post_serial(task t)
 {
     if (strand_)
-        asio::dispatch(*strand_, std::forward<F>(f));
+        asio::post(*strand_, std::move(t));
     else
-        asio::dispatch(socket_.get_executor(), std::forward<F>(f));
+        asio::post(socket_.get_executor(), std::move(t));
+}
+
+// Runs `t` serialised with the stream's other work: at once if the caller already is.
+template<class Socket>
+void stream<Socket>::dispatch_serial(task t)
+{
+    if (strand_)
+        asio::dispatch(*strand_, std::move(t));
+    else
+        asio::dispatch(socket_.get_executor(), std::move(t));
 }
 
 // The next step after a completion that ran outside the stream's strand (the
@@ -143,9 +148,9 @@ template<class Socket>
 void stream<Socket>::then(step fn, error_code ec, std::size_t n)
 {
     if (strand_)
-        asio::post(*strand_, [self = this->shared_from_this(), fn, ec, n] { ((*self).*fn)(ec, n); });
+        asio::post(*strand_, make_task(fn, {}, ec, n));
     else
-        (this->*fn)(ec, n);
+        (this->*fn)({}, ec, n);
 }
 
 template<class Socket>
@@ -180,9 +185,7 @@ template<class Socket>
 void stream<Socket>::start(std::string_view origin)
 {
     auto head = std::make_shared<std::string const>(detail::format_stream_head(*options_, origin));
-    dispatch_serial([self = this->shared_from_this(), head = std::move(head)]() mutable {
-        self->do_start(std::move(head));
-    });
+    dispatch_serial(make_task(&stream::start_step, std::move(head)));
 }
 
 template<class Socket>
@@ -195,10 +198,7 @@ template<class Socket>
 void stream<Socket>::send(event_buffer buffer)
 {
     SSE_ASSERT(buffer != nullptr);
-    dispatch_serial([self = this->shared_from_this(), b = std::move(buffer)]() mutable {
-        if (!self->closing_)
-            self->enqueue(std::move(b));
-    });
+    dispatch_serial(make_task(&stream::send_step, std::move(buffer)));
 }
 
 template<class Socket>
@@ -224,7 +224,7 @@ void stream<Socket>::notify() noexcept
     try {
 #endif
         if constexpr (lends_strand)
-            post_serial([self = this->shared_from_this()] { self->run_wake({}, 0); });
+            post_serial(make_task(&stream::wake_step));
         else
             service_->wake(keep_alive());
 #if SSE_HAS_EXCEPTIONS
@@ -242,7 +242,7 @@ void stream<Socket>::woken() noexcept
 #if SSE_HAS_EXCEPTIONS
     try {
 #endif
-        then(&stream::run_wake, {}, 0);
+        then(&stream::wake_step, {}, 0);
 #if SSE_HAS_EXCEPTIONS
     } catch (...) {
         wake_pending_.store(false, std::memory_order_release);
@@ -258,9 +258,9 @@ void stream<Socket>::deadline_reached() noexcept
     try {
 #endif
         if constexpr (lends_strand)
-            post_serial([self = this->shared_from_this()] { self->on_timer_step({}, 0); });
+            post_serial(make_task(&stream::timer_step));
         else
-            then(&stream::on_timer_step, {}, 0);
+            then(&stream::timer_step, {}, 0);
 #if SSE_HAS_EXCEPTIONS
     } catch (...) {
         // Out of memory: the next write or wake reschedules.
@@ -279,7 +279,38 @@ std::shared_ptr<detail::stream_client> stream<Socket>::keep_alive() noexcept
 }
 
 template<class Socket>
-void stream<Socket>::run_wake(error_code, std::size_t)
+void stream<Socket>::start_step(event_buffer head, error_code, std::size_t)
+{
+    do_start(std::move(head));
+}
+
+template<class Socket>
+void stream<Socket>::send_step(event_buffer buffer, error_code, std::size_t)
+{
+    if (!closing_)
+        enqueue(std::move(buffer));
+}
+
+template<class Socket>
+void stream<Socket>::close_step(event_buffer, error_code, std::size_t)
+{
+    finish(error::stream_closed);
+}
+
+template<class Socket>
+void stream<Socket>::cancel_step(event_buffer, error_code, std::size_t id)
+{
+    cancel_waiter(static_cast<std::uint32_t>(id));
+}
+
+template<class Socket>
+void stream<Socket>::write_step(event_buffer, error_code ec, std::size_t bytes)
+{
+    on_write(ec, bytes);
+}
+
+template<class Socket>
+void stream<Socket>::wake_step(event_buffer, error_code, std::size_t)
 {
     wake_pending_.store(false, std::memory_order_release);
     do_write();
@@ -336,7 +367,7 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
                     if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
                         return;
                     if (auto s = weak.lock())
-                        s->post_serial([s, id] { s->cancel_waiter(id); });
+                        s->post_serial(s->make_task(&stream::cancel_step, {}, {}, id));
                 });
             }
             auto const alloc = asio::get_associated_allocator(op);
@@ -344,10 +375,13 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
             if (bad)
                 return w.release()->complete(bad);
             auto* const target = owner.get();
-            target->dispatch_serial(asio::bind_allocator(alloc, [owner = std::move(owner), w = std::move(w),
-                                                                 b = std::move(b)]() mutable {
+            auto add = asio::bind_allocator(alloc, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
                 owner->add_waiter(std::move(w), std::move(b));
-            }));
+            });
+            if (target->strand_)
+                asio::dispatch(*target->strand_, std::move(add));
+            else
+                asio::dispatch(target->socket_.get_executor(), std::move(add));
         },
         token, get_executor());
 }
@@ -355,7 +389,7 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
 template<class Socket>
 void stream<Socket>::close()
 {
-    dispatch_serial([self = this->shared_from_this()] { self->finish(error::stream_closed); });
+    dispatch_serial(make_task(&stream::close_step));
 }
 
 // Everything below runs on the strand.
@@ -490,7 +524,7 @@ void stream<Socket>::do_write()
             // Completes on the socket's executor; then() moves on to the strand if needed.
             socket_.async_write_some(detail::gather_view(queue_, count, offset_),
                 [self = this->shared_from_this()](error_code ec, std::size_t n) {
-                    self->then(&stream::on_write_step, ec, n);
+                    self->then(&stream::write_step, ec, n);
                 });
         } else {
             // A layered stream runs its intermediate steps on the handler's executor.
@@ -572,7 +606,7 @@ void stream<Socket>::start_read()
         // would add two executor copies to the pending operation).
         socket_.async_wait(asio::socket_base::wait_read,
             asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec) {
-                self->then(&stream::on_peer, ec, 0);
+                self->then(&stream::peer_step, ec, 0);
             }));
     } else {
         // A layered stream (TLS) runs the read's intermediate steps on the
@@ -587,7 +621,7 @@ void stream<Socket>::start_read()
 // The peer's side is readable: it sent bytes (an event-stream client has
 // nothing to say: they are dropped) or it went away.
 template<class Socket>
-void stream<Socket>::on_peer(error_code ec, std::size_t)
+void stream<Socket>::peer_step(event_buffer, error_code ec, std::size_t)
 {
     if (closed_)
         return;
@@ -639,7 +673,7 @@ void stream<Socket>::schedule_idle()
 }
 
 template<class Socket>
-void stream<Socket>::on_timer_step(error_code, std::size_t)
+void stream<Socket>::timer_step(event_buffer, error_code, std::size_t)
 {
     if (closed_)
         return;
