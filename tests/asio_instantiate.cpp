@@ -19,6 +19,29 @@
 template class sse::stream<asio::ip::tcp::socket>;
 template class sse::stream<support::mock_socket>;
 
+namespace {
+
+constexpr std::size_t idle_connections = 1000;
+
+// The client sides of `idle_connections` loopback connections, waiting in `acceptor`'s backlog.
+std::vector<asio::ip::tcp::socket> connect_clients(asio::io_context& io, asio::ip::tcp::acceptor const& acceptor)
+{
+    std::vector<asio::ip::tcp::socket> clients;
+    clients.reserve(idle_connections);
+    for (std::size_t i = 0; i < idle_connections; ++i) {
+        clients.emplace_back(io);
+        clients.back().connect(acceptor.local_endpoint());
+    }
+    return clients;
+}
+
+std::size_t heap_in_use()
+{
+    return mallinfo2().uordblks;   // reads 0 under sanitizers
+}
+
+} // namespace
+
 TEST_CASE("stream: memory of an idle stream")
 {
     using tcp = asio::ip::tcp;
@@ -27,19 +50,14 @@ TEST_CASE("stream: memory of an idle stream")
     // pending operation); tcp::socket is measured below, without the breakdown.
     using typed_socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
     using typed_stream = sse::stream<typed_socket>;
-    constexpr std::size_t n = 1000;
+    constexpr std::size_t n = idle_connections;
 
     for (auto const threading : {sse::stream_threading::strand, sse::stream_threading::one_thread}) {
         bool const one_thread = threading == sse::stream_threading::one_thread;
         CAPTURE(one_thread);
         asio::io_context io;
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-        std::vector<tcp::socket> clients;
-        clients.reserve(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            clients.emplace_back(io);
-            clients.back().connect(acceptor.local_endpoint());
-        }
+        auto const clients = connect_clients(io, acceptor);
         sse::stream_options o;
         o.threading = threading;
         auto options = std::make_shared<sse::stream_options const>(std::move(o));   // shared by every stream
@@ -50,7 +68,7 @@ TEST_CASE("stream: memory of an idle stream")
         std::vector<std::shared_ptr<typed_stream>> streams;
         streams.reserve(n);
 
-        auto const heap = [] { return mallinfo2().uordblks; };
+        auto const heap = heap_in_use;
         std::size_t const before_accept = heap();
         for (std::size_t i = 0; i < n; ++i)
             accepted.push_back(acceptor.accept(io));
@@ -93,21 +111,16 @@ TEST_CASE("stream: memory of an idle stream")
 TEST_CASE("stream: memory of an idle stream over asio::ip::tcp::socket")
 {
     using tcp = asio::ip::tcp;
-    constexpr std::size_t n = 1000;
+    constexpr std::size_t n = idle_connections;
     asio::io_context io;
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    std::vector<tcp::socket> clients;
-    clients.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        clients.emplace_back(io);
-        clients.back().connect(acceptor.local_endpoint());
-    }
+    auto const clients = connect_clients(io, acceptor);
     sse::stream_options o;
     o.threading = sse::stream_threading::one_thread;
     auto options = std::make_shared<sse::stream_options const>(std::move(o));
     std::vector<std::shared_ptr<sse::stream<tcp::socket>>> streams;
     streams.reserve(n);
-    auto const heap = [] { return mallinfo2().uordblks; };
+    auto const heap = heap_in_use;
     std::size_t const before = heap();
     for (std::size_t i = 0; i < n; ++i) {
         streams.push_back(std::make_shared<sse::stream<tcp::socket>>(acceptor.accept(), options));

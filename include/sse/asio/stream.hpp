@@ -346,6 +346,7 @@ private:
     void post_serial(task t);
     void dispatch_serial(task t);
     void then(step fn, error_code ec, std::size_t n);
+    bool hand_over(step fn) noexcept;
     void woken() noexcept override;
     void deadline_reached() noexcept override;
     std::shared_ptr<detail::stream_client> keep_alive() noexcept override;

@@ -235,38 +235,41 @@ void stream<Socket>::notify() noexcept
 #endif
 }
 
-// On a thread of the io_context, with the wakes of other streams.
+// Runs `fn` serialised with the stream's other work, from a thread of the
+// execution context that is not (the strand's socket lends excepted); false if
+// memory ran out, and then the next write or wake makes up for it.
 template<class Socket>
-void stream<Socket>::woken() noexcept
+bool stream<Socket>::hand_over(step fn) noexcept
 {
 #if SSE_HAS_EXCEPTIONS
     try {
 #endif
-        then(&stream::wake_step, {}, 0);
+        if constexpr (lends_strand)
+            post_serial(make_task(fn));
+        else
+            then(fn, {}, 0);
+        return true;
 #if SSE_HAS_EXCEPTIONS
     } catch (...) {
-        wake_pending_.store(false, std::memory_order_release);
+        return false;
     }
 #endif
+}
+
+// On a thread of the io_context, with the wakes of other streams.
+template<class Socket>
+void stream<Socket>::woken() noexcept
+{
+    if (!hand_over(&stream::wake_step))
+        wake_pending_.store(false, std::memory_order_release);
 }
 
 // On a thread of the execution context, with other streams' deadlines.
 template<class Socket>
 void stream<Socket>::deadline_reached() noexcept
 {
-#if SSE_HAS_EXCEPTIONS
-    try {
-#endif
-        if constexpr (lends_strand)
-            post_serial(make_task(&stream::timer_step));
-        else
-            then(&stream::timer_step, {}, 0);
-#if SSE_HAS_EXCEPTIONS
-    } catch (...) {
-        // Out of memory: the next write or wake reschedules.
+    if (!hand_over(&stream::timer_step))
         timer_pending_ = false;
-    }
-#endif
 }
 
 template<class Socket>
