@@ -86,10 +86,7 @@ public:
     // Makes this the stream's source and close handler (before it starts).
     static void install(stream<Socket>& s, std::shared_ptr<stream_sink> sink)
     {
-        SSE_ASSERT(!s.started_);
-        s.hooks_ = std::move(sink);
-        s.has_source_ = true;
-        s.function_hooks_ = false;
+        s.set_hooks(std::move(sink));
     }
 
     void wake() noexcept override

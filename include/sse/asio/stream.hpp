@@ -361,6 +361,7 @@ private:
     void timer_step(event_buffer, error_code, std::size_t);
     bool written(error_code ec, std::size_t bytes);
     detail::function_hooks& function_hooks();
+    void set_hooks(std::shared_ptr<detail::stream_hooks> hooks);
     friend class detail::stream_sink<Socket>;
 
     template<class CompletionToken>

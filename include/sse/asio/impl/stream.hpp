@@ -148,7 +148,7 @@ template<class Socket>
 void stream<Socket>::then(step fn, error_code ec, std::size_t n)
 {
     if (strand_)
-        asio::post(*strand_, make_task(fn, {}, ec, n));
+        post_serial(make_task(fn, {}, ec, n));
     else
         (this->*fn)({}, ec, n);
 }
@@ -167,6 +167,16 @@ void stream<Socket>::set_source(pull_source source)
     auto& hooks = function_hooks();
     hooks.source = std::move(source);
     has_source_ = hooks.source != nullptr;
+}
+
+// attach()'s sink: the stream's source and close handler (before start).
+template<class Socket>
+void stream<Socket>::set_hooks(std::shared_ptr<detail::stream_hooks> hooks)
+{
+    SSE_ASSERT(!started_);
+    hooks_ = std::move(hooks);
+    has_source_ = true;
+    function_hooks_ = false;
 }
 
 // The hooks set_source() and on_close() fill in; they replace attach()'s.
