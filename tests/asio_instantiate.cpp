@@ -94,10 +94,12 @@ TEST_CASE("stream: memory of an idle stream")
                      << attach_heap << " B attach (subscriber, sink, index), " << started_heap
                      << " B once started (the peer watch, deadline slot); total "
                      << socket_heap + object_heap + attach_heap + started_heap << " B");
-        CHECK(sizeof(typed_stream) <= 320);
+        CHECK(sizeof(typed_stream) <= 256);
         if (after_start > before_accept) {   // mallinfo2 reads 0 under sanitizers
-            CHECK(socket_heap + object_heap + started_heap <= (one_thread ? 768u : 1024u));
-            CHECK(socket_heap + object_heap + attach_heap + started_heap <= (one_thread ? 1152u : 1408u));
+            // Issue 15's budget is 1 KB of RSS per idle connection, everything included:
+            // the heap's share must stay under it with room for the rest.
+            CHECK(socket_heap + object_heap + started_heap <= (one_thread ? 640u : 800u));
+            CHECK(socket_heap + object_heap + attach_heap + started_heap <= (one_thread ? 1000u : 1152u));
         }
 
         hub.shutdown();

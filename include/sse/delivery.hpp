@@ -64,6 +64,11 @@ struct pull_result
     std::optional<std::chrono::steady_clock::time_point> next_due;
     /// The source has ended and everything it had was pulled: nothing more will come.
     bool closed = false;
+    /** Everything ready was pulled, and the source will call the sink's wake()
+        when more is: the caller need not pull again until then. False says
+        nothing (pull again once what was pulled is written).
+    */
+    bool drained = false;
 };
 
 SSE_NAMESPACE_END

@@ -152,14 +152,25 @@ public:
     SSE_DECL std::optional<close_reason> ended() const;
 
     /// Constructed by hub::subscribe() only.
-    SSE_DECL subscriber(detail::subscriber_access, subscriber_options&& o, queue_limits const& defaults,
-        std::weak_ptr<delivery_sink> sink, bool has_sink, clock::time_point now);
+    SSE_DECL subscriber(detail::subscriber_access, subscriber_options&& o,
+        std::shared_ptr<queue_limits const> const& defaults, std::weak_ptr<delivery_sink> sink, bool has_sink,
+        clock::time_point now);
 
     subscriber(subscriber const&) = delete;
     subscriber& operator=(subscriber const&) = delete;
 
 private:
     friend class hub;
+
+    // What few subscribers have: a filter, throttling. Apart, so that the many
+    // that have neither do not carry them.
+    struct extras
+    {
+        std::function<bool(published_event const&)> filter;
+        clock::duration interval{};    // throttling: 1 / max_per_second
+        clock::duration tolerance{};   // throttling: (burst - 1) * interval
+        clock::time_point tat{};       // throttling, guarded by mutex_: theoretical arrival time (GCRA)
+    };
 
     struct queued
     {
@@ -174,30 +185,30 @@ private:
     SSE_DECL void close_locked(close_reason why);
     SSE_DECL void erase_locked(std::size_t i);
     SSE_DECL std::size_t first_event_locked() const noexcept;
+    // The filter's verdict on `e`; true without a filter.
+    bool accepts(published_event const& e) const { return !extras_ || !extras_->filter || extras_->filter(e); }
 
     // Immutable after subscribe().
     std::uint64_t id_ = 0;
     std::string user_;
     std::vector<std::string> topics_;
-    std::function<bool(published_event const&)> filter_;
     std::weak_ptr<delivery_sink> sink_;
     clock::time_point connected_since_;
-    queue_limits limits_;
-    clock::duration interval_{};    // throttling: 1 / max_per_second
-    clock::duration tolerance_{};   // throttling: (burst - 1) * interval_
-    bool coalesce_ = false;
-    bool has_sink_ = false;
+    // The hub's default limits, shared by every subscriber that has no limits of its own.
+    std::shared_ptr<queue_limits const> limits_;
+    std::unique_ptr<extras> extras_;   // null: no filter, no throttling
 
     // Guarded by the hub's mutex: positions in the hub's indexes.
     std::unique_ptr<std::uint32_t[]> topic_pos_;
     std::uint32_t all_pos_ = ~std::uint32_t(0);   // ~0: not registered
     std::uint32_t user_pos_ = 0;
+    bool coalesce_ = false;
+    bool has_sink_ = false;
 
     // Guarded by mutex_.
     mutable std::mutex mutex_;
     detail::ring<queued> queue_;
     std::size_t queued_bytes_ = 0;
-    clock::time_point tat_{};   // throttling: theoretical arrival time (GCRA)
     bool armed_ = true;         // the next push wakes the sink
     bool closed_ = false;
     bool gated_ = false;        // with a backplane: waits for its history; pull() gives nothing
@@ -491,6 +502,7 @@ private:
         clock::time_point at, detail::after_unlock& after);
 
     hub_options options_;
+    std::shared_ptr<queue_limits const> default_limits_;   // options_.queue, shared by subscribers
 
     mutable std::mutex mutex_;
     replay_buffer replay_;

@@ -8,8 +8,6 @@
 #include <sse/event.hpp>
 #include <sse/hub.hpp>
 
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <chrono>
 #include <functional>
@@ -73,9 +71,7 @@ inline std::chrono::milliseconds random_retry(std::chrono::milliseconds low, std
 // stream weakly: no cycle. It reaches the hub through the hub's anchor, so a
 // stream that ends after the hub was destroyed leaves it alone.
 template<class Socket>
-class stream_sink final : public delivery_sink,
-                          public stream_hooks,
-                          public std::enable_shared_from_this<stream_sink<Socket>>
+class stream_sink final : public delivery_sink, public stream_hooks
 {
 public:
     stream_sink(hub& h, std::weak_ptr<stream<Socket>> s, std::shared_ptr<attach_options const> options)
@@ -106,8 +102,10 @@ public:
         auto const limit = why == close_reason::shutdown        ? options_->shutdown_deadline
                            : why == close_reason::slow_consumer ? options_->slow_consumer_grace
                                                                 : std::chrono::milliseconds::zero();
+        // The stream's own deadline: no timer per stream, even when a
+        // shutdown ends thousands at once.
         if (limit.count() > 0)
-            arm_deadline(s, limit);
+            s->end_within(limit);
     }
 
     void set_subscriber(std::shared_ptr<subscriber> sub) noexcept { subscriber_ = std::move(sub); }
@@ -144,9 +142,6 @@ public:
     // do and the subscription leaves the hub.
     void stream_closed(error_code why) override
     {
-        ended_ = true;
-        if (timer_)
-            timer_->cancel();
         if (auto anchor = hub_.lock())
             anchor->with([this](hub& h) { h.unsubscribe(*subscriber_); });
         if (options_->on_close)
@@ -154,32 +149,11 @@ public:
     }
 
 private:
-    // Closes the stream if it is still open `limit` after the hub ended it.
-    void arm_deadline(std::shared_ptr<stream<Socket>> const& s, std::chrono::milliseconds limit)
-    {
-        // The hub calls closed() holding a strong reference, so shared_from_this()
-        // is valid; the handler keeps the sink alive until it has run.
-        asio::post(s->get_executor(), [self = this->shared_from_this(), exec = s->get_executor(), limit] {
-            auto weak = self->stream_;
-            if (self->ended_ || weak.expired())
-                return;   // the stream ended first: no timer to keep the io_context busy
-            self->timer_ = std::make_shared<asio::steady_timer>(exec, limit);
-            self->timer_->async_wait([weak](error_code ec) {
-                if (ec)
-                    return;
-                if (auto s3 = weak.lock())
-                    s3->close();
-            });
-        });
-    }
-
     std::weak_ptr<detail::hub_anchor> hub_;
     std::weak_ptr<stream<Socket>> stream_;
     std::shared_ptr<subscriber> subscriber_;
     std::shared_ptr<attach_options const> options_;
-    std::shared_ptr<asio::steady_timer> timer_;   // on the strand only
-    bool final_sent_ = false;                     // on the strand only
-    bool ended_ = false;                          // on the strand only
+    bool final_sent_ = false;   // on the strand only
 };
 
 } // namespace detail

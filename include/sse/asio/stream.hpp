@@ -108,7 +108,9 @@ struct stream_options
     contract shared with `sse::hub`): `count` buffers appended; `next_due`, when
     to pull again without a `notify()` (a throttled event); `closed`, the source
     is finished, so the stream writes what it got, then closes with
-    `error::source_closed`. Must not block.
+    `error::source_closed`; `drained`, the source had nothing more and will call
+    `notify()` when it has, so the stream does not pull again until then. Must
+    not block.
 */
 using pull_source = std::function<pull_result(std::vector<event_buffer>& out, std::size_t max_bytes)>;
 
@@ -236,8 +238,9 @@ public:
     /** Attaches a pull source (for example a hub subscription). Call before `start`.
 
         The stream calls `source(out, max_bytes)` on its strand whenever it is idle
-        (no write in flight, own queue empty): after `start`, after each write,
-        after `notify()`, and at `pull_result::next_due`. See `pull_source`.
+        (no write in flight, own queue empty): after `start`, after each write
+        unless the source said it was drained, after `notify()`, and at
+        `pull_result::next_due`. See `pull_source`.
     */
     void set_source(pull_source source);
 
@@ -355,6 +358,7 @@ private:
     void send_step(event_buffer buffer, error_code, std::size_t);
     void close_step(event_buffer, error_code, std::size_t);
     void cancel_step(event_buffer, error_code, std::size_t id);
+    void end_by_step(event_buffer, error_code, std::size_t milliseconds);
     void wake_step(event_buffer, error_code, std::size_t);
     void write_step(event_buffer, error_code ec, std::size_t bytes);
     void peer_step(event_buffer, error_code ec, std::size_t);
@@ -362,6 +366,7 @@ private:
     bool written(error_code ec, std::size_t bytes);
     detail::function_hooks& function_hooks();
     void set_hooks(std::shared_ptr<detail::stream_hooks> hooks);
+    void end_within(std::chrono::milliseconds limit);
     friend class detail::stream_sink<Socket>;
 
     template<class CompletionToken>
@@ -380,6 +385,7 @@ private:
     void finish_gracefully();
     void finish(error_code reason);
     void complete_waiters(bool all);
+    void count_queued(std::size_t n) noexcept;
     event_buffer heartbeat_buffer() const;
 
     Socket socket_;
@@ -392,16 +398,13 @@ private:
     std::shared_ptr<detail::stream_hooks> hooks_;
     // Queued buffers; the write in flight covers [0, writing_count_).
     std::vector<event_buffer> queue_;
-    std::vector<detail::waiter_ptr> waiters_;
+    // Operations under way (async_send, async_close); null without any.
+    std::unique_ptr<detail::waiter_book> book_;
     std::size_t queued_bytes_ = 0;
     std::size_t offset_ = 0;            // bytes of queue_[0] already written
-    // Buffers ever queued: a waiter's sequence number. It counts the head from the
-    // start: buffers queued before start() are written after it, so their numbers
-    // must not change when it is inserted in front of them.
-    std::uint64_t queued_total_ = 1;
-    std::uint64_t written_total_ = 0;   // buffers ever written completely
     time_point last_activity_{};        // last write progress: heartbeat and write timeout count from it
     time_point timer_expiry_{};
+    time_point end_by_{};               // the stream closes then, whatever it is doing; zero: no such limit
     std::optional<time_point> next_due_;
     error_code reason_;
     std::atomic<bool> wake_pending_{false};
@@ -412,6 +415,8 @@ private:
     bool timer_pending_ = false;
     bool has_source_ = false;
     bool function_hooks_ = false;   // hooks_ is a detail::function_hooks
+    // The source gave all it had and wakes the stream when it has more (pull_result::drained).
+    bool source_drained_ = false;
     char read_buffer_[1] = {};   // layered streams' peer watch
     // Waiter ids. 32 bits fill the object's tail padding; a wrong match needs 2^32
     // operations started while one cancellation request is on its way.

@@ -158,22 +158,28 @@ inline event_buffer make_retry_hint(std::chrono::milliseconds retry)
 
 // subscriber -----------------------------------------------------------------
 
-SSE_DECL subscriber::subscriber(detail::subscriber_access, subscriber_options&& o, queue_limits const& defaults,
-    std::weak_ptr<delivery_sink> sink, bool has_sink, clock::time_point now)
-    : user_(std::move(o.user)), topics_(std::move(o.topics)), filter_(std::move(o.filter)),
-      sink_(std::move(sink)), connected_since_(now), limits_(o.limits ? *o.limits : defaults),
-      coalesce_(o.coalesce), has_sink_(has_sink)
+SSE_DECL subscriber::subscriber(detail::subscriber_access, subscriber_options&& o,
+    std::shared_ptr<queue_limits const> const& defaults, std::weak_ptr<delivery_sink> sink, bool has_sink,
+    clock::time_point now)
+    : user_(std::move(o.user)), topics_(std::move(o.topics)), sink_(std::move(sink)), connected_since_(now),
+      limits_(o.limits ? std::make_shared<queue_limits const>(*o.limits) : defaults), coalesce_(o.coalesce),
+      has_sink_(has_sink)
 {
     std::sort(topics_.begin(), topics_.end());
     topics_.erase(std::unique(topics_.begin(), topics_.end()), topics_.end());
     if (!topics_.empty())
         topic_pos_.reset(new std::uint32_t[topics_.size()]);
+    if (o.filter || o.max_per_second > 0) {
+        extras_ = std::make_unique<extras>();
+        extras_->filter = std::move(o.filter);
+    }
     if (o.max_per_second > 0) {
-        interval_ = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / o.max_per_second));
-        if (interval_ <= clock::duration::zero())
-            interval_ = clock::duration(1);
+        auto& x = *extras_;
+        x.interval = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / o.max_per_second));
+        if (x.interval <= clock::duration::zero())
+            x.interval = clock::duration(1);
         std::size_t const burst = o.burst == 0 ? 1 : o.burst;
-        tolerance_ = interval_ * static_cast<clock::rep>(burst - 1);
+        x.tolerance = x.interval * static_cast<clock::rep>(burst - 1);
     }
 }
 
@@ -182,8 +188,10 @@ SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_
     pull_result r;
     std::lock_guard<std::mutex> lock(mutex_);
     armed_ = true;
-    if (gated_)
-        return r;   // the hub wakes the sink once the history is in front
+    if (gated_) {
+        r.drained = true;   // the hub wakes the sink once the history is in front
+        return r;
+    }
     std::size_t bytes = 0;
     while (!queue_.empty()) {
         queued& q = queue_.front();
@@ -192,13 +200,14 @@ SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_
             break;
         // Throttling is a GCRA: an event may leave at tat_ - tolerance_, and each one
         // that leaves moves tat_ one interval on; a quiet period lets `burst` through.
-        if (interval_ != clock::duration::zero() && q.event != nullptr) {
-            auto const allowed_at = tat_ - tolerance_;
+        if (extras_ && extras_->interval != clock::duration::zero() && q.event != nullptr) {
+            auto& x = *extras_;
+            auto const allowed_at = x.tat - x.tolerance;
             if (now < allowed_at) {
                 r.next_due = allowed_at;
                 break;
             }
-            tat_ = std::max(tat_, now) + interval_;
+            x.tat = std::max(x.tat, now) + x.interval;
         }
         out.push_back(std::move(q.buffer));
         bytes += size;
@@ -207,13 +216,16 @@ SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_
         ++r.count;
     }
     if (queue_.empty()) {
-        if (closed_)
+        if (closed_) {
             r.closed = true;
-        else
+        } else {
+            // armed_ is set: the next push wakes the sink.
+            r.drained = true;
             // A drained queue gives its storage back: idle subscribers are what a
             // server holds by the thousand, and at low rates (one event, one pull)
             // an allocation per event costs far less than the write it feeds.
             queue_.release();
+        }
     }
     return r;
 }
@@ -280,16 +292,16 @@ SSE_DECL bool subscriber::push_locked(
     ++tally.deliveries;
 
     auto const too_old = [&] {
-        if (limits_.max_age == clock::duration::zero())
+        if (limits_->max_age == clock::duration::zero())
             return false;
         std::size_t const i = first_event_locked();
-        return i < queue_.size() && now - queue_[i].at > limits_.max_age;
+        return i < queue_.size() && now - queue_[i].at > limits_->max_age;
     };
-    auto const too_big = [&] { return queued_bytes_ > limits_.max_bytes; };
+    auto const too_big = [&] { return queued_bytes_ > limits_->max_bytes; };
     if (!too_big() && !too_old())
         return false;
 
-    switch (limits_.policy) {
+    switch (limits_->policy) {
     case slow_consumer_policy::disconnect:
         close_locked(close_reason::slow_consumer);
         return true;
@@ -334,8 +346,8 @@ SSE_DECL void subscriber::close_locked(close_reason why)
         return;
     queue_.release();
     queued_bytes_ = 0;
-    if (why == close_reason::slow_consumer && limits_.retry_hint > std::chrono::milliseconds::zero()) {
-        event_buffer hint = detail::make_retry_hint(limits_.retry_hint);
+    if (why == close_reason::slow_consumer && limits_->retry_hint > std::chrono::milliseconds::zero()) {
+        event_buffer hint = detail::make_retry_hint(limits_->retry_hint);
         queued_bytes_ = hint->size();
         queue_.emplace_back(queued{std::move(hint), nullptr, clock::time_point{}});
     }
@@ -344,7 +356,8 @@ SSE_DECL void subscriber::close_locked(close_reason why)
 // hub ------------------------------------------------------------------------
 
 SSE_DECL hub::hub(hub_options options)
-    : options_(std::move(options)), replay_(options_.replay, options_.backplane ? std::string() : options_.epoch)
+    : options_(std::move(options)), default_limits_(std::make_shared<queue_limits const>(options_.queue)),
+      replay_(options_.replay, options_.backplane ? std::string() : options_.epoch)
 {
     if (options_.backplane)
         options_.backplane->start(
@@ -433,7 +446,7 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
     std::optional<std::string> last_id = std::move(o.last_event_id);
     auto const start = now();
     auto s = std::make_shared<subscriber>(
-        detail::subscriber_access{}, std::move(o), options_.queue, sink, sink != nullptr, start);
+        detail::subscriber_access{}, std::move(o), default_limits_, sink, sink != nullptr, start);
     bool must_read = false;
     detail::history_read read;
     {
@@ -474,7 +487,7 @@ SSE_DECL bool hub::resume_locked(std::shared_ptr<subscriber> const& s, std::stri
     error_code replay_ec;
     std::size_t replayed = 0;
     auto const replay_one = [&](event_buffer const& b, published_event const& e) {
-        if (!detail::includes(e.audience, *s) || (s->filter_ && !s->filter_(e)))
+        if (!detail::includes(e.audience, *s) || !s->accepts(e))
             return;
         std::lock_guard<std::mutex> sub_lock(s->mutex_);
         s->queue_.emplace_back(subscriber::queued{b, &e, at});
@@ -541,7 +554,7 @@ SSE_DECL replay_lookup hub::events_after(std::string_view last_event_id, subscri
     auto const start = now();
     // An unregistered subscriber: routing and filters see exactly what they
     // would see in subscribe(), and nothing else learns of it.
-    subscriber const probe(detail::subscriber_access{}, std::move(who), options_.queue, {}, false, start);
+    subscriber const probe(detail::subscriber_access{}, std::move(who), default_limits_, {}, false, start);
     std::lock_guard<std::mutex> lock(mutex_);
     if (shut_down_) {
         ec = error::hub_shut_down;
@@ -551,7 +564,7 @@ SSE_DECL replay_lookup hub::events_after(std::string_view last_event_id, subscri
     if (last_event_id.empty())
         return r;
     auto const collect = [&](event_buffer const& b, published_event const& e) {
-        if (!detail::includes(e.audience, probe) || (probe.filter_ && !probe.filter_(e)))
+        if (!detail::includes(e.audience, probe) || !probe.accepts(e))
             return;
         // The buffer shares ownership of the event it points into.
         r.events.emplace_back(b, &e);
@@ -594,7 +607,7 @@ SSE_DECL void hub::unsubscribe(subscriber& s)
 SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, published_event const& e,
     clock::time_point at, detail::fanout_tally& tally, detail::after_unlock& after)
 {
-    if (s.filter_ && !s.filter_(e))
+    if (!s.accepts(e))
         return;
     std::shared_ptr<delivery_sink> sink;
     bool closed = false;
@@ -934,7 +947,7 @@ SSE_DECL void hub::history_read_done(detail::history_read const& read, error_cod
             for (auto& le : got) {
                 std::shared_ptr<published_event> p = detail::prepare_log_entry(le);
                 replay_buffer::stamp(*p, read.epoch, le.seq, at);
-                if (!detail::includes(p->audience, *s) || (s->filter_ && !s->filter_(*p)))
+                if (!detail::includes(p->audience, *s) || !s->accepts(*p))
                     continue;
                 published_event const* e = p.get();
                 front.push_back(subscriber::queued{event_buffer(std::move(p), &e->wire), e, at});

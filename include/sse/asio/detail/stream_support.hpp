@@ -252,6 +252,18 @@ struct waiter_deleter
 
 using waiter_ptr = std::unique_ptr<waiter, waiter_deleter>;
 
+// A stream's async_send and async_close operations, in queue order, with the
+// counts that say when each is done. A stream has one only while operations are
+// under way: an idle connection pays a pointer, not the bookkeeping.
+struct waiter_book
+{
+    std::vector<waiter_ptr> waiters;
+    // Buffers queued and buffers written completely since the book was opened: a
+    // send is done once `written` reaches its waiter's sequence number.
+    std::uint64_t queued = 0;
+    std::uint64_t written = 0;
+};
+
 // A waiter lives in memory from the operation's associated allocator, and gives
 // it back before the operation resumes (Asio's rule for composed operations).
 template<class Op>

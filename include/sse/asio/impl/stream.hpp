@@ -316,6 +316,25 @@ void stream<Socket>::cancel_step(event_buffer, error_code, std::size_t id)
     cancel_waiter(static_cast<std::uint32_t>(id));
 }
 
+// Closes the stream `limit` from now if it has not ended by then (attach()'s
+// deadline after the hub ended the subscription). Any thread.
+template<class Socket>
+void stream<Socket>::end_within(std::chrono::milliseconds limit)
+{
+    post_serial(make_task(&stream::end_by_step, {}, {}, static_cast<std::size_t>(limit.count())));
+}
+
+template<class Socket>
+void stream<Socket>::end_by_step(event_buffer, error_code, std::size_t milliseconds)
+{
+    if (closed_)
+        return;
+    time_point const t = clock_type::now() + std::chrono::milliseconds(milliseconds);
+    if (end_by_ == time_point{} || t < end_by_)
+        end_by_ = t;
+    schedule(end_by_);
+}
+
 template<class Socket>
 void stream<Socket>::write_step(event_buffer, error_code ec, std::size_t bytes)
 {
@@ -326,6 +345,7 @@ template<class Socket>
 void stream<Socket>::wake_step(event_buffer, error_code, std::size_t)
 {
     wake_pending_.store(false, std::memory_order_release);
+    source_drained_ = false;
     do_write();
 }
 
@@ -414,7 +434,7 @@ void stream<Socket>::do_start(event_buffer head)
         return;
     started_ = true;
     queued_bytes_ += head->size();
-    queue_.insert(queue_.begin(), std::move(head));   // already counted in queued_total_
+    queue_.insert(queue_.begin(), std::move(head));   // a waiter book counted it already
     last_activity_ = clock_type::now();
     if constexpr (plain_socket) {
         // Writes are tried at once and must not block (see do_write).
@@ -433,7 +453,7 @@ void stream<Socket>::enqueue(event_buffer buffer)
     if (closed_)
         return;
     queued_bytes_ += buffer->size();
-    ++queued_total_;
+    count_queued(1);
     queue_.push_back(std::move(buffer));
     if (queued_bytes_ > options_->max_queue_bytes)
         return finish(error::send_queue_full);
@@ -449,16 +469,22 @@ void stream<Socket>::add_waiter(detail::waiter_ptr w, event_buffer buffer)
     }
     if (closing_ && !w->is_close())
         return w.release()->complete(error::stream_closed);
+    if (!book_) {
+        book_ = std::make_unique<detail::waiter_book>();
+        // Count what is queued already, and the head before start(): it is
+        // inserted in front of the buffers queued before it.
+        book_->queued = queue_.size() + (started_ ? 0 : 1);
+    }
     if (buffer) {
         queued_bytes_ += buffer->size();
-        ++queued_total_;
+        ++book_->queued;
         queue_.push_back(std::move(buffer));
     }
     // A send completes once every buffer up to its own is written; a close
     // completes when the stream ends.
-    w->set_seq(queued_total_);
+    w->set_seq(book_->queued);
     bool const close = w->is_close();
-    waiters_.push_back(std::move(w));
+    book_->waiters.push_back(std::move(w));
     if (close) {
         closing_ = true;
         if (!started_)
@@ -476,11 +502,16 @@ void stream<Socket>::add_waiter(detail::waiter_ptr w, event_buffer buffer)
 template<class Socket>
 void stream<Socket>::cancel_waiter(std::uint32_t id)
 {
-    auto const it = std::find_if(waiters_.begin(), waiters_.end(), [id](auto const& w) { return w->id() == id; });
-    if (it == waiters_.end())
+    if (!book_)
+        return;   // completed meanwhile
+    auto& waiters = book_->waiters;
+    auto const it = std::find_if(waiters.begin(), waiters.end(), [id](auto const& w) { return w->id() == id; });
+    if (it == waiters.end())
         return;   // completed meanwhile
     detail::waiter* const w = it->release();
-    waiters_.erase(it);
+    waiters.erase(it);
+    if (waiters.empty())
+        book_.reset();
     w->complete(asio::error::operation_aborted);
 }
 
@@ -495,7 +526,7 @@ void stream<Socket>::do_write()
     for (;;) {
         if (closed_ || writing_ || !started_)
             return;
-        if (queue_.empty() && has_source_ && !closing_) {
+        if (queue_.empty() && has_source_ && !closing_ && !source_drained_) {
             pull();
             if (closed_)
                 return;
@@ -582,10 +613,11 @@ bool stream<Socket>::written(error_code ec, std::size_t bytes)
         ++done;
     }
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
-    written_total_ += done;
     last_activity_ = clock_type::now();
-    if (done != 0 && !waiters_.empty())
+    if (book_ && done != 0) {
+        book_->written += done;
         complete_waiters(false);
+    }
     return !closed_;
 }
 
@@ -596,8 +628,9 @@ void stream<Socket>::pull()
     pull_result const r = hooks_->pull(queue_, options_->max_write_bytes);
     for (std::size_t i = before; i < queue_.size(); ++i)
         queued_bytes_ += queue_[i]->size();
-    queued_total_ += queue_.size() - before;
+    count_queued(queue_.size() - before);
     next_due_ = r.next_due;
+    source_drained_ = r.drained;
     if (r.closed) {
         has_source_ = false;
         next_due_.reset();
@@ -664,7 +697,9 @@ template<class Socket>
 void stream<Socket>::schedule(time_point t)
 {
     // One deadline serves the write timeout (while writing), the heartbeat and the
-    // source's next_due (while idle). A deadline reached too early re-arms it.
+    // source's next_due (while idle), and end_by_. A deadline reached too early re-arms it.
+    if (end_by_ != time_point{} && end_by_ < t)
+        t = end_by_;
     if (timer_pending_ && t >= timer_expiry_)
         return;
     service_->schedule(*this, t);
@@ -676,6 +711,8 @@ template<class Socket>
 void stream<Socket>::schedule_idle()
 {
     std::optional<time_point> t = next_due_;
+    if (end_by_ != time_point{})
+        t = t ? std::min(*t, end_by_) : end_by_;
     if (options_->heartbeat_interval.count() > 0) {
         time_point const beat = last_activity_ + options_->heartbeat_interval;
         if (!t || beat < *t)
@@ -695,9 +732,14 @@ void stream<Socket>::timer_step(event_buffer, error_code, std::size_t)
         return;
     timer_pending_ = false;
     auto const now = clock_type::now();
+    if (end_by_ != time_point{} && now >= end_by_)
+        return finish(error::stream_closed);
     if (writing_) {
-        if (options_->write_timeout.count() <= 0)
+        if (options_->write_timeout.count() <= 0) {
+            if (end_by_ != time_point{})
+                schedule(end_by_);
             return;
+        }
         time_point const deadline = last_activity_ + options_->write_timeout;
         if (now >= deadline)
             return finish(error::write_timeout);
@@ -714,7 +756,7 @@ void stream<Socket>::timer_step(event_buffer, error_code, std::size_t)
         event_buffer b = options_->make_heartbeat ? options_->make_heartbeat() : heartbeat_buffer();
         if (b) {
             queued_bytes_ += b->size();
-            ++queued_total_;
+            count_queued(1);
             queue_.push_back(std::move(b));
         }
         else {
@@ -758,7 +800,6 @@ void stream<Socket>::finish(error_code reason)
     offset_ = 0;
     has_source_ = false;
     complete_waiters(true);
-    std::vector<detail::waiter_ptr>().swap(waiters_);
     if (auto hooks = std::move(hooks_))
         hooks->stream_closed(reason_);
 }
@@ -766,16 +807,19 @@ void stream<Socket>::finish(error_code reason)
 template<class Socket>
 void stream<Socket>::complete_waiters(bool all)
 {
+    if (!book_)
+        return;
     // Waiters are in queue order, so the finished ones form a prefix.
+    auto& waiters = book_->waiters;
     std::size_t n = 0;
-    for (; n < waiters_.size(); ++n) {
-        auto& w = waiters_[n];
+    for (; n < waiters.size(); ++n) {
+        auto& w = waiters[n];
         if (w->is_close()) {
             if (!all)
                 break;
             w.release()->complete(reason_);
         }
-        else if (w->seq() <= written_total_) {
+        else if (w->seq() <= book_->written) {
             w.release()->complete({});
         }
         else if (all) {
@@ -785,7 +829,16 @@ void stream<Socket>::complete_waiters(bool all)
             break;
         }
     }
-    waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<std::ptrdiff_t>(n));
+    waiters.erase(waiters.begin(), waiters.begin() + static_cast<std::ptrdiff_t>(n));
+    if (waiters.empty())
+        book_.reset();
+}
+
+template<class Socket>
+void stream<Socket>::count_queued(std::size_t n) noexcept
+{
+    if (book_)
+        book_->queued += n;
 }
 
 SSE_NAMESPACE_END
