@@ -1,7 +1,8 @@
 // A program that links sse::compiled. The target defines SSE_SEPARATE_COMPILATION
 // and SSE_SEPARATE_ASIO (and SSE_SEPARATE_ASIO_TLS when built with OpenSSL): this
-// file then declares the library's non-template bodies and its event sources
-// without compiling them, so it links only if the library provides them.
+// file then declares the library's non-template bodies, its event sources and
+// sse::stream<asio::ip::tcp::socket> without compiling them, so it links only if
+// the library provides them.
 #include <sse/asio/event_source.hpp>
 #include <sse/http/request_parser.hpp>
 #include <sse/sse.hpp>
@@ -9,7 +10,8 @@
 #include <sse/asio/ssl.hpp>
 #endif
 
-#include "../support/refused_source.hpp"   // the project's tests' helper, shared with tests/separate_asio
+#include "../support/refused_source.hpp"   // the project's tests' helpers, shared with tests/separate_asio
+#include "../support/stream_round_trip.hpp"
 
 #include <cstdio>
 #include <string>
@@ -38,7 +40,8 @@ int main()
     unsigned short const port = refusing.number();
 
     bool ok = got == "compiled" && p.last_event_id() == "7" && !ec && request.done() &&
-              request.get().param("x") == "1" && support::fails_once<asio::ip::tcp::socket>(port);
+              request.get().param("x") == "1" && support::fails_once<asio::ip::tcp::socket>(port) &&
+              support::stream_round_trip("compiled stream");
 #if defined(SSE_SEPARATE_ASIO_TLS)
     ok = ok && support::fails_once<sse::tls_socket>(port);
     char const* tls = " with TLS";

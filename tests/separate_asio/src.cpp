@@ -1,3 +1,3 @@
-// The one source file that compiles the event sources (SSE_SEPARATE_ASIO). TLS is
+// The one source file that compiles the event sources and the stream (SSE_SEPARATE_ASIO). TLS is
 // included because the target defines SSE_SEPARATE_ASIO_TLS, not by include order.
 #include <sse/asio/src.hpp>

@@ -426,4 +426,12 @@ private:
 SSE_NAMESPACE_END
 
 #include <sse/asio/impl/stream.hpp>
+
+#if defined(SSE_SEPARATE_ASIO)
+#include <asio/ip/tcp.hpp>
+SSE_NAMESPACE_BEGIN
+// Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
+extern template class stream<asio::ip::tcp::socket>;
+SSE_NAMESPACE_END
+#endif
 #endif

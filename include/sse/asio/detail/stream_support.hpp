@@ -17,6 +17,7 @@
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
 
+#include <cerrno>
 #include <cstddef>
 #include <memory>
 #include <cstdint>
@@ -210,6 +211,36 @@ private:
     std::size_t count_;
     std::size_t offset_;
 };
+
+// Writes one buffer to a non-blocking plain socket, as much as the kernel takes
+// now. Where there is send(2), it is called directly: for one buffer it spares
+// the kernel sendmsg's message header and vector copies, which Asio's
+// write_some always makes; at low rates, one event to one idle connection is
+// the whole job. Elsewhere, write_some.
+template<class Socket>
+std::size_t send_now(Socket& socket, char const* data, std::size_t size, error_code& ec)
+{
+#if defined(ASIO_HAS_IOCP) || defined(ASIO_WINDOWS_RUNTIME) || defined(_WIN32)
+    return socket.write_some(asio::buffer(data, size), ec);
+#else
+#if defined(MSG_NOSIGNAL)
+    constexpr int flags = MSG_NOSIGNAL;   // a vanished peer is an error, not a signal
+#else
+    constexpr int flags = 0;              // Asio sets SO_NOSIGPIPE where there is no MSG_NOSIGNAL
+#endif
+    for (;;) {
+        auto const n = ::send(socket.native_handle(), data, size, flags);
+        if (n >= 0) {
+            ec = {};
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            ec = error_code(errno, asio::error::get_system_category());
+            return 0;
+        }
+    }
+#endif
+}
 
 // A suspended asynchronous operation, type-erased so the stream can keep it in a
 // list until the bytes it waits for have been written or the stream ends.

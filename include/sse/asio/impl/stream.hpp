@@ -550,7 +550,9 @@ void stream<Socket>::do_write()
         if constexpr (plain_socket) {
             if (try_now) {
                 error_code ec;
-                std::size_t const n = socket_.write_some(detail::gather_view(queue_, count, offset_), ec);
+                std::size_t const n =
+                    count == 1 ? detail::send_now(socket_, queue_[0]->data() + offset_, bytes, ec)
+                               : socket_.write_some(detail::gather_view(queue_, count, offset_), ec);
                 if (ec != asio::error::would_block && ec != asio::error::try_again) {
                     if (!written(ec, n))
                         return;
