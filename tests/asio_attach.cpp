@@ -10,6 +10,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -393,6 +394,52 @@ TEST_CASE("attach: however the stream ends, on_close runs once and the subscribe
             CHECK(c.st->closed);
         }
     }
+}
+
+TEST_CASE("attach: one shared on_end serves every stream, with its subscription and reason")
+{
+    asio::io_context io;
+    sse::hub hub(hub_options());
+    struct ended
+    {
+        std::uint64_t id;
+        std::optional<sse::close_reason> reason;
+        sse::error_code why;
+    };
+    std::vector<ended> seen;
+    auto how = std::make_shared<sse::attach_options>();
+    how->on_end = [&](sse::subscriber const& s, sse::error_code why) { seen.push_back({s.id(), s.ended(), why}); };
+    std::shared_ptr<sse::attach_options const> shared = std::move(how);
+
+    std::vector<std::unique_ptr<connection>> conns;
+    for (int i = 0; i < 3; ++i) {
+        conns.push_back(std::make_unique<connection>(io));
+        auto& c = *conns.back();
+        c.stream = std::make_shared<mock_stream>(std::move(c.socket), connection::quiet());
+        c.sub = sse::attach(hub, c.stream, {}, shared);
+        REQUIRE(c.sub != nullptr);
+        c.stream->start();
+    }
+    CHECK(shared.use_count() == 4);   // the streams share it; none holds a copy
+    hub.publish(data_event("x"));
+    support::mock_socket::close_peer(*conns[0]->st);   // the peer goes away
+    conns[1]->stream->close();                          // the server closes it
+    CHECK(hub.kick(conns[2]->sub->id()));               // the hub ends it
+    CHECK(run_until(io, [&] { return seen.size() == 3; }));
+    io.restart();
+    io.run();
+    REQUIRE(seen.size() == 3);
+    auto const find = [&](std::uint64_t id) {
+        auto const it = std::find_if(seen.begin(), seen.end(), [&](ended const& e) { return e.id == id; });
+        REQUIRE(it != seen.end());
+        return *it;
+    };
+    CHECK(find(conns[0]->sub->id()).why == sse::error::peer_closed);
+    CHECK(find(conns[1]->sub->id()).why == sse::error::stream_closed);
+    auto const kicked = find(conns[2]->sub->id());
+    CHECK(kicked.reason == sse::close_reason::kicked);
+    CHECK(kicked.why == sse::error::source_closed);
+    CHECK(hub.stats().subscribers == 0);
 }
 
 TEST_CASE("attach: the hub may be destroyed while streams are attached")

@@ -156,7 +156,12 @@ server::server(config c, logger::sink_type log_sink)
     so.extra_headers.emplace_back("Connection", "keep-alive");
     so.write_timeout = config_.write_timeout;
     so.cors = cors_;
+    // Only the threads run() starts run io_: with one, the streams need no strand
+    // (about 160 bytes less per connection).
+    if (config_.effective_threads() == 1)
+        so.threading = sse::stream_threading::one_thread;
     stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
+    attach_options_ = make_attach_options();
 
     tcp::endpoint const at(asio::ip::make_address(config_.host), config_.port);
     if (!config_.tls_cert.empty()) {

@@ -13,6 +13,7 @@
 #include "metrics.hpp"
 #include "publisher.hpp"
 
+#include <sse/asio/attach.hpp>
 #include <sse/asio/listener.hpp>
 #include <sse/asio/ssl.hpp>
 #include <sse/asio/stream.hpp>
@@ -122,6 +123,10 @@ private:
 
     template<class Socket>
     void serve_stream(request_ptr req, Socket socket);
+    /// How every stream is attached (streams.cpp): one copy for all of them.
+    std::shared_ptr<sse::attach_options const> make_attach_options();
+    /// A stream has ended: the registry and the log learn why.
+    void stream_ended(sse::subscriber const& s, sse::error_code why);
     /// The answer to a stream refused for its credentials (`refusal`: 401 or 403), as --stream-auth-errors says.
     template<class Socket>
     void refuse_stream(Socket socket, request const& req, char const* reason, sse::response refusal);
@@ -188,6 +193,7 @@ private:
     rate_limiter publish_rate_;
     sse::cors_policy cors_;
     std::shared_ptr<sse::stream_options const> stream_options_;
+    std::shared_ptr<sse::attach_options const> attach_options_;
     std::chrono::steady_clock::time_point started_;
 
     mutable std::mutex refused_mutex_;

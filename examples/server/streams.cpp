@@ -197,6 +197,26 @@ std::optional<server::grant> server::authorize_subscriber(request const& req, So
     return grant{std::move(*who), std::move(*what)};
 }
 
+std::shared_ptr<sse::attach_options const> server::make_attach_options()
+{
+    sse::attach_options how;
+    how.shutdown_deadline = config_.shutdown_deadline;
+    how.slow_consumer_grace = config_.slow_consumer_grace;
+    how.final_event = farewell;
+    how.on_end = [this](sse::subscriber const& s, sse::error_code why) { stream_ended(s, why); };
+    return std::make_shared<sse::attach_options const>(std::move(how));
+}
+
+void server::stream_ended(sse::subscriber const& s, sse::error_code why)
+{
+    auto const reason = close_reason_name(s.ended(), why);
+    if (auto r = clients_.closed(s.id(), reason)) {
+        auto const lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - r->started);
+        log_.info("stream_closed", {{"client", std::to_string(r->id)}, {"user", string_or_null(r->user)},
+                                    {"ip", r->remote_ip}, {"reason", reason}, {"duration_ms", lasted.count()}});
+    }
+}
+
 template<class Socket>
 void server::serve_stream(request_ptr req, Socket socket)
 {
@@ -235,15 +255,26 @@ void server::serve_stream(request_ptr req, Socket socket)
     if (!resume)
         start_id = hub_.newest_id();
 
-    // Shared by the close handler and the expiry timer, both on the stream's strand.
-    struct stream_state
+    // A token that expires needs a timer, which must stop when the stream ends:
+    // only such streams have state, and attach options, of their own. The others
+    // share the server's (an idle connection's size is what a server multiplies).
+    struct expiry_state
     {
-        std::uint64_t id = 0;
-        std::weak_ptr<sse::subscriber> subscription;
-        std::unique_ptr<asio::steady_timer> expiry;
-        bool closed = false;
+        std::unique_ptr<asio::steady_timer> timer;   // on the stream's strand
+        bool closed = false;                         // likewise
     };
-    auto state = std::make_shared<stream_state>();
+    std::shared_ptr<expiry_state> expiry;
+    std::shared_ptr<sse::attach_options const> how = attach_options_;
+    if (who.claims && who.claims->expires) {
+        expiry = std::make_shared<expiry_state>();
+        sse::attach_options own = *attach_options_;
+        own.on_close = [expiry](sse::error_code) {
+            expiry->closed = true;
+            if (expiry->timer)
+                expiry->timer->cancel();
+        };
+        how = std::make_shared<sse::attach_options const>(std::move(own));
+    }
 
     auto stream = std::make_shared<sse::stream<Socket>>(std::move(socket), stream_options_);
     sse::subscriber_options options;
@@ -251,32 +282,13 @@ void server::serve_stream(request_ptr req, Socket socket)
     options.user = what.user;
     options.last_event_id = resume ? resume : start_id;
 
-    sse::attach_options how;
-    how.shutdown_deadline = config_.shutdown_deadline;
-    how.slow_consumer_grace = config_.slow_consumer_grace;
-    how.final_event = farewell;
-    how.on_close = [this, state](sse::error_code why) {
-        state->closed = true;
-        if (state->expiry)
-            state->expiry->cancel();
-        auto const sub = state->subscription.lock();
-        auto const reason = close_reason_name(sub ? sub->ended() : std::nullopt, why);
-        if (auto r = clients_.closed(state->id, reason)) {
-            auto const lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - r->started);
-            log_.info("stream_closed", {{"client", std::to_string(r->id)}, {"user", string_or_null(r->user)},
-                                        {"ip", r->remote_ip}, {"reason", reason}, {"duration_ms", lasted.count()}});
-        }
-    };
-
     sse::error_code ec;
-    auto sub = sse::attach(hub_, stream, std::move(options), how, ec);
+    auto sub = sse::attach(hub_, stream, std::move(options), std::move(how), ec);
     if (!sub) {
         clients_.release(req->remote_ip, what.user);
         return refuse(std::move(stream->socket()), *req, "shutting_down",
                       retry_later(503, "the server is shutting down", config_.retry_after));
     }
-    state->id = sub->id();
-    state->subscription = sub;
 
     client_record record;
     record.id = sub->id();
@@ -320,15 +332,15 @@ void server::serve_stream(request_ptr req, Socket socket)
     }
     stream->start(req->head);
 
-    if (who.claims && who.claims->expires) {
+    if (expiry) {
         // The token is honoured as long as verify_jwt would accept it, leeway included.
         auto const left = *who.claims->expires + config_.jwt_leeway - system_clock::now();
-        asio::post(stream->get_executor(), [this, state, left, ex = stream->get_executor()] {
-            if (state->closed)
+        asio::post(stream->get_executor(), [this, expiry, left, id = sub->id(), ex = stream->get_executor()] {
+            if (expiry->closed)
                 return;
-            state->expiry = std::make_unique<asio::steady_timer>(
+            expiry->timer = std::make_unique<asio::steady_timer>(
                 ex, std::chrono::duration_cast<clock::duration>(left));
-            state->expiry->async_wait([this, id = state->id](sse::error_code cancelled) {
+            expiry->timer->async_wait([this, id](sse::error_code cancelled) {
                 if (!cancelled)
                     hub_.kick(id, sse::close_reason::token_expired);
             });

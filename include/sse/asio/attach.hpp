@@ -50,6 +50,12 @@ struct attach_options
 
     /// Called once, on the stream's strand, when the stream has ended.
     std::function<void(error_code)> on_close;
+    /** As `on_close`, with the subscription that ended (its id, user, topics and
+        `ended()` reason) as well: one function serves every stream, so that the
+        options can be shared by all of them instead of holding a closure per
+        stream. Called after `on_close` when both are set.
+    */
+    std::function<void(subscriber const&, error_code)> on_end;
 };
 
 namespace detail {
@@ -146,6 +152,8 @@ public:
             anchor->with([this](hub& h) { h.unsubscribe(*subscriber_); });
         if (options_->on_close)
             options_->on_close(why);
+        if (options_->on_end)
+            options_->on_end(*subscriber_, why);
     }
 
 private:

@@ -14,11 +14,12 @@ SSE_NAMESPACE_BEGIN
 namespace detail {
 
 // A queue that allocates only when it grows. It starts with no storage, so an idle
-// subscriber's queue costs its 24 bytes and nothing on the heap; it doubles on demand
-// (1, 2, 4, ...), and once warmed up a push and a pop never allocate. It starts at one
-// slot because a queue released when drained holds one event at low rates: a
+// subscriber's queue costs its 24 bytes and nothing on the heap; it grows on demand
+// (1, 4, 8, 16, ...), and once warmed up a push and a pop never allocate. It starts at
+// one slot because a queue released when drained holds one event at low rates: a
 // small block is what malloc recycles cheaply (glibc's fast bins), when a fan-out
-// allocates one per subscriber and frees them as the writes go out. The capacity is
+// allocates one per subscriber and frees them as the writes go out. A second event
+// means a busier queue: it jumps to four. The capacity is
 // a power of two so that an index wraps with a mask, not a division. Middle erase
 // (used by coalescing) shifts the later elements: queues that coalesce stay short.
 template<class T>
@@ -93,7 +94,7 @@ public:
 private:
     void grow()
     {
-        std::uint32_t const fresh_capacity = capacity_ == 0 ? 1 : capacity_ * 2;
+        std::uint32_t const fresh_capacity = capacity_ == 0 ? 1 : capacity_ == 1 ? 4 : capacity_ * 2;
         T* fresh = std::allocator<T>().allocate(fresh_capacity);
         for (std::uint32_t i = 0; i < size_; ++i) {
             T& old = (*this)[i];
