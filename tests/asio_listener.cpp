@@ -181,6 +181,65 @@ TEST_CASE("listener: serves streams to several clients, curl among them")
     l->stop();
 }
 
+TEST_CASE("listener: connections go to the connection executors in turn, one-thread streams on each")
+{
+    // One io_context per thread, as a server that spreads its connections over
+    // shards runs them: the listener on its own, each connection on the next shard,
+    // as an io_context_socket (the socket type for io_context executors).
+    server_thread acceptor;
+    server_thread shards[2];
+    sse::listener_options options;
+    for (auto& s : shards)
+        options.connection_executors.push_back(s.io.get_executor());
+
+    auto shard_of = [&](asio::io_context::executor_type const& ex) {
+        for (int i = 0; i < 2; ++i)
+            if (&ex.context() == &shards[i].io)
+                return i;
+        return -1;
+    };
+    std::atomic<int> on_its_shard{0};
+    auto on_request = [&](sse::http::request_head head, sse::io_context_socket socket, std::string_view) {
+        int const shard = shard_of(socket.get_executor());
+        sse::stream_options so;
+        so.retry.reset();
+        so.threading = sse::stream_threading::one_thread;   // each shard has one thread
+        auto stream = std::make_shared<sse::stream<sse::io_context_socket>>(std::move(socket), so);
+        stream->start(head);
+        sse::event e;
+        e.data = "shard " + std::to_string(shard);
+        stream->send(e);
+        stream->async_close(std::nullopt, [stream, &shards, &on_its_shard, shard](sse::error_code) {
+            // The stream's handlers run on the shard's thread.
+            if (shard >= 0 && shards[shard].thread.get_id() == std::this_thread::get_id())
+                ++on_its_shard;
+        });
+    };
+    asio::ip::tcp::endpoint const any_port(asio::ip::make_address("127.0.0.1"), 0);
+    auto l = std::make_shared<sse::io_context_listener>(acceptor.io.get_executor(), any_port, on_request, options);
+    l->start();
+    auto const port = l->local_endpoint().port();
+
+    // io_context_sockets need io_context executors: a strand is refused.
+    sse::listener_options on_strand;
+    on_strand.connection_executors.push_back(asio::make_strand(shards[0].io));
+    sse::error_code ec;
+    auto refused = std::make_shared<sse::io_context_listener>(acceptor.io.get_executor(), any_port, on_request,
+                                                              on_strand, ec);
+    CHECK(ec == std::errc::invalid_argument);
+
+    std::string const head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n";
+    // One at a time, so that the accepts come in the order of the clients.
+    for (int i = 0; i < 6; ++i) {
+        CAPTURE(i);
+        CHECK(exchange(port, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n") ==
+              head + "data: shard " + std::to_string(i % 2) + "\n\n");
+    }
+    CHECK(wait_for([&] { return on_its_shard == 6; }));
+    l->stop();
+}
+
 TEST_CASE("listener: a bad request head is answered and closed")
 {
     server_thread server;

@@ -9,6 +9,15 @@ nlohmann::json session_id(std::map<std::string, std::string> const& metadata)
     return it == metadata.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
 }
 
+std::string_view ip_of(std::string_view remote) noexcept
+{
+    if (!remote.empty() && remote.front() == '[') {
+        auto const end = remote.find(']');
+        return remote.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+    }
+    return remote.substr(0, remote.rfind(':'));
+}
+
 client_registry::client_registry(connection_limits limits) : limits_(limits) {}
 
 admission client_registry::admit(std::string const& ip, std::string const& user)
@@ -51,19 +60,20 @@ void client_registry::opened(client_record r)
 {
     std::lock_guard<std::mutex> lock(mutex_);
     ++opened_total_;
-    auto const id = r.id;
-    open_.emplace(id, std::move(r));
+    auto const sub = r.subscription.lock();
+    if (sub)
+        open_.emplace(sub->id(), std::move(r));
 }
 
-std::optional<client_record> client_registry::closed(std::uint64_t id, std::string const& reason)
+std::optional<client_record> client_registry::closed(sse::subscriber const& s, std::string const& reason)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto const it = open_.find(id);
+    auto const it = open_.find(s.id());
     if (it == open_.end())
         return std::nullopt;
     client_record r = std::move(it->second);
     open_.erase(it);
-    give_back(r.remote_ip, r.user);
+    give_back(std::string(ip_of(r.remote)), s.user());
     ++closed_[reason];
     return r;
 }
@@ -87,12 +97,12 @@ std::vector<client_view> client_registry::list() const
         std::lock_guard<std::mutex> lock(mutex_);
         out.reserve(open_.size());
         for (auto const& [id, r] : open_)
-            out.push_back({r, 0});
+            if (auto sub = r.subscription.lock())   // else it is ending
+                out.push_back({std::move(sub), r.remote, 0});
     }
     // Queue depths take each subscriber's own lock: not under ours.
     for (auto& v : out)
-        if (auto sub = v.record.subscription.lock())
-            v.queue_depth = sub->queue_size();
+        v.queue_depth = v.subscription->queue_size();
     return out;
 }
 
@@ -102,9 +112,15 @@ std::chrono::milliseconds client_registry::average_age(clock::time_point now) co
     if (open_.empty())
         return std::chrono::milliseconds(0);
     clock::duration total{};
+    long counted = 0;
     for (auto const& [id, r] : open_)
-        total += now - r.started;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(total / static_cast<long>(open_.size()));
+        if (auto sub = r.subscription.lock()) {
+            total += now - sub->connected_since();
+            ++counted;
+        }
+    if (counted == 0)
+        return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(total / counted);
 }
 
 std::uint64_t client_registry::opened_total() const

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -36,28 +37,29 @@ enum class admission
     too_many_for_user,   ///< 429: this user holds their share
 };
 
-/// One open stream.
+/** One open stream: what the server knows of it besides its subscription.
+
+    A server keeps one per connection, so it holds nothing the subscriber already
+    does: the user, the topics (channels and metadata, see meta_topic()) and the
+    start are the subscriber's.
+*/
 struct client_record
 {
-    std::uint64_t id = 0;   ///< the hub's subscriber id, also the client id of the API
-    std::string user;
-    std::vector<std::string> channels;
-    /// The query parameters the server does not use itself (sessionId among them).
-    std::map<std::string, std::string> metadata;
-    std::string remote;      ///< "address:port"
-    std::string remote_ip;
-    std::chrono::system_clock::time_point connected_since;
-    std::chrono::steady_clock::time_point started;
-    std::weak_ptr<sse::subscriber> subscription;
+    std::weak_ptr<sse::subscriber const> subscription;
+    std::string remote;   ///< "address:port", "[v6 address]:port" for IPv6
 };
+
+/// The address part of a client_record's `remote`: "127.0.0.1", or "::1" without brackets.
+std::string_view ip_of(std::string_view remote) noexcept;
 
 /// The `sessionId` of a connection's metadata as the API writes it: a string, or null.
 nlohmann::json session_id(std::map<std::string, std::string> const& metadata);
 
-/// A client_record with what is queued for it, for GET /clients.
+/// An open stream as GET /clients lists it.
 struct client_view
 {
-    client_record record;
+    std::shared_ptr<sse::subscriber const> subscription;
+    std::string remote;
     std::size_t queue_depth = 0;
 };
 
@@ -83,11 +85,13 @@ public:
     /// Gives back a reservation whose stream never opened.
     void release(std::string const& ip, std::string const& user);
 
-    /// Records a stream that holds a reservation.
+    /// Records the stream of `r.subscription`, which holds a reservation.
     void opened(client_record r);
 
-    /// Forgets the stream `id`, gives back its place and counts `reason`. Returns its record, if known.
-    std::optional<client_record> closed(std::uint64_t id, std::string const& reason);
+    /** Forgets the stream of `s`, gives back its place and counts `reason`.
+        Returns its record, if known.
+    */
+    std::optional<client_record> closed(sse::subscriber const& s, std::string const& reason);
 
     bool contains(std::uint64_t id) const;
     std::size_t size() const;
@@ -110,7 +114,7 @@ private:
     std::size_t reserved_ = 0;
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::unordered_map<std::string, std::size_t> per_user_;
-    std::map<std::uint64_t, client_record> open_;
+    std::map<std::uint64_t, client_record> open_;   // by subscriber id
     std::uint64_t opened_total_ = 0;
     std::map<std::string, std::uint64_t> closed_;
 };

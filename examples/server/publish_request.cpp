@@ -177,6 +177,18 @@ std::string meta_topic(std::string_view key, std::string_view value)
     return t;
 }
 
+std::optional<std::pair<std::string_view, std::string_view>> meta_pair_of(std::string_view topic) noexcept
+{
+    if (topic.substr(0, meta_topic_prefix.size()) != meta_topic_prefix)
+        return std::nullopt;
+    topic.remove_prefix(meta_topic_prefix.size());
+    // Keys cannot contain '=' (valid_metadata_key): the first one ends the key.
+    auto const eq = topic.find('=');
+    if (eq == std::string_view::npos)
+        return std::nullopt;
+    return std::pair{topic.substr(0, eq), topic.substr(eq + 1)};
+}
+
 bool is_hidden_topic(std::string_view topic) noexcept
 {
     // Both prefixes start with a control character, which channel names cannot contain.

@@ -47,6 +47,9 @@ bool valid_metadata_value(std::string_view value) noexcept;
 */
 std::string meta_topic(std::string_view key, std::string_view value);
 
+/// The pair a meta_topic() names; nothing for any other topic.
+std::optional<std::pair<std::string_view, std::string_view>> meta_pair_of(std::string_view topic) noexcept;
+
 /// An event name a publisher may use: 1 to 64 bytes, no control characters.
 bool valid_event_name(std::string_view name) noexcept;
 

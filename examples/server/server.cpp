@@ -108,16 +108,17 @@ bool closes_after(int status)
            status >= 500;
 }
 
-sse::listener_options listener_options_for(config const& c)
+sse::listener_options listener_options_for(config const& c, std::vector<asio::any_io_executor> connections)
 {
     sse::listener_options o;
     o.head_timeout = c.head_timeout;
     o.retry_after = c.retry_after;
+    o.connection_executors = std::move(connections);
     return o;
 }
 
 // The TCP connection under the socket, TLS or not: for the peer's address.
-asio::ip::tcp::socket& tcp_layer(asio::ip::tcp::socket& s) { return s; }
+sse::io_context_socket& tcp_layer(sse::io_context_socket& s) { return s; }
 asio::ip::tcp::socket& tcp_layer(sse::tls_socket& s) { return s.next_layer(); }
 
 std::string remote_ip_of(asio::ip::address a)
@@ -156,12 +157,22 @@ server::server(config c, logger::sink_type log_sink)
     so.extra_headers.emplace_back("Connection", "keep-alive");
     so.write_timeout = config_.write_timeout;
     so.cors = cors_;
-    // Only the threads run() starts run io_: with one, the streams need no strand
-    // (about 160 bytes less per connection).
-    if (config_.effective_threads() == 1)
-        so.threading = sse::stream_threading::one_thread;
+    // Every io_context here is run by one thread, and the listener spreads the
+    // connections over them: no stream needs a strand (about 180 bytes less per
+    // connection, and no hop through it for every write).
+    so.threading = sse::stream_threading::one_thread;
     stream_options_ = std::make_shared<sse::stream_options const>(std::move(so));
     attach_options_ = make_attach_options();
+
+    std::vector<asio::any_io_executor> connection_executors;
+    if (unsigned const n = config_.effective_threads(); n > 1) {
+        connection_executors.push_back(io_.get_executor());
+        for (unsigned i = 1; i < n; ++i) {
+            shards_.push_back(std::make_unique<asio::io_context>(1));
+            shard_guards_.push_back(asio::make_work_guard(*shards_.back()));
+            connection_executors.push_back(shards_.back()->get_executor());
+        }
+    }
 
     tcp::endpoint const at(asio::ip::make_address(config_.host), config_.port);
     if (!config_.tls_cert.empty()) {
@@ -176,14 +187,14 @@ server::server(config c, logger::sink_type log_sink)
             [this](sse::http::request_head head, sse::tls_socket socket, std::string_view rest) {
                 on_request(std::move(head), std::move(socket), rest);
             },
-            listener_options_for(config_));
+            listener_options_for(config_, connection_executors));
     } else {
-        listener_ = std::make_shared<sse::listener>(
+        listener_ = std::make_shared<sse::io_context_listener>(
             io_.get_executor(), at,
-            [this](sse::http::request_head head, tcp::socket socket, std::string_view rest) {
+            [this](sse::http::request_head head, sse::io_context_socket socket, std::string_view rest) {
                 on_request(std::move(head), std::move(socket), rest);
             },
-            listener_options_for(config_));
+            listener_options_for(config_, connection_executors));
     }
     dashboard_ = std::make_shared<dashboard_ticker>(io_.get_executor(), publisher_, config_.dashboard_interval,
                                                     [this] { return snapshot(); });
@@ -218,8 +229,8 @@ void server::start()
     dashboard_->start();
     unsigned const n = config_.effective_threads();
     for (unsigned i = 0; i < n; ++i)
-        threads_.emplace_back([this] {
-            io_.run();
+        threads_.emplace_back([this, i] {
+            (i == 0 ? io_ : *shards_[i - 1]).run();
             std::lock_guard<std::mutex> done(run_mutex_);
             ++finished_;
             run_changed_.notify_all();
@@ -247,6 +258,8 @@ void server::shutdown()
         tls_listener_->stop();
     hub_.shutdown();   // every stream writes its queue, then a spread-out retry:, then closes
     guard_.reset();
+    for (auto& g : shard_guards_)
+        g.reset();
     run_changed_.notify_all();
 }
 
@@ -261,6 +274,8 @@ bool server::wait()
                    finished_ < threads_.size()) {
             log_.warn("shutdown_deadline_passed", {{"clients", clients_.size()}});
             io_.stop();
+            for (auto& shard : shards_)
+                shard->stop();
             clean = false;
             break;
         }
@@ -392,7 +407,7 @@ void server::send(Socket socket, request const& req, sse::response r)
         [this, next = std::move(next), rest = req.connection.pipelined](sse::error_code ec, Socket s) mutable {
             if (ec)
                 return;
-            if constexpr (std::is_same_v<Socket, tcp::socket>)
+            if constexpr (std::is_same_v<Socket, sse::io_context_socket>)
                 listener_->serve(std::move(s), rest, std::move(next));
             else
                 tls_listener_->serve(std::move(s), rest, std::move(next));
@@ -566,15 +581,29 @@ void server::serve_clients(request_ptr req, Socket socket)
     if (!auth_.publisher(*req, system_clock::now(), refusal))
         return refuse(std::move(socket), *req, "unauthorized", std::move(refusal));
     auto list = nlohmann::json::array();
-    for (auto const& c : clients_.list())
-        list.push_back({{"id", std::to_string(c.record.id)},
-                        {"userId", string_or_null(c.record.user)},
-                        {"channels", c.record.channels},
-                        {"sessionId", session_id(c.record.metadata)},
-                        {"metadata", c.record.metadata},
-                        {"connectedSince", unix_ms(c.record.connected_since)},
+    auto const now = clock::now();
+    auto const wall_now = system_clock::now();
+    for (auto const& c : clients_.list()) {
+        // Channels and metadata are the subscriber's topics (see topics_for()), in their sorted order.
+        sse::subscriber const& s = *c.subscription;
+        std::vector<std::string> channels;
+        std::map<std::string, std::string> metadata;
+        for (auto const& topic : s.topics()) {
+            if (auto pair = meta_pair_of(topic))
+                metadata.emplace(pair->first, pair->second);
+            else if (!is_hidden_topic(topic))
+                channels.push_back(topic);
+        }
+        auto const since = wall_now - std::chrono::duration_cast<system_clock::duration>(now - s.connected_since());
+        list.push_back({{"id", std::to_string(s.id())},
+                        {"userId", string_or_null(s.user())},
+                        {"channels", channels},
+                        {"sessionId", session_id(metadata)},
+                        {"metadata", metadata},
+                        {"connectedSince", unix_ms(since)},
                         {"queueDepth", c.queue_depth},
-                        {"remoteAddress", c.record.remote}});
+                        {"remoteAddress", c.remote}});
+    }
     reply(std::move(socket), *req, json_response(200, {{"clients", list}}));
 }
 
@@ -642,9 +671,9 @@ void server::serve_file(request_ptr req, Socket socket)
 }
 
 // Used by streams.cpp.
-template void server::reply(tcp::socket, request const&, sse::response);
+template void server::reply(sse::io_context_socket, request const&, sse::response);
 template void server::reply(sse::tls_socket, request const&, sse::response);
-template void server::refuse(tcp::socket, request const&, char const*, sse::response);
+template void server::refuse(sse::io_context_socket, request const&, char const*, sse::response);
 template void server::refuse(sse::tls_socket, request const&, char const*, sse::response);
 
 // ---- the program -------------------------------------------------------------------------

@@ -39,7 +39,7 @@
 namespace app {
 
 /** The whole service on one sse::hub: the endpoints of docs/server.md over
-    sse::listener (sse::tls_listener with a certificate), run on `config::threads` threads.
+    sse::io_context_listener (sse::tls_listener with a certificate), run on `config::threads` threads.
 
     @code
     app::server s(config);          // binds; throws std::system_error if it cannot
@@ -104,7 +104,9 @@ public:
 private:
     using request_ptr = std::shared_ptr<request const>;
 
-    // Every handler takes the connection as it came: tcp::socket, or sse::tls_socket with --tls-cert.
+    // Every handler takes the connection as it came: sse::io_context_socket (a TCP socket on
+    // io_context's executor type: smaller than asio::ip::tcp::socket, and so is every operation
+    // pending on it), or sse::tls_socket with --tls-cert.
     // `served`: the requests this connection has carried, this one included.
     template<class Socket>
     void on_request(sse::http::request_head head, Socket socket, std::string_view rest, std::size_t served = 1);
@@ -204,10 +206,15 @@ private:
     std::atomic<std::uint64_t> polled_events_{0};
     std::atomic<std::uint64_t> poll_resets_{0};
 
+    // Thread 0 runs io_: the listener, the dashboard, and a share of the connections.
+    // Each further thread runs a shard of its own, which only connections use, so
+    // that no stream needs a strand (see the constructor).
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> guard_;
+    std::vector<std::unique_ptr<asio::io_context>> shards_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> shard_guards_;
     std::optional<asio::ssl::context> tls_;   // with --tls-cert: every connection speaks https
-    std::shared_ptr<sse::listener> listener_;
+    std::shared_ptr<sse::io_context_listener> listener_;
     std::shared_ptr<sse::tls_listener> tls_listener_;
     std::shared_ptr<dashboard_ticker> dashboard_;
     std::atomic<bool> closing_{false};   // shutdown() began: answers end their connections

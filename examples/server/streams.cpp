@@ -210,10 +210,11 @@ std::shared_ptr<sse::attach_options const> server::make_attach_options()
 void server::stream_ended(sse::subscriber const& s, sse::error_code why)
 {
     auto const reason = close_reason_name(s.ended(), why);
-    if (auto r = clients_.closed(s.id(), reason)) {
-        auto const lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - r->started);
-        log_.info("stream_closed", {{"client", std::to_string(r->id)}, {"user", string_or_null(r->user)},
-                                    {"ip", r->remote_ip}, {"reason", reason}, {"duration_ms", lasted.count()}});
+    if (auto r = clients_.closed(s, reason)) {
+        auto const lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - s.connected_since());
+        log_.info("stream_closed", {{"client", std::to_string(s.id())}, {"user", string_or_null(s.user())},
+                                    {"ip", std::string(ip_of(r->remote))}, {"reason", reason},
+                                    {"duration_ms", lasted.count()}});
     }
 }
 
@@ -290,17 +291,7 @@ void server::serve_stream(request_ptr req, Socket socket)
                       retry_later(503, "the server is shutting down", config_.retry_after));
     }
 
-    client_record record;
-    record.id = sub->id();
-    record.user = what.user;
-    record.channels = what.channels;
-    record.metadata = what.metadata;
-    record.remote = req->remote;
-    record.remote_ip = req->remote_ip;
-    record.connected_since = system_clock::now();
-    record.started = clock::now();
-    record.subscription = sub;
-    clients_.opened(std::move(record));
+    clients_.opened(client_record{sub, req->remote});
 
     // Logged before start(): once started, the stream may end, and log its end, on another thread.
     log_.info("stream_opened", {{"client", std::to_string(sub->id())}, {"user", string_or_null(what.user)},
@@ -370,9 +361,9 @@ void server::serve_poll(request_ptr req, Socket socket)
 }
 
 // Called from server.cpp's routing.
-template void server::serve_stream(request_ptr, asio::ip::tcp::socket);
+template void server::serve_stream(request_ptr, sse::io_context_socket);
 template void server::serve_stream(request_ptr, sse::tls_socket);
-template void server::serve_poll(request_ptr, asio::ip::tcp::socket);
+template void server::serve_poll(request_ptr, sse::io_context_socket);
 template void server::serve_poll(request_ptr, sse::tls_socket);
 
 } // namespace app

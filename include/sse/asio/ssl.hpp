@@ -211,6 +211,7 @@ struct client_transport<asio::ssl::stream<Next>>
 template<>
 struct accept_traits<tls_socket>
 {
+    using tcp_socket = asio::ip::tcp::socket;
     using context_type = asio::ssl::context;
     static constexpr bool handshake = true;
 

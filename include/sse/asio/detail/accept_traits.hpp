@@ -4,7 +4,10 @@
 
 #include <sse/config.hpp>
 
+#include <asio/any_io_executor.hpp>
 #include <asio/ip/tcp.hpp>
+
+#include <type_traits>
 
 SSE_NAMESPACE_BEGIN
 
@@ -20,15 +23,29 @@ namespace detail {
 template<class Socket>
 struct accept_traits;
 
-template<>
-struct accept_traits<asio::ip::tcp::socket>
+// Plain TCP, on any executor type: `asio::ip::tcp::socket`, or a socket bound to
+// an io_context's executor (sse::io_context_socket).
+template<class Executor>
+struct accept_traits<asio::basic_stream_socket<asio::ip::tcp, Executor>>
 {
+    /// What the acceptor makes.
+    using tcp_socket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
     struct context_type
     {
     };
     static constexpr bool handshake = false;
-    static asio::ip::tcp::socket make(asio::ip::tcp::socket socket, context_type*) { return socket; }
+    static tcp_socket make(tcp_socket socket, context_type*) { return socket; }
 };
+
+/// `ex` as the executor type of an accepted socket; null if it is not one.
+template<class Executor>
+Executor const* as_socket_executor(asio::any_io_executor const& ex) noexcept
+{
+    if constexpr (std::is_same<Executor, asio::any_io_executor>::value)
+        return &ex;
+    else
+        return ex.target<Executor>();
+}
 
 } // namespace detail
 SSE_NAMESPACE_END

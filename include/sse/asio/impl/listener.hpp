@@ -14,17 +14,18 @@
 SSE_NAMESPACE_BEGIN
 
 // One accepted connection until its head is complete. It does its I/O on a
-// strand of its own, so that heads and TLS handshakes proceed in parallel, and
+// strand of its own, over the socket's executor, so that heads and TLS
+// handshakes proceed in parallel, and
 // sits in the listener's list (under its mutex) so that stop() can reach it.
 template<class Socket>
 class basic_listener<Socket>::head_reader : public std::enable_shared_from_this<head_reader>
 {
 public:
-    head_reader(std::shared_ptr<basic_listener> owner, asio::ip::tcp::socket socket)
+    head_reader(std::shared_ptr<basic_listener> owner, tcp_socket socket)
         : owner_(std::move(owner)),
-          strand_(asio::make_strand(owner_->io_)),
+          strand_(asio::make_strand(socket.get_executor())),
           socket_(traits::make(std::move(socket), owner_->context_)),
-          timer_(owner_->io_),
+          timer_(strand_.get_inner_executor()),
           parser_(owner_->options_.limits)
     {
     }
@@ -37,9 +38,9 @@ public:
     head_reader(std::shared_ptr<basic_listener> owner, Socket socket, kept_t, std::string already_read,
                 handler_type handler)
         : owner_(std::move(owner)),
-          strand_(asio::make_strand(owner_->io_)),
+          strand_(asio::make_strand(detail::lowest_layer_of(socket).get_executor())),
           socket_(std::move(socket)),
-          timer_(owner_->io_),
+          timer_(strand_.get_inner_executor()),
           parser_(owner_->options_.limits),
           handler_(std::move(handler)),
           carry_(std::move(already_read)),
@@ -248,7 +249,16 @@ template<class Socket>
 void basic_listener<Socket>::open(asio::ip::tcp::endpoint const& endpoint, error_code& ec)
 {
     ec = {};
-    acceptor_.open(endpoint.protocol(), ec);
+    // Sockets on a typed executor (sse::io_context_socket) need executors of that type.
+    using socket_executor = typename tcp_socket::executor_type;
+    bool convertible = detail::as_socket_executor<socket_executor>(io_) != nullptr ||
+                       !options_.connection_executors.empty();
+    for (auto const& ex : options_.connection_executors)
+        convertible = convertible && detail::as_socket_executor<socket_executor>(ex) != nullptr;
+    if (!convertible)
+        ec = make_error_code(std::errc::invalid_argument);
+    if (!ec)
+        acceptor_.open(endpoint.protocol(), ec);
     if (!ec && options_.reuse_address)
         acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec)
@@ -282,14 +292,27 @@ void basic_listener<Socket>::stop()
 template<class Socket>
 void basic_listener<Socket>::accept()
 {
-    acceptor_.async_accept(io_, asio::bind_executor(strand_, [self = this->shared_from_this()](
-                                                                  error_code ec, asio::ip::tcp::socket socket) {
+    // The constructor checked that every connection executor converts.
+    auto const* ex = detail::as_socket_executor<typename tcp_socket::executor_type>(next_connection_executor());
+    acceptor_.async_accept(*ex, asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec,
+                                                                                               tcp_socket socket) {
                                self->on_accept(ec, std::move(socket));
                            }));
 }
 
 template<class Socket>
-void basic_listener<Socket>::on_accept(error_code ec, asio::ip::tcp::socket socket)
+asio::any_io_executor const& basic_listener<Socket>::next_connection_executor()
+{
+    auto const& executors = options_.connection_executors;
+    if (executors.empty())
+        return io_;
+    if (next_executor_ >= executors.size())
+        next_executor_ = 0;
+    return executors[next_executor_++];
+}
+
+template<class Socket>
+void basic_listener<Socket>::on_accept(error_code ec, tcp_socket socket)
 {
     if (stopped_)
         return;

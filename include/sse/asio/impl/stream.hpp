@@ -713,13 +713,14 @@ template<class Socket>
 void stream<Socket>::schedule_idle()
 {
     std::optional<time_point> t = next_due_;
-    if (end_by_ != time_point{})
-        t = t ? std::min(*t, end_by_) : end_by_;
     if (options_->heartbeat_interval.count() > 0) {
         time_point const beat = last_activity_ + options_->heartbeat_interval;
         if (!t || beat < *t)
             t = beat;
     }
+    // schedule() brings any deadline forward to end_by_; alone, end_by_ is the deadline.
+    if (!t && end_by_ != time_point{})
+        t = end_by_;
     if (t)
         schedule(*t);
 }
