@@ -7,6 +7,7 @@
 #include <sse/delivery.hpp>
 #include <sse/detail/hub_anchor.hpp>
 #include <sse/detail/ring.hpp>
+#include <sse/detail/small_mutex.hpp>
 #include <sse/error.hpp>
 #include <sse/event.hpp>
 #include <sse/replay_buffer.hpp>
@@ -205,14 +206,15 @@ private:
     bool coalesce_ = false;
     bool has_sink_ = false;
 
+    // Four bytes, not std::mutex's forty: a server holds one subscriber per connection.
+    mutable detail::small_mutex mutex_;
     // Guarded by mutex_.
-    mutable std::mutex mutex_;
-    detail::ring<queued> queue_;
-    std::size_t queued_bytes_ = 0;
     bool armed_ = true;         // the next push wakes the sink
     bool closed_ = false;
     bool gated_ = false;        // with a backplane: waits for its history; pull() gives nothing
     close_reason reason_ = close_reason::unsubscribed;
+    detail::ring<queued> queue_;
+    std::size_t queued_bytes_ = 0;
 };
 
 /** What a resume with a Last-Event-ID from another epoch gets: an id issued by

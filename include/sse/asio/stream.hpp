@@ -126,6 +126,8 @@ public:
     virtual pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes) = 0;
     // Once, when the stream has ended.
     virtual void stream_closed(error_code why) = 0;
+    // True for function_hooks, which set_source() and on_close() fill in rather than replace.
+    virtual bool from_functions() const noexcept { return false; }
 
 protected:
     ~stream_hooks() = default;
@@ -141,6 +143,7 @@ public:
         if (on_close)
             on_close(why);
     }
+    bool from_functions() const noexcept override { return true; }
 
     pull_source source;
     std::function<void(error_code)> on_close;
@@ -403,20 +406,24 @@ private:
     std::size_t queued_bytes_ = 0;
     std::size_t offset_ = 0;            // bytes of queue_[0] already written
     time_point last_activity_{};        // last write progress: heartbeat and write timeout count from it
-    time_point timer_expiry_{};
+    time_point timer_expiry_{};         // the deadline the service holds for this stream; zero: none
     time_point end_by_{};               // the stream closes then, whatever it is doing; zero: no such limit
-    std::optional<time_point> next_due_;
+    time_point next_due_{};             // the source's throttled events are due then; zero: none
     error_code reason_;
     std::atomic<bool> wake_pending_{false};
     bool started_ = false;
     bool writing_ = false;
     bool closing_ = false;
     bool closed_ = false;
-    bool timer_pending_ = false;
-    bool has_source_ = false;
-    bool function_hooks_ = false;   // hooks_ is a detail::function_hooks
-    // The source gave all it had and wakes the stream when it has more (pull_result::drained).
-    bool source_drained_ = false;
+    // none: no source (none given, or it closed); drained: it gave all it had and
+    // wakes the stream when it has more (pull_result::drained), so no pull until then.
+    enum class source_state : unsigned char
+    {
+        none,
+        pulls,
+        drained,
+    };
+    source_state source_ = source_state::none;
     char read_buffer_[1] = {};   // layered streams' peer watch
     // Waiter ids. 32 bits fill the object's tail padding; a wrong match needs 2^32
     // operations started while one cancellation request is on its way.

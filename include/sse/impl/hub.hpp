@@ -186,7 +186,7 @@ SSE_DECL subscriber::subscriber(detail::subscriber_access, subscriber_options&& 
 SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_t max_bytes, clock::time_point now)
 {
     pull_result r;
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::small_mutex> lock(mutex_);
     armed_ = true;
     if (gated_) {
         r.drained = true;   // the hub wakes the sink once the history is in front
@@ -232,25 +232,25 @@ SSE_DECL pull_result subscriber::pull(std::vector<event_buffer>& out, std::size_
 
 SSE_DECL std::size_t subscriber::queue_size() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::small_mutex> lock(mutex_);
     return queue_.size();
 }
 
 SSE_DECL std::size_t subscriber::queue_bytes() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::small_mutex> lock(mutex_);
     return queued_bytes_;
 }
 
 SSE_DECL std::size_t subscriber::queue_capacity() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::small_mutex> lock(mutex_);
     return queue_.capacity();
 }
 
 SSE_DECL std::optional<close_reason> subscriber::ended() const
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<detail::small_mutex> lock(mutex_);
     if (!closed_)
         return std::nullopt;
     return reason_;
@@ -461,7 +461,7 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
         if (options_.backplane && !log_synced_) {
             // No history yet: the first sync resolves its Last-Event-ID.
             {
-                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
                 s->gated_ = true;
             }
             // Subscribers that left meanwhile are dropped from time to time.
@@ -489,7 +489,7 @@ SSE_DECL bool hub::resume_locked(std::shared_ptr<subscriber> const& s, std::stri
     auto const replay_one = [&](event_buffer const& b, published_event const& e) {
         if (!detail::includes(e.audience, *s) || !s->accepts(e))
             return;
-        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
         s->queue_.emplace_back(subscriber::queued{b, &e, at});
         s->queued_bytes_ += b->size();
         ++replayed;
@@ -507,7 +507,7 @@ SSE_DECL bool hub::resume_locked(std::shared_ptr<subscriber> const& s, std::stri
             replay_.since(from, replay_one, replay_ec, at);
             counters_.replayed += replayed;
             {
-                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
                 s->gated_ = true;
             }
             read.sub = s;
@@ -524,7 +524,7 @@ SSE_DECL bool hub::resume_locked(std::shared_ptr<subscriber> const& s, std::stri
     counters_.replayed += replayed;
     if (replay_ec) {
         auto reset = detail::make_reset_event(replay_.newest_id(), detail::reset_reason(replay_ec), last_id);
-        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
         s->queued_bytes_ += reset->size();
         s->queue_.emplace_back(subscriber::queued{std::move(reset), nullptr, at});
         ++counters_.resets;
@@ -595,7 +595,7 @@ SSE_DECL void hub::unsubscribe(subscriber& s)
             return;
         keep = unregister_locked(s);
         {
-            std::lock_guard<std::mutex> sub_lock(s.mutex_);
+            std::lock_guard<detail::small_mutex> sub_lock(s.mutex_);
             s.close_locked(close_reason::unsubscribed);
         }
         ++counters_.disconnects[static_cast<std::size_t>(close_reason::unsubscribed)];
@@ -612,7 +612,7 @@ SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, publishe
     std::shared_ptr<delivery_sink> sink;
     bool closed = false;
     {
-        std::lock_guard<std::mutex> lock(s.mutex_);
+        std::lock_guard<detail::small_mutex> lock(s.mutex_);
         if (s.closed_)
             return;
         closed = s.push_locked(b, e, at, tally);
@@ -831,7 +831,7 @@ SSE_DECL bool hub::kick(std::uint64_t subscriber_id, close_reason why)
             return false;
         auto s = unregister_locked(**it);
         {
-            std::lock_guard<std::mutex> sub_lock(s->mutex_);
+            std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
             s->close_locked(why);
         }
         ++counters_.disconnects[static_cast<std::size_t>(why)];
@@ -855,7 +855,7 @@ SSE_DECL void hub::shutdown()
         users_.clear();
         for (auto const& s : after.closed) {
             s->all_pos_ = ~std::uint32_t(0);
-            std::lock_guard<std::mutex> sub_lock(s->mutex_);
+            std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
             s->close_locked(close_reason::shutdown);
         }
         counters_.disconnects[static_cast<std::size_t>(close_reason::shutdown)] += after.closed.size();
@@ -876,7 +876,7 @@ SSE_DECL hub_stats hub::stats() const
     for (auto const& [user, list] : users_)
         st.by_user.emplace(user, list.size());
     for (auto const& s : all_) {
-        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
         st.queued_events += s->queue_.size();
         st.queued_bytes += s->queued_bytes_;
         st.max_queue_events = std::max(st.max_queue_events, s->queue_.size());
@@ -960,7 +960,7 @@ SSE_DECL void hub::history_read_done(detail::history_read const& read, error_cod
                 detail::make_reset_event(std::move(id), "too_old", read.last_id), nullptr, at});
             ++counters_.resets;
         }
-        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
         if (s->closed_)
             return;
         // In front of what was queued since the subscribe: rotate it behind.
@@ -984,7 +984,7 @@ SSE_DECL void hub::reset_all_locked(std::string id, std::string_view reason, std
 {
     auto const reset = detail::make_reset_event(std::move(id), reason, last_id);
     for (auto const& s : all_) {
-        std::lock_guard<std::mutex> sub_lock(s->mutex_);
+        std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
         if (s->closed_)
             continue;
         s->queue_.emplace_back(subscriber::queued{reset, nullptr, at});
@@ -1067,7 +1067,7 @@ SSE_DECL void hub::log_synced(std::string epoch, std::uint64_t head, std::vector
                     reads.push_back(std::move(read));
                     continue;
                 }
-                std::lock_guard<std::mutex> sub_lock(s->mutex_);
+                std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
                 ungate_locked(*s, after);
             }
             awaiting_sync_.clear();

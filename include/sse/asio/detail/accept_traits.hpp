@@ -8,6 +8,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include <type_traits>
+#include <typeinfo>
 
 SSE_NAMESPACE_BEGIN
 
@@ -37,14 +38,23 @@ struct accept_traits<asio::basic_stream_socket<asio::ip::tcp, Executor>>
     static tcp_socket make(tcp_socket socket, context_type*) { return socket; }
 };
 
-/// `ex` as the executor type of an accepted socket; null if it is not one.
+/** `ex` as the executor type of an accepted socket; null if it is not one.
+    Asio 1.22's `target<T>()` casts whatever it holds without checking its type,
+    so the type is checked here; without RTTI (`ASIO_NO_TYPEID`) it cannot be,
+    and the executors must be of the right type.
+*/
 template<class Executor>
 Executor const* as_socket_executor(asio::any_io_executor const& ex) noexcept
 {
-    if constexpr (std::is_same<Executor, asio::any_io_executor>::value)
+    if constexpr (std::is_same<Executor, asio::any_io_executor>::value) {
         return &ex;
-    else
+    } else {
+#if !defined(ASIO_NO_TYPEID)
+        if (!ex || ex.target_type() != typeid(Executor))
+            return nullptr;
+#endif
         return ex.target<Executor>();
+    }
 }
 
 } // namespace detail

@@ -166,7 +166,7 @@ void stream<Socket>::set_source(pull_source source)
     SSE_ASSERT(!started_);
     auto& hooks = function_hooks();
     hooks.source = std::move(source);
-    has_source_ = hooks.source != nullptr;
+    source_ = hooks.source != nullptr ? source_state::pulls : source_state::none;
 }
 
 // attach()'s sink: the stream's source and close handler (before start).
@@ -175,18 +175,16 @@ void stream<Socket>::set_hooks(std::shared_ptr<detail::stream_hooks> hooks)
 {
     SSE_ASSERT(!started_);
     hooks_ = std::move(hooks);
-    has_source_ = true;
-    function_hooks_ = false;
+    source_ = source_state::pulls;
 }
 
 // The hooks set_source() and on_close() fill in; they replace attach()'s.
 template<class Socket>
 detail::function_hooks& stream<Socket>::function_hooks()
 {
-    if (!function_hooks_) {
+    if (!hooks_ || !hooks_->from_functions()) {
         hooks_ = std::make_shared<detail::function_hooks>();
-        function_hooks_ = true;
-        has_source_ = false;
+        source_ = source_state::none;
     }
     return static_cast<detail::function_hooks&>(*hooks_);
 }
@@ -279,7 +277,7 @@ template<class Socket>
 void stream<Socket>::deadline_reached() noexcept
 {
     if (!hand_over(&stream::timer_step))
-        timer_pending_ = false;
+        timer_expiry_ = {};
 }
 
 template<class Socket>
@@ -345,7 +343,8 @@ template<class Socket>
 void stream<Socket>::wake_step(event_buffer, error_code, std::size_t)
 {
     wake_pending_.store(false, std::memory_order_release);
-    source_drained_ = false;
+    if (source_ == source_state::drained)
+        source_ = source_state::pulls;
     do_write();
 }
 
@@ -526,7 +525,7 @@ void stream<Socket>::do_write()
     for (;;) {
         if (closed_ || writing_ || !started_)
             return;
-        if (queue_.empty() && has_source_ && !closing_ && !source_drained_) {
+        if (queue_.empty() && source_ == source_state::pulls && !closing_) {
             pull();
             if (closed_)
                 return;
@@ -631,11 +630,11 @@ void stream<Socket>::pull()
     for (std::size_t i = before; i < queue_.size(); ++i)
         queued_bytes_ += queue_[i]->size();
     count_queued(queue_.size() - before);
-    next_due_ = r.next_due;
-    source_drained_ = r.drained;
+    next_due_ = r.next_due.value_or(time_point{});
+    source_ = r.drained ? source_state::drained : source_state::pulls;
     if (r.closed) {
-        has_source_ = false;
-        next_due_.reset();
+        source_ = source_state::none;
+        next_due_ = {};
         closing_ = true;
         reason_ = error::source_closed;
     }
@@ -702,17 +701,18 @@ void stream<Socket>::schedule(time_point t)
     // source's next_due (while idle), and end_by_. A deadline reached too early re-arms it.
     if (end_by_ != time_point{} && end_by_ < t)
         t = end_by_;
-    if (timer_pending_ && t >= timer_expiry_)
+    if (timer_expiry_ != time_point{} && t >= timer_expiry_)
         return;
     service_->schedule(*this, t);
-    timer_pending_ = true;
     timer_expiry_ = t;
 }
 
 template<class Socket>
 void stream<Socket>::schedule_idle()
 {
-    std::optional<time_point> t = next_due_;
+    std::optional<time_point> t;
+    if (next_due_ != time_point{})
+        t = next_due_;
     if (options_->heartbeat_interval.count() > 0) {
         time_point const beat = last_activity_ + options_->heartbeat_interval;
         if (!t || beat < *t)
@@ -733,7 +733,7 @@ void stream<Socket>::timer_step(event_buffer, error_code, std::size_t)
     // A deadline set again after the service took the previous one is still to come.
     if (service_->scheduled(*this))
         return;
-    timer_pending_ = false;
+    timer_expiry_ = {};
     auto const now = clock_type::now();
     if (end_by_ != time_point{} && now >= end_by_)
         return finish(error::stream_closed);
@@ -748,8 +748,8 @@ void stream<Socket>::timer_step(event_buffer, error_code, std::size_t)
             return finish(error::write_timeout);
         return schedule(deadline);
     }
-    if (next_due_ && now >= *next_due_) {
-        next_due_.reset();
+    if (next_due_ != time_point{} && now >= next_due_) {
+        next_due_ = {};
         do_write();
         if (closed_ || writing_)
             return;
@@ -792,7 +792,7 @@ void stream<Socket>::finish(error_code reason)
         return;
     closed_ = true;
     reason_ = reason;
-    timer_pending_ = false;
+    timer_expiry_ = {};
     service_->unschedule(*this);
     error_code ignored;
     detail::lowest_layer_of(socket_).close(ignored);
@@ -801,7 +801,7 @@ void stream<Socket>::finish(error_code reason)
     std::vector<event_buffer>().swap(queue_);
     queued_bytes_ = 0;
     offset_ = 0;
-    has_source_ = false;
+    source_ = source_state::none;
     complete_waiters(true);
     if (auto hooks = std::move(hooks_))
         hooks->stream_closed(reason_);
