@@ -1,6 +1,8 @@
 // clients.cpp - the registry of open streams.
 #include "clients.hpp"
 
+#include <algorithm>
+
 namespace app {
 
 nlohmann::json session_id(std::map<std::string, std::string> const& metadata)
@@ -9,13 +11,29 @@ nlohmann::json session_id(std::map<std::string, std::string> const& metadata)
     return it == metadata.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
 }
 
-std::string_view ip_of(std::string_view remote) noexcept
+peer_address::peer_address(asio::ip::address const& a, unsigned short port) : port_(port)
 {
-    if (!remote.empty() && remote.front() == '[') {
-        auto const end = remote.find(']');
-        return remote.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+    if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
+        v6_ = true;
+        bytes_ = a.to_v6().to_bytes();
+        scope_ = static_cast<std::uint32_t>(a.to_v6().scope_id());
+    } else {
+        auto const v4 = a.is_v4() ? a.to_v4() : asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+        auto const b = v4.to_bytes();
+        std::copy(b.begin(), b.end(), bytes_.begin());
     }
-    return remote.substr(0, remote.rfind(':'));
+}
+
+std::string peer_address::ip() const
+{
+    if (v6_)
+        return asio::ip::address_v6(bytes_, scope_).to_string();
+    return asio::ip::address_v4({bytes_[0], bytes_[1], bytes_[2], bytes_[3]}).to_string();
+}
+
+std::string peer_address::to_string() const
+{
+    return (v6_ ? "[" + ip() + "]" : ip()) + ":" + std::to_string(port_);
 }
 
 client_registry::client_registry(connection_limits limits) : limits_(limits) {}
@@ -73,7 +91,7 @@ std::optional<client_record> client_registry::closed(sse::subscriber const& s, s
         return std::nullopt;
     client_record r = std::move(it->second);
     open_.erase(it);
-    give_back(std::string(ip_of(r.remote)), s.user());
+    give_back(r.remote.ip(), s.user());
     ++closed_[reason];
     return r;
 }
@@ -100,6 +118,8 @@ std::vector<client_view> client_registry::list() const
             if (auto sub = r.subscription.lock())   // else it is ending
                 out.push_back({std::move(sub), r.remote, 0});
     }
+    std::sort(out.begin(), out.end(),
+              [](client_view const& a, client_view const& b) { return a.subscription->id() < b.subscription->id(); });
     // Queue depths take each subscriber's own lock: not under ours.
     for (auto& v : out)
         v.queue_depth = v.subscription->queue_size();

@@ -7,6 +7,7 @@
 #include <sse/cors.hpp>
 #include <sse/http/request_head.hpp>
 
+#include <asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -24,6 +25,7 @@ struct request
     sse::http::request_head head;
     std::string remote_ip;   ///< the peer's address, e.g. "127.0.0.1"
     std::string remote;      ///< address and port, e.g. "127.0.0.1:53122"
+    asio::ip::tcp::endpoint peer;   ///< the same, as the socket gave it
 
     /// Set for /api/dashboard/sse: the one channel the stream follows, whatever ?channels= says.
     std::string only_channel;

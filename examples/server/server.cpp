@@ -323,6 +323,7 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
         return;   // gone already
     auto req = std::make_shared<request>();
     req->head = std::move(head);
+    req->peer = peer;
     req->remote_ip = remote_ip_of(peer.address());
     req->remote = (peer.address().is_v6() ? "[" + req->remote_ip + "]" : req->remote_ip) + ":" +
                   std::to_string(peer.port());
@@ -602,7 +603,7 @@ void server::serve_clients(request_ptr req, Socket socket)
                         {"metadata", metadata},
                         {"connectedSince", unix_ms(since)},
                         {"queueDepth", c.queue_depth},
-                        {"remoteAddress", c.remote}});
+                        {"remoteAddress", c.remote.to_string()}});
     }
     reply(std::move(socket), *req, json_response(200, {{"clients", list}}));
 }

@@ -213,7 +213,7 @@ void server::stream_ended(sse::subscriber const& s, sse::error_code why)
     if (auto r = clients_.closed(s, reason)) {
         auto const lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - s.connected_since());
         log_.info("stream_closed", {{"client", std::to_string(s.id())}, {"user", string_or_null(s.user())},
-                                    {"ip", std::string(ip_of(r->remote))}, {"reason", reason},
+                                    {"ip", r->remote.ip()}, {"reason", reason},
                                     {"duration_ms", lasted.count()}});
     }
 }
@@ -291,7 +291,7 @@ void server::serve_stream(request_ptr req, Socket socket)
                       retry_later(503, "the server is shutting down", config_.retry_after));
     }
 
-    clients_.opened(client_record{sub, req->remote});
+    clients_.opened(client_record{sub, peer_address(req->peer.address(), req->peer.port())});
 
     // Logged before start(): once started, the stream may end, and log its end, on another thread.
     log_.info("stream_opened", {{"client", std::to_string(sub->id())}, {"user", string_or_null(what.user)},

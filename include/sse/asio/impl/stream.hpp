@@ -343,7 +343,9 @@ template<class Socket>
 void stream<Socket>::wake_step(event_buffer, error_code, std::size_t)
 {
     wake_pending_.store(false, std::memory_order_release);
-    if (source_ == source_state::drained)
+    // Only a pull, after start, makes it drained. Before start, set_hooks() may be
+    // writing source_ on the thread that attaches: leave it alone.
+    if (started_ && source_ == source_state::drained)
         source_ = source_state::pulls;
     do_write();
 }
