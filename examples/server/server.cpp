@@ -285,7 +285,28 @@ bool server::wait()
     lock.unlock();
     for (auto& t : threads)
         t.join();
+    run_leftovers();
     return clean;
+}
+
+void server::run_leftovers()
+{
+    // A thread stops once its io_context has no work left, while another may still
+    // hand it some: a head read on a shard goes to the listener on io_, a stream made
+    // there starts on its shard. Such handlers hold objects of the other io_context,
+    // which must not be destroyed after it; run them while every io_context lives.
+    // Bounded: after an abandoned shutdown, streams may keep handing work around.
+    for (int pass = 0; pass < 100; ++pass) {
+        std::size_t ran = 0;
+        io_.restart();
+        ran += io_.poll();
+        for (auto& shard : shards_) {
+            shard->restart();
+            ran += shard->poll();
+        }
+        if (ran == 0)
+            break;
+    }
 }
 
 service_snapshot server::snapshot() const

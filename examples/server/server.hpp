@@ -123,6 +123,9 @@ private:
     template<class Socket>
     void refuse(Socket socket, request const& req, char const* reason, sse::response r);
 
+    /// After the threads have stopped: runs what one io_context handed another too late.
+    void run_leftovers();
+
     template<class Socket>
     void serve_stream(request_ptr req, Socket socket);
     /// How every stream is attached (streams.cpp): one copy for all of them.
