@@ -2,13 +2,12 @@
 #ifndef SSE_SERVER_CLIENTS_HPP
 #define SSE_SERVER_CLIENTS_HPP
 
-#include <sse/hub.hpp>
+#include "http.hpp"
 
-#include <asio/ip/address.hpp>
+#include <sse/hub.hpp>
 
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,28 +37,6 @@ enum class admission
     too_many_total,      ///< 503: the server is full
     too_many_for_ip,     ///< 429: this address holds its share
     too_many_for_user,   ///< 429: this user holds their share
-};
-
-/** A peer's address and port in 24 bytes: as a string it would take 32, and a
-    heap block for the longer IPv6 forms. A server keeps one per open stream.
-*/
-class peer_address
-{
-public:
-    peer_address() = default;
-    /// IPv4-mapped IPv6 addresses are kept as the IPv4 address they map.
-    peer_address(asio::ip::address const& a, unsigned short port);
-
-    /// "127.0.0.1", "::1".
-    std::string ip() const;
-    /// "127.0.0.1:53122", "[::1]:53122".
-    std::string to_string() const;
-
-private:
-    std::array<unsigned char, 16> bytes_{};   // IPv4: the first four
-    std::uint32_t scope_ = 0;                 // IPv6 link-local: the interface
-    std::uint16_t port_ = 0;
-    bool v6_ = false;
 };
 
 /** One open stream: what the server knows of it besides its subscription.

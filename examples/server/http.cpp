@@ -5,6 +5,31 @@
 
 namespace app {
 
+peer_address::peer_address(asio::ip::address const& a, unsigned short port) : port_(port)
+{
+    if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
+        v6_ = true;
+        bytes_ = a.to_v6().to_bytes();
+        scope_ = static_cast<std::uint32_t>(a.to_v6().scope_id());
+    } else {
+        auto const v4 = a.is_v4() ? a.to_v4() : asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+        auto const b = v4.to_bytes();
+        std::copy(b.begin(), b.end(), bytes_.begin());
+    }
+}
+
+std::string peer_address::ip() const
+{
+    if (v6_)
+        return asio::ip::address_v6(bytes_, scope_).to_string();
+    return asio::ip::address_v4({bytes_[0], bytes_[1], bytes_[2], bytes_[3]}).to_string();
+}
+
+std::string peer_address::to_string() const
+{
+    return (v6_ ? "[" + ip() + "]" : ip()) + ":" + std::to_string(port_);
+}
+
 sse::response json_response(int status, nlohmann::json const& body)
 {
     sse::response r;

@@ -7,10 +7,12 @@
 #include <sse/cors.hpp>
 #include <sse/http/request_head.hpp>
 
-#include <asio/ip/tcp.hpp>
+#include <asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -19,13 +21,35 @@
 
 namespace app {
 
+/** A peer's address and port in 24 bytes: as a string it would take 32, and a
+    heap block for the longer IPv6 forms. A server keeps one per open stream.
+*/
+class peer_address
+{
+public:
+    peer_address() = default;
+    /// IPv4-mapped IPv6 addresses are kept as the IPv4 address they map.
+    peer_address(asio::ip::address const& a, unsigned short port);
+
+    /// "127.0.0.1", "::1".
+    std::string ip() const;
+    /// "127.0.0.1:53122", "[::1]:53122".
+    std::string to_string() const;
+
+private:
+    std::array<unsigned char, 16> bytes_{};   // IPv4: the first four
+    std::uint32_t scope_ = 0;                 // IPv6 link-local: the interface
+    std::uint16_t port_ = 0;
+    bool v6_ = false;
+};
+
 /// One request as a route sees it.
 struct request
 {
     sse::http::request_head head;
-    std::string remote_ip;   ///< the peer's address, e.g. "127.0.0.1"
-    std::string remote;      ///< address and port, e.g. "127.0.0.1:53122"
-    asio::ip::tcp::endpoint peer;   ///< the same, as the socket gave it
+    peer_address peer;       ///< who sent it
+    std::string remote_ip;   ///< peer.ip(), e.g. "127.0.0.1"
+    std::string remote;      ///< peer.to_string(), e.g. "127.0.0.1:53122"
 
     /// Set for /api/dashboard/sse: the one channel the stream follows, whatever ?channels= says.
     std::string only_channel;

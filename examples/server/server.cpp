@@ -121,13 +121,6 @@ sse::listener_options listener_options_for(config const& c, std::vector<asio::an
 sse::io_context_socket& tcp_layer(sse::io_context_socket& s) { return s; }
 asio::ip::tcp::socket& tcp_layer(sse::tls_socket& s) { return s.next_layer(); }
 
-std::string remote_ip_of(asio::ip::address a)
-{
-    if (a.is_v6() && a.to_v6().is_v4_mapped())
-        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    return a.to_string();
-}
-
 } // namespace
 
 // ---- life cycle -------------------------------------------------------------------------
@@ -344,10 +337,9 @@ void server::on_request(sse::http::request_head head, Socket socket, std::string
         return;   // gone already
     auto req = std::make_shared<request>();
     req->head = std::move(head);
-    req->peer = peer;
-    req->remote_ip = remote_ip_of(peer.address());
-    req->remote = (peer.address().is_v6() ? "[" + req->remote_ip + "]" : req->remote_ip) + ":" +
-                  std::to_string(peer.port());
+    req->peer = peer_address(peer.address(), peer.port());
+    req->remote_ip = req->peer.ip();
+    req->remote = req->peer.to_string();
     req->connection.served = served;
     auto const framing = req->head.body_framing();
     req->connection.body_unread = framing == sse::http::framing::chunked ||

@@ -291,7 +291,7 @@ void server::serve_stream(request_ptr req, Socket socket)
                       retry_later(503, "the server is shutting down", config_.retry_after));
     }
 
-    clients_.opened(client_record{sub, peer_address(req->peer.address(), req->peer.port())});
+    clients_.opened(client_record{sub, req->peer});
 
     // Logged before start(): once started, the stream may end, and log its end, on another thread.
     log_.info("stream_opened", {{"client", std::to_string(sub->id())}, {"user", string_or_null(what.user)},

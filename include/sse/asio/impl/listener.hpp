@@ -8,6 +8,7 @@
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -250,12 +251,11 @@ void basic_listener<Socket>::open(asio::ip::tcp::endpoint const& endpoint, error
 {
     ec = {};
     // Sockets on a typed executor (sse::io_context_socket) need executors of that type.
-    using socket_executor = typename tcp_socket::executor_type;
-    bool convertible = detail::as_socket_executor<socket_executor>(io_) != nullptr ||
-                       !options_.connection_executors.empty();
-    for (auto const& ex : options_.connection_executors)
-        convertible = convertible && detail::as_socket_executor<socket_executor>(ex) != nullptr;
-    if (!convertible)
+    auto const converts = [](asio::any_io_executor const& ex) {
+        return detail::as_socket_executor<typename tcp_socket::executor_type>(ex) != nullptr;
+    };
+    auto const& executors = options_.connection_executors;
+    if (executors.empty() ? !converts(io_) : !std::all_of(executors.begin(), executors.end(), converts))
         ec = make_error_code(std::errc::invalid_argument);
     if (!ec)
         acceptor_.open(endpoint.protocol(), ec);

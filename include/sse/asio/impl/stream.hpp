@@ -712,19 +712,17 @@ void stream<Socket>::schedule(time_point t)
 template<class Socket>
 void stream<Socket>::schedule_idle()
 {
-    std::optional<time_point> t;
-    if (next_due_ != time_point{})
-        t = next_due_;
+    time_point t = next_due_;   // zero: none
     if (options_->heartbeat_interval.count() > 0) {
         time_point const beat = last_activity_ + options_->heartbeat_interval;
-        if (!t || beat < *t)
+        if (t == time_point{} || beat < t)
             t = beat;
     }
     // schedule() brings any deadline forward to end_by_; alone, end_by_ is the deadline.
-    if (!t && end_by_ != time_point{})
+    if (t == time_point{})
         t = end_by_;
-    if (t)
-        schedule(*t);
+    if (t != time_point{})
+        schedule(t);
 }
 
 template<class Socket>
