@@ -9,6 +9,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -500,6 +501,67 @@ TEST_CASE("attach: the hub may be destroyed on one thread while streams end on o
         for (auto& c : conns)
             CHECK(c->closes == 1);
     }
+}
+
+TEST_CASE("attach: publishes may wake streams while they end and are released")
+{
+    // The hub reaches a stream's sink through a pointer that shares the stream's
+    // ownership; the sink lives in its subscriber's allocation. Run under
+    // AddressSanitizer and ThreadSanitizer: a wake that races with the stream's
+    // end and release must find the sink alive or not reach it at all.
+    for (int round = 0; round < 20; ++round) {
+        CAPTURE(round);
+        asio::io_context io;
+        sse::hub hub(hub_options());
+        std::vector<std::unique_ptr<connection>> conns;
+        for (int i = 0; i < 8; ++i) {
+            conns.push_back(std::make_unique<connection>(io));
+            conns.back()->attach(hub);
+        }
+        auto work = asio::make_work_guard(io);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 2; ++i)
+            threads.emplace_back([&io] { io.run(); });
+        std::thread publisher([&hub] {
+            for (int i = 0; i < 200; ++i)
+                hub.publish(data_event(std::to_string(i)));
+        });
+        for (auto& c : conns) {
+            // The peer goes away on the stream's strand (the mock is not thread-safe);
+            // then only the stream's own operations and the hub hold it.
+            asio::post(c->stream->get_executor(), [st = c->st] { support::mock_socket::close_peer(*st); });
+            c->stream.reset();
+            c->sub.reset();
+        }
+        publisher.join();
+        work.reset();
+        for (auto& t : threads)
+            t.join();
+        for (auto& c : conns) {
+            CHECK(c->closes == 1);
+            CHECK(c->closed == sse::error_code(sse::error::peer_closed));
+        }
+        CHECK(hub.stats().subscribers == 0);
+    }
+}
+
+TEST_CASE("attach: a stream released before it starts ends its subscription at the next publish")
+{
+    asio::io_context io;
+    sse::hub hub(hub_options());
+    support::mock_socket socket(io.get_executor());
+    auto s = std::make_shared<mock_stream>(std::move(socket), connection::quiet());
+    auto sub = sse::attach(hub, s, {});
+    REQUIRE(sub != nullptr);
+    s.reset();
+    // The subscription outlives its stream safely, and nothing reaches the stream.
+    CHECK(hub.stats().subscribers == 1);
+    CHECK_FALSE(sub->ended().has_value());
+    hub.publish(data_event("after"));
+    CHECK(sub->ended() == sse::close_reason::sink_expired);
+    auto const stats = hub.stats();
+    CHECK(stats.subscribers == 0);
+    CHECK(stats.disconnected(sse::close_reason::sink_expired) == 1);
 }
 
 TEST_CASE("attach: fails once the hub is shut down")

@@ -105,10 +105,12 @@ class subscriber_access
 {
     subscriber_access() = default;
     friend class sse::hub;
+    friend struct hub_companions;
 };
 struct fanout_tally;
 struct after_unlock;
 struct history_read;
+struct hub_companions;
 } // namespace detail
 
 /** One subscription: a queue of shared event buffers, filled by the hub and
@@ -162,6 +164,7 @@ public:
 
 private:
     friend class hub;
+    friend struct detail::hub_companions;
 
     // What few subscribers have: a filter, throttling. Apart, so that the many
     // that have neither do not carry them.
@@ -216,6 +219,36 @@ private:
     detail::ring<queued> queue_;
     std::size_t queued_bytes_ = 0;
 };
+
+namespace detail {
+
+/** A subscriber and the object that serves it (sse::attach's sink), in one
+    allocation: a server holds one of each per connection, and one block costs
+    one control block and one malloc header, not two. The companion is the base,
+    so that it finds its subscriber without storing a pointer to it
+    (subscriber_of()).
+*/
+template<class Companion>
+struct subscriber_with final : Companion
+{
+    template<class... Args>
+    subscriber_with(subscriber_access access, subscriber_options&& o, std::shared_ptr<queue_limits const> const& limits,
+        std::chrono::steady_clock::time_point now, Args&&... args)
+        : Companion(std::forward<Args>(args)...), sub(access, std::move(o), limits, {}, true, now)
+    {
+    }
+
+    subscriber sub;
+};
+
+// The subscriber that `c`, made by hub_companions::subscribe(), serves.
+template<class Companion>
+subscriber& subscriber_of(Companion& c) noexcept
+{
+    return static_cast<subscriber_with<Companion>&>(c).sub;
+}
+
+} // namespace detail
 
 /** What a resume with a Last-Event-ID from another epoch gets: an id issued by
     an earlier run of this server, or by another server.
@@ -473,6 +506,11 @@ public:
 
 private:
     friend class backplane_receiver;
+    friend struct detail::hub_companions;
+
+    // subscribe() once the subscriber is made: registers it and queues its replay.
+    SSE_DECL void enroll(std::shared_ptr<subscriber> const& s, std::optional<std::string> const& last_id,
+        clock::time_point start, error_code& ec);
 
     SSE_DECL clock::time_point now() const;
     SSE_DECL bool registered_locked(subscriber const& s) const noexcept;
@@ -521,6 +559,37 @@ private:
     std::vector<std::pair<std::weak_ptr<subscriber>, std::string>> awaiting_sync_;
     std::shared_ptr<detail::hub_anchor> anchor_ = std::make_shared<detail::hub_anchor>(this);
 };
+
+namespace detail {
+
+// For transports: a subscription whose companion (its sink) lives in the
+// subscriber's allocation (see subscriber_with).
+struct hub_companions
+{
+    /** As hub::subscribe(), with a `Companion` made from `args` next to the
+        subscriber. `sink_of(Companion&)` gives the weak sink the hub wakes: it may
+        share the ownership of another object (the stream that owns the companion).
+        Returns the companion, sharing the subscriber's ownership; null with `ec`
+        set on failure.
+    */
+    template<class Companion, class SinkOf, class... Args>
+    static std::shared_ptr<Companion> subscribe(
+        hub& h, subscriber_options o, SinkOf&& sink_of, error_code& ec, Args&&... args)
+    {
+        ec = {};
+        std::optional<std::string> const last_id = std::move(o.last_event_id);
+        auto const start = h.now();
+        auto block = std::make_shared<subscriber_with<Companion>>(
+            subscriber_access{}, std::move(o), h.default_limits_, start, std::forward<Args>(args)...);
+        block->sub.sink_ = sink_of(static_cast<Companion&>(*block));
+        h.enroll(std::shared_ptr<subscriber>(block, &block->sub), last_id, start, ec);
+        if (ec)
+            return nullptr;
+        return std::shared_ptr<Companion>(std::move(block));
+    }
+};
+
+} // namespace detail
 
 SSE_NAMESPACE_END
 

@@ -71,17 +71,22 @@ inline std::chrono::milliseconds random_retry(std::chrono::milliseconds low, std
 }
 
 // The hub's side of one attached stream, and the stream's hooks (its source and
-// its close handler): one object, one pointer in the stream, no closures, and the
-// attach options shared (an idle connection's size is what a server multiplies).
-// The hub holds it weakly, the stream owns it (as its hooks) and it holds the
-// stream weakly: no cycle. It reaches the hub through the hub's anchor, so a
-// stream that ends after the hub was destroyed leaves it alone.
+// its close handler): one object, no closures, the attach options shared, and
+// made in its subscriber's allocation (hub_companions): an idle connection's
+// size is what a server multiplies.
+//
+// Ownership: the stream owns this block (as its hooks) until the stream is
+// destroyed; the hub holds it too while subscribed. The hub's sink pointer is
+// weak and shares the *stream's* ownership: when the hub locks it to wake, the
+// stream is alive, and so is this block, which the stream holds. No cycle: the
+// subscriber refers to the stream weakly, and the block reaches the hub through
+// its anchor, so a stream that ends after the hub was destroyed leaves it alone.
 template<class Socket>
-class stream_sink final : public delivery_sink, public stream_hooks
+class stream_sink : public delivery_sink, public stream_hooks
 {
 public:
-    stream_sink(hub& h, std::weak_ptr<stream<Socket>> s, std::shared_ptr<attach_options const> options)
-        : hub_(h.anchor()), stream_(std::move(s)), options_(std::move(options))
+    stream_sink(hub& h, stream<Socket>& s, std::shared_ptr<attach_options const> options)
+        : stream_(&s), hub_(h.anchor()), options_(std::move(options))
     {
     }
 
@@ -91,41 +96,34 @@ public:
         s.set_hooks(std::move(sink));
     }
 
-    void wake() noexcept override
-    {
-        if (auto s = stream_.lock())
-            s->notify();
-    }
+    // The hub's calls come through a sink pointer that keeps the stream alive.
+    void wake() noexcept override { stream_->notify(); }
 
     void closed(close_reason why) noexcept override
     {
-        auto s = stream_.lock();
-        if (!s)
-            return;
         // The stream pulls again, finds the subscription closed and writes the
         // final message (see pull()).
-        s->notify();
+        stream_->notify();
         auto const limit = why == close_reason::shutdown        ? options_->shutdown_deadline
                            : why == close_reason::slow_consumer ? options_->slow_consumer_grace
                                                                 : std::chrono::milliseconds::zero();
         // The stream's own deadline: no timer per stream, even when a
         // shutdown ends thousands at once.
         if (limit.count() > 0)
-            s->end_within(limit);
+            stream_->end_within(limit);
     }
 
-    void set_subscriber(std::shared_ptr<subscriber> sub) noexcept { subscriber_ = std::move(sub); }
-
-    // The stream's pull source, on its strand.
+    // The stream's pull source, on its strand. Once it says closed, the stream
+    // pulls no more: the final message is appended once.
     pull_result pull(std::vector<event_buffer>& out, std::size_t max_bytes) override
     {
-        pull_result r = subscriber_->pull(out, max_bytes, std::chrono::steady_clock::now());
-        if (!r.closed || final_sent_)
+        subscriber& sub = subscriber_of(*this);
+        pull_result r = sub.pull(out, max_bytes, std::chrono::steady_clock::now());
+        if (!r.closed)
             return r;
-        final_sent_ = true;
         // Ask the subscriber why: the hub marks it closed before it calls
         // closed() here, so this pull may see the end first.
-        auto const why = subscriber_->ended();
+        auto const why = sub.ended();
         std::optional<event> last;
         if (why == close_reason::shutdown) {
             last.emplace();
@@ -148,20 +146,19 @@ public:
     // do and the subscription leaves the hub.
     void stream_closed(error_code why) override
     {
+        subscriber& sub = subscriber_of(*this);
         if (auto anchor = hub_.lock())
-            anchor->with([this](hub& h) { h.unsubscribe(*subscriber_); });
+            anchor->with([&sub](hub& h) { h.unsubscribe(sub); });
         if (options_->on_close)
             options_->on_close(why);
         if (options_->on_end)
-            options_->on_end(*subscriber_, why);
+            options_->on_end(sub, why);
     }
 
 private:
+    stream<Socket>* stream_;
     std::weak_ptr<detail::hub_anchor> hub_;
-    std::weak_ptr<stream<Socket>> stream_;
-    std::shared_ptr<subscriber> subscriber_;
     std::shared_ptr<attach_options const> options_;
-    bool final_sent_ = false;   // on the strand only
 };
 
 } // namespace detail
@@ -208,12 +205,18 @@ std::shared_ptr<subscriber> attach(hub& h, std::shared_ptr<stream<Socket>> const
 {
     std::shared_ptr<attach_options const> shared(std::move(how));
     SSE_ASSERT(shared != nullptr);
-    auto sink = std::make_shared<detail::stream_sink<Socket>>(h, s, std::move(shared));
-    auto sub = h.subscribe(std::move(options), sink, ec);
+    SSE_ASSERT(s != nullptr);
+    using sink_type = detail::stream_sink<Socket>;
+    // The hub's pointer to the sink shares the stream's ownership (see stream_sink).
+    auto const sink_of = [&s](sink_type& sink) {
+        return std::weak_ptr<delivery_sink>(std::shared_ptr<delivery_sink>(s, &sink));
+    };
+    auto sink =
+        detail::hub_companions::subscribe<sink_type>(h, std::move(options), sink_of, ec, h, *s, std::move(shared));
     if (ec)
         return nullptr;
-    sink->set_subscriber(sub);
-    detail::stream_sink<Socket>::install(*s, std::move(sink));
+    std::shared_ptr<subscriber> sub(sink, &detail::subscriber_of(*sink));
+    sink_type::install(*s, std::move(sink));
     return sub;
 }
 

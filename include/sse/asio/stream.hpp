@@ -147,6 +147,8 @@ public:
 
     pull_source source;
     std::function<void(error_code)> on_close;
+    // attach()'s sink, replaced by mistake: kept until the stream is destroyed.
+    std::shared_ptr<stream_hooks> replaced;
 };
 
 template<class Socket>
@@ -397,7 +399,9 @@ private:
     // The execution context's wake batches and timer.
     detail::stream_service* service_;
     std::shared_ptr<stream_options const> options_;
-    // The source and the close handler. Owned: an attached stream keeps its sink alive.
+    // The source and the close handler. Owned: an attached stream keeps its sink
+    // alive until it is destroyed (the hub reaches the sink through the stream's
+    // ownership); the functions of set_source() and on_close() go when it ends.
     std::shared_ptr<detail::stream_hooks> hooks_;
     // Queued buffers; the write in flight covers [0, writing_count_).
     std::vector<event_buffer> queue_;
@@ -406,7 +410,6 @@ private:
     std::size_t queued_bytes_ = 0;
     std::size_t offset_ = 0;            // bytes of queue_[0] already written
     time_point last_activity_{};        // last write progress: heartbeat and write timeout count from it
-    time_point timer_expiry_{};         // the deadline the service holds for this stream; zero: none
     time_point end_by_{};               // the stream closes then, whatever it is doing; zero: no such limit
     time_point next_due_{};             // the source's throttled events are due then; zero: none
     error_code reason_;

@@ -443,17 +443,26 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
     subscriber_options o, std::shared_ptr<delivery_sink> const& sink, error_code& ec)
 {
     ec = {};
-    std::optional<std::string> last_id = std::move(o.last_event_id);
+    std::optional<std::string> const last_id = std::move(o.last_event_id);
     auto const start = now();
     auto s = std::make_shared<subscriber>(
         detail::subscriber_access{}, std::move(o), default_limits_, sink, sink != nullptr, start);
+    enroll(s, last_id, start, ec);
+    if (ec)
+        return nullptr;
+    return s;
+}
+
+SSE_DECL void hub::enroll(std::shared_ptr<subscriber> const& s, std::optional<std::string> const& last_id,
+    clock::time_point start, error_code& ec)
+{
     bool must_read = false;
     detail::history_read read;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (shut_down_) {
             ec = error::hub_shut_down;
-            return nullptr;
+            return;
         }
         s->id_ = ++next_id_;
         register_locked(s);
@@ -478,7 +487,6 @@ SSE_DECL std::shared_ptr<subscriber> hub::subscribe(
         options_.on_subscribe(*s);
     if (must_read)
         start_read(std::move(read));
-    return s;
 }
 
 SSE_DECL bool hub::resume_locked(std::shared_ptr<subscriber> const& s, std::string const& last_id,

@@ -41,6 +41,15 @@ public:
     virtual std::shared_ptr<stream_client> keep_alive() noexcept = 0;
 
 protected:
+    /** The deadline the service holds for this client; zero: none. Only the
+        client's own thread writes it (through stream_service::schedule(), and
+        forget_deadline() once the service no longer holds it), so the client
+        reads it without the service's lock.
+    */
+    time_point held_deadline() const noexcept { return deadline_; }
+    /// Call only when the service does not hold the client (after it called back, or after unschedule()).
+    void forget_deadline() noexcept { deadline_ = {}; }
+
     stream_client() = default;
     stream_client(stream_client const&) = delete;
     stream_client& operator=(stream_client const&) = delete;

@@ -183,7 +183,12 @@ template<class Socket>
 detail::function_hooks& stream<Socket>::function_hooks()
 {
     if (!hooks_ || !hooks_->from_functions()) {
-        hooks_ = std::make_shared<detail::function_hooks>();
+        // After attach() (a misuse: its sink would then never run), the sink is
+        // kept all the same: the hub reaches it while the stream lives.
+        SSE_ASSERT(!hooks_);
+        auto fresh = std::make_shared<detail::function_hooks>();
+        fresh->replaced = std::move(hooks_);
+        hooks_ = std::move(fresh);
         source_ = source_state::none;
     }
     return static_cast<detail::function_hooks&>(*hooks_);
@@ -277,7 +282,7 @@ template<class Socket>
 void stream<Socket>::deadline_reached() noexcept
 {
     if (!hand_over(&stream::timer_step))
-        timer_expiry_ = {};
+        forget_deadline();
 }
 
 template<class Socket>
@@ -703,10 +708,10 @@ void stream<Socket>::schedule(time_point t)
     // source's next_due (while idle), and end_by_. A deadline reached too early re-arms it.
     if (end_by_ != time_point{} && end_by_ < t)
         t = end_by_;
-    if (timer_expiry_ != time_point{} && t >= timer_expiry_)
+    time_point const held = held_deadline();
+    if (held != time_point{} && t >= held)
         return;
     service_->schedule(*this, t);
-    timer_expiry_ = t;
 }
 
 template<class Socket>
@@ -733,7 +738,7 @@ void stream<Socket>::timer_step(event_buffer, error_code, std::size_t)
     // A deadline set again after the service took the previous one is still to come.
     if (service_->scheduled(*this))
         return;
-    timer_expiry_ = {};
+    forget_deadline();
     auto const now = clock_type::now();
     if (end_by_ != time_point{} && now >= end_by_)
         return finish(error::stream_closed);
@@ -792,8 +797,8 @@ void stream<Socket>::finish(error_code reason)
         return;
     closed_ = true;
     reason_ = reason;
-    timer_expiry_ = {};
     service_->unschedule(*this);
+    forget_deadline();
     error_code ignored;
     detail::lowest_layer_of(socket_).close(ignored);
     // Release every buffer and the source at once: a closed stream costs nothing
@@ -803,8 +808,14 @@ void stream<Socket>::finish(error_code reason)
     offset_ = 0;
     source_ = source_state::none;
     complete_waiters(true);
-    if (auto hooks = std::move(hooks_))
-        hooks->stream_closed(reason_);
+    if (!hooks_)
+        return;
+    if (!hooks_->from_functions())
+        return hooks_->stream_closed(reason_);
+    // The functions are released now: they may hold the stream (a cycle otherwise).
+    auto hooks = std::move(hooks_);
+    hooks_ = std::move(static_cast<detail::function_hooks&>(*hooks).replaced);
+    hooks->stream_closed(reason_);
 }
 
 template<class Socket>
