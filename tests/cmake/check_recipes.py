@@ -9,7 +9,8 @@ other combination, installs it into a temporary prefix, and builds and runs the
 Conan test_package's program and the vcpkg usage snippet's program against it with
 find_package(ssepp). First it checks the recipe files: both conanfile.py compile,
 vcpkg.json parses, its features are those the portfile maps, and every variable
-either passes is one the project declares.
+either passes is one the project declares; and that a part asked for without its
+dependency stops configuration.
 
     check_recipes.py --source-dir DIR --work-dir DIR --generator G --cxx CXX
                      [--cmake CMAKE] [--launcher L] [--with-redis ON|OFF]
