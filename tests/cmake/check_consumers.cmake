@@ -113,7 +113,7 @@ function(probe)
     message(STATUS "probe ${P_NAME}: as expected")
 endfunction()
 
-set(no_asio "sse::asio sse::compiled sse::redis")
+set(no_asio "sse::asio sse::tls sse::compiled sse::redis")
 separate_arguments(no_asio)
 probe(NAME core_only HIDE asio EXPECT ok ABSENT ${no_asio})
 probe(NAME core_only_subdirectory HOW add_subdirectory HIDE asio EXPECT ok ABSENT ${no_asio})
@@ -125,8 +125,10 @@ probe(NAME links_compiled HIDE asio LINK sse::compiled
       EXPECT "Target \"probe\" links sse::compiled, which does not exist: it needs standalone Asio.*libasio-dev")
 probe(NAME links_asio_subdirectory HOW add_subdirectory HIDE asio LINK sse::asio ABSENT ${no_asio}
       EXPECT "Target \"probe\" links sse::asio, which does not exist: it needs standalone Asio.*libasio-dev")
-probe(NAME unknown_component HIDE nothing COMPONENTS asio fmtt EXPECT "no component fmtt: ssepp has asio, compiled and redis")
+probe(NAME unknown_component HIDE nothing COMPONENTS asio fmtt EXPECT "no component fmtt: ssepp has asio, tls, compiled and redis")
 if(EXPECT_TLS)
+    probe(NAME tls_without_openssl HIDE OpenSSL COMPONENTS tls
+          EXPECT "component tls \\(sse::tls\\): it needs OpenSSL, which was not found.*libssl-dev")
     probe(NAME compiled_without_openssl HIDE OpenSSL COMPONENTS asio compiled
           EXPECT "component compiled \\(sse::compiled\\): it was built with TLS and needs OpenSSL.*libssl-dev")
 endif()
