@@ -474,7 +474,9 @@ TEST_CASE("redis: a client away for longer than the log keeps gets a reset; one 
     auto const dir = cluster::test_directory("retention");
     // Small stream nodes, so that XADD MAXLEN ~ trims close to the length asked.
     cluster::redis redis(dir, {"--stream-node-max-entries", "4"});
-    cluster::node a(dir, "a", node_args(redis, "retention", {"--redis-max-len", "10", "--replay-events", "4"}));
+    // It publishes over a hundred events at once: above the default publish burst (100).
+    cluster::node a(dir, "a",
+        node_args(redis, "retention", {"--redis-max-len", "10", "--replay-events", "4", "--publish-burst", "1000"}));
     require_connected(a);
 
     std::map<int, std::string> id_of;
