@@ -1,7 +1,7 @@
 # ssepp-missing-targets.cmake - says what to install when a target links a part of
 # ssepp that is not there.
 #
-# sse::asio, sse::compiled and sse::redis exist only when their dependencies are
+# sse::asio, sse::compiled, sse::redis and sse::fmt exist only when their dependencies are
 # found, so that `if(TARGET sse::asio)` tells a project what it can use. A target
 # that links one anyway would meet CMake's generic "target not found" only at
 # generation; this check runs at the end of the top-level directory instead and

@@ -18,6 +18,7 @@
 #include <sse/source_options.hpp>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <asio/io_context.hpp>
@@ -84,10 +85,10 @@ CLI::Validator number_check(double min, bool min_allowed, double max)
             try {
                 value = std::stod(text);
             } catch (std::exception const&) {
-                return "'" + text + "' is not a number";
+                return fmt::format("'{}' is not a number", text);
             }
             if (!(min_allowed ? value >= min : value > min) || !(value <= max))
-                return "'" + text + "' is out of range";
+                return fmt::format("'{}' is out of range", text);
             return std::string();
         },
         "");
@@ -139,7 +140,7 @@ public:
             timer_.async_wait([this](sse::error_code ec) {
                 if (ec)
                     return;
-                std::fprintf(stderr, "sse-cat: --timeout %g s expired\n", settings_.timeout);
+                fmt::print(stderr, "sse-cat: --timeout {:g} s expired\n", settings_.timeout);
                 finish(exit_status::timed_out);
             });
         }
@@ -155,7 +156,7 @@ private:
                            ",\"id\":" + json_string(ev.last_event_id) + "}\n";
         if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0) {
             // A closed pipe with SIGPIPE ignored: nobody reads any more.
-            std::fprintf(stderr, "sse-cat: cannot write to stdout\n");
+            fmt::print(stderr, "sse-cat: cannot write to stdout\n");
             finish(exit_status::failed);
             return;
         }
@@ -166,22 +167,26 @@ private:
     void on_state(sse::source_state state, sse::error_code why)
     {
         using sse::source_state;
+        auto const& stats = source_.stats();
         if (settings_.verbose) {
-            std::string line = to_string(state);
+            fmt::memory_buffer line;
+            auto out = fmt::appender(line);
+            fmt::format_to(out, "sse-cat: {}", to_string(state));
             if (state == source_state::open)
-                line += " (" + std::to_string(source_.stats().last_status) + ")";
+                fmt::format_to(out, " ({})", stats.last_status);
             if (why)
-                line += ": " + describe(why);
+                fmt::format_to(out, ": {}", describe(why));
             if (state == source_state::waiting)
-                line += "; reconnecting in " + std::to_string(source_.stats().reconnect_delay.count()) + " ms";
-            std::fprintf(stderr, "sse-cat: %s\n", line.c_str());
+                fmt::format_to(out, "; reconnecting in {} ms", stats.reconnect_delay.count());
+            line.push_back('\n');
+            std::fwrite(line.data(), 1, line.size(), stderr);
         }
         switch (state) {
         case source_state::waiting:
             // Without -v a retry loop would still say why nothing comes.
             if (!settings_.verbose && why != sse::error::stream_ended)
-                std::fprintf(stderr, "sse-cat: %s; reconnecting in %lld ms\n", describe(why).c_str(),
-                             static_cast<long long>(source_.stats().reconnect_delay.count()));
+                fmt::print(stderr, "sse-cat: {}; reconnecting in {} ms\n", describe(why),
+                           stats.reconnect_delay.count());
             break;
         case source_state::closed:
             // With no error finish() closed it and chose the status; otherwise the
@@ -198,28 +203,29 @@ private:
         }
     }
 
-    void complain(sse::error_code why) { std::fprintf(stderr, "sse-cat: %s\n", describe(why).c_str()); }
+    void complain(sse::error_code why) { fmt::print(stderr, "sse-cat: {}\n", describe(why)); }
 
     std::string describe(sse::error_code why) const
     {
         if (why == sse::error::bad_status) {
             int const status = source_.stats().last_status;
-            std::string text = "server answered " + std::to_string(status) + ", not 200; the stream was not opened";
+            char const* hint = "";
             if (status >= 500 && !settings_.options.retry_5xx)
-                text += " (--retry-5xx retries it)";
+                hint = " (--retry-5xx retries it)";
             if (status == 429 && !settings_.options.retry_429)
-                text += " (drop --no-retry-429 to wait for its Retry-After and retry)";
-            return text;
+                hint = " (drop --no-retry-429 to wait for its Retry-After and retry)";
+            return fmt::format("server answered {}, not 200; the stream was not opened{}", status, hint);
         }
         // The library's sentence adds "the client reconnects", untrue with --no-reconnect.
         if (why == sse::error::stream_ended)
             return "server ended the stream";
         if (why == sse::error::line_too_long || why == sse::error::event_too_long)
-            return "an event or line exceeds --max-event-size (" +
-                   std::to_string(settings_.options.limits.max_event) + " bytes)";
+            return fmt::format("an event or line exceeds --max-event-size ({} bytes)",
+                               settings_.options.limits.max_event);
         if (sse::is_certificate_error(why))
-            return "TLS certificate verification failed: " + why.message() +
-                   " (--cacert FILE trusts its issuer, --insecure skips the check)";
+            return fmt::format("TLS certificate verification failed: {} (--cacert FILE trusts its issuer, --insecure "
+                               "skips the check)",
+                               why.message());
         return why.message();
     }
 
@@ -283,9 +289,9 @@ int main(int argc, char** argv)
             [](std::string& h) {
                 auto const field = parse_header(h);
                 if (!field)
-                    return "'" + h + "' is not 'Name: value'";
+                    return fmt::format("'{}' is not 'Name: value'", h);
                 if (sse::is_source_header(field->first) && !sse::http::iequals(field->first, "Content-Type"))
-                    return field->first + " is set by sse-cat itself";
+                    return fmt::format("{} is set by sse-cat itself", field->first);
                 return std::string();
             },
             ""));
@@ -337,7 +343,7 @@ int main(int argc, char** argv)
     if (app.count("--data")) {
         o.body = read_body(data);
         if (!o.body) {
-            std::fprintf(stderr, "sse-cat: cannot read %s\n", data.c_str() + 1);
+            fmt::print(stderr, "sse-cat: cannot read {}\n", data.substr(1));
             return exit_status::usage;
         }
     }
@@ -360,9 +366,9 @@ int main(int argc, char** argv)
     } catch (std::system_error const& e) {
         // A URL it cannot use, or a CA file that is not PEM.
         if (e.code() == sse::error::bad_url)
-            std::fprintf(stderr, "sse-cat: %s: %s\n", s.url.c_str(), e.code().message().c_str());
+            fmt::print(stderr, "sse-cat: {}: {}\n", s.url, e.code().message());
         else
-            std::fprintf(stderr, "sse-cat: %s\n", e.what());
+            fmt::print(stderr, "sse-cat: {}\n", e.what());
         return exit_status::usage;
     }
     run->start();

@@ -17,6 +17,7 @@
 #include <sse/asio/attach.hpp>
 #include <sse/asio/response.hpp>
 #include <sse/asio/stream.hpp>
+#include <sse/fmt.hpp>
 #include <sse/http/request_parser.hpp>
 #include <sse/hub.hpp>
 
@@ -112,7 +113,7 @@ private:
             auto const topic = head.param("topic").value_or("news");
             auto const result = hub_.publish(e, sse::audience::topic(std::string(topic)));
             return sse::respond_and_close(std::move(socket),
-                {200, "text/plain", "published " + result.id + " to " + std::to_string(result.deliveries) + "\n", {}});
+                {200, "text/plain", fmt::format("published {} to {}\n", result.id, result.deliveries), {}});
         }
         sse::respond_and_close(std::move(socket), {404, "text/plain", "try /events or /publish\n", {}});
     }
@@ -129,7 +130,10 @@ private:
 
         sse::attach_options how;
         how.on_close = [](sse::error_code why) {
-            std::fprintf(stderr, "stream closed: %s\n", why ? why.message().c_str() : "gracefully");
+            if (why)
+                fmt::print(stderr, "stream closed: {}\n", sse::describe(why));   // message (sse:name)
+            else
+                fmt::print(stderr, "stream closed gracefully\n");
         };
         sse::error_code ec;
         if (!sse::attach(hub_, stream, std::move(who), how, ec)) {
@@ -153,7 +157,7 @@ int main(int argc, char** argv)
     asio::io_context io;
     sse::hub hub;
     existing_server server(io, port, hub);
-    std::printf("listening on http://127.0.0.1:%u/events\n", server.port());
+    fmt::print("listening on http://127.0.0.1:{}/events\n", server.port());
     std::fflush(stdout);
 
     asio::steady_timer clock(io);
@@ -173,7 +177,7 @@ int main(int argc, char** argv)
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](sse::error_code, int) {
-        std::fprintf(stderr, "shutting down\n");
+        fmt::print(stderr, "shutting down\n");
         server.stop();
         clock.cancel();
         hub.shutdown();   // every attached stream writes its final message and closes

@@ -19,6 +19,7 @@
 #include "monitor.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <asio/io_context.hpp>
@@ -92,12 +93,11 @@ int main(int argc, char** argv)
     for (auto const& text : urls) {
         auto spec = health::parse_stream_spec(text);
         if (!spec) {
-            std::fprintf(stderr, "sse-health-monitor: not a stream: '%s' (want URL or name=URL)\n", text.c_str());
+            fmt::print(stderr, "sse-health-monitor: not a stream: '{}' (want URL or name=URL)\n", text);
             return 2;
         }
         if (!names.insert(spec->name).second) {
-            std::fprintf(stderr, "sse-health-monitor: two streams are called '%s': name them (name=URL)\n",
-                         spec->name.c_str());
+            fmt::print(stderr, "sse-health-monitor: two streams are called '{}': name them (name=URL)\n", spec->name);
             return 2;
         }
         config.streams.push_back(*spec);
@@ -120,11 +120,11 @@ int main(int argc, char** argv)
         mon.emplace(io, config);
         mon->start();
     } catch (std::exception const& e) {
-        std::fprintf(stderr, "sse-health-monitor: %s\n", e.what());
+        fmt::print(stderr, "sse-health-monitor: {}\n", e.what());
         return 2;
     }
     if (auto const port = mon->metrics_port())
-        std::fprintf(stderr, "sse-health-monitor: metrics on http://127.0.0.1:%u/metrics\n", unsigned(*port));
+        fmt::print(stderr, "sse-health-monitor: metrics on http://127.0.0.1:{}/metrics\n", *port);
 
     int status = 0;
     asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -4,6 +4,7 @@
 #include <sse/asio/response.hpp>
 #include <sse/url.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <asio/ip/address.hpp>
@@ -11,6 +12,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <sstream>
 #include <utility>
 
@@ -18,32 +20,25 @@ namespace health {
 
 namespace {
 
-std::string fixed(double v, int decimals)
-{
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-    return buffer;
-}
-
 std::string duration_text(double s)
 {
     if (s < 60)
-        return fixed(s, s < 10 ? 1 : 0) + "s";
+        return fmt::format("{:.{}f}s", s, s < 10 ? 1 : 0);
     if (s < 3600)
-        return std::to_string(int(s) / 60) + "m" + std::to_string(int(s) % 60) + "s";
-    return std::to_string(int(s) / 3600) + "h" + std::to_string(int(s) % 3600 / 60) + "m";
+        return fmt::format("{}m{}s", int(s) / 60, int(s) % 60);
+    return fmt::format("{}h{}m", int(s) / 3600, int(s) % 3600 / 60);
 }
 
 std::string rate_text(double v)
 {
     if (v >= 1e6)
-        return fixed(v / 1e6, 1) + "M";
+        return fmt::format("{:.1f}M", v / 1e6);
     if (v >= 1e3)
-        return fixed(v / 1e3, 1) + "k";
-    return fixed(v, v < 10 ? 1 : 0);
+        return fmt::format("{:.1f}k", v / 1e3);
+    return fmt::format("{:.{}f}", v, v < 10 ? 1 : 0);
 }
 
-std::string ms_text(std::optional<double> v) { return v ? fixed(*v, 0) : "-"; }
+std::string ms_text(std::optional<double> v) { return v ? fmt::format("{:.0f}", *v) : "-"; }
 
 // A Prometheus label value: backslash, double quote and line feed escaped (exposition format 0.0.4).
 std::string label(std::string_view v)
@@ -244,13 +239,13 @@ void monitor::serve(sse::http::request_head const& head, asio::ip::tcp::socket s
 
 std::string waiting_text(sse::event_source_stats const& stats)
 {
-    std::string text = "reconnecting in " + std::to_string(stats.reconnect_delay.count()) + " ms";
+    std::string text = fmt::format("reconnecting in {} ms", stats.reconnect_delay.count());
     if (stats.last_error == sse::error::bad_status && stats.last_status == 429)
         text += " (429: the server's limit; its Retry-After is honoured)";
     else if (stats.last_error == sse::error::bad_status)
-        text += " (after status " + std::to_string(stats.last_status) + ")";
+        text += fmt::format(" (after status {})", stats.last_status);
     else if (stats.last_error)
-        text += " (" + stats.last_error.message() + ")";
+        text += fmt::format(" ({})", stats.last_error.message());
     return text;
 }
 
@@ -271,30 +266,28 @@ std::string render_table(std::vector<stream_report> const& reports, bool ansi)
         }
         return "";
     };
-    std::string const reset = ansi ? "\x1b[0m" : "";
+    char const* const reset = ansi ? "\x1b[0m" : "";
     std::string out;
-    char line[512];
-    std::snprintf(line, sizeof line, "%-24s %-12s %7s %7s %6s %6s %7s %7s %7s %8s %9s\n", "STREAM", "STATE",
-                  "P50 ms", "P99 ms", "ERR%", "RECON", "UPTIME", "HB AGE", "EV/s", "BYTES/s", "TREND/min");
-    out += ansi ? "\x1b[1m" + std::string(line) + reset : std::string(line);
+    auto line = std::back_inserter(out);
+    fmt::format_to(line, "{}{:<24} {:<12} {:>7} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>8} {:>9}\n{}",
+                   ansi ? "\x1b[1m" : "", "STREAM", "STATE", "P50 ms", "P99 ms", "ERR%", "RECON", "UPTIME", "HB AGE",
+                   "EV/s", "BYTES/s", "TREND/min", reset);
     for (auto const& r : reports) {
         auto const& f = r.figures;
         std::string name = r.name.size() > 24 ? r.name.substr(0, 23) + "~" : r.name;
-        std::snprintf(line, sizeof line, "%-24s %s%-12s%s %7s %7s %6s %6llu %7s %7s %7s %8s %9s\n", name.c_str(),
-                      colour(f.state).c_str(), to_string(f.state), reset.c_str(), ms_text(f.latency_p50_ms).c_str(),
-                      ms_text(f.latency_p99_ms).c_str(), fixed(f.error_rate * 100, 0).c_str(),
-                      static_cast<unsigned long long>(f.reconnects), duration_text(f.uptime_s).c_str(),
-                      f.heartbeat_age_s ? duration_text(*f.heartbeat_age_s).c_str() : "-",
-                      rate_text(f.events_per_second).c_str(), rate_text(f.bytes_per_second).c_str(),
-                      f.latency_trend_ms_per_min ? (fixed(*f.latency_trend_ms_per_min, 1) + "ms").c_str() : "-");
-        out += line;
+        fmt::format_to(line, "{:<24} {}{:<12}{} {:>7} {:>7} {:>6.0f} {:>6} {:>7} {:>7} {:>7} {:>8} {:>9}\n", name,
+                       colour(f.state), to_string(f.state), reset, ms_text(f.latency_p50_ms),
+                       ms_text(f.latency_p99_ms), f.error_rate * 100, f.reconnects, duration_text(f.uptime_s),
+                       f.heartbeat_age_s ? duration_text(*f.heartbeat_age_s) : "-", rate_text(f.events_per_second),
+                       rate_text(f.bytes_per_second),
+                       f.latency_trend_ms_per_min ? fmt::format("{:.1f}ms", *f.latency_trend_ms_per_min) : "-");
         if (!f.reason.empty() && f.state != status::connected)
-            out += "    " + f.reason + "\n";
+            fmt::format_to(line, "    {}\n", f.reason);
         if (r.source.stats.state == sse::source_state::waiting)
-            out += "    " + waiting_text(r.source.stats) + "\n";
+            fmt::format_to(line, "    {}\n", waiting_text(r.source.stats));
         for (auto const& rec : f.recommendations)
-            out += "    " + (ansi ? "\x1b[36m" + rec.code + reset : rec.code) + ": " + rec.advice + "\n      why: " +
-                   rec.why + "\n";
+            fmt::format_to(line, "    {}{}{}: {}\n      why: {}\n", ansi ? "\x1b[36m" : "", rec.code, reset, rec.advice,
+                           rec.why);
     }
     return out;
 }

@@ -1,12 +1,12 @@
 // stream_health.cpp - the rules behind the figures and recommendations (docs/health-monitor.md).
 #include "stream_health.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <utility>
 
 namespace health {
@@ -15,21 +15,14 @@ namespace {
 
 double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-std::string fixed(double v, int decimals)
-{
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-    return buffer;
-}
-
 // A duration as a person says it: "850 ms", "12.5 s", "3.0 min".
 std::string spoken(double s)
 {
     if (s < 1)
-        return fixed(s * 1000, 0) + " ms";
+        return fmt::format("{:.0f} ms", s * 1000);
     if (s < 120)
-        return fixed(s, s < 10 ? 2 : 1) + " s";
-    return fixed(s / 60, 1) + " min";
+        return fmt::format("{:.{}f} s", s, s < 10 ? 2 : 1);
+    return fmt::format("{:.1f} min", s / 60);
 }
 
 // The least-squares line through (seconds, ms) points, and its correlation.
@@ -277,12 +270,12 @@ figures stream_health::report(time_point now) const
         double const offline = seconds(now - (lost_at_ != time_point{} ? lost_at_ : first_seen_));
         if (state_ == source_state::open && f.silence_s && *f.silence_s > limit) {
             f.state = status::unhealthy;
-            f.reason = "heartbeat overdue: nothing received for " + spoken(*f.silence_s) + ", expected every " +
-                       spoken(interval_s);
+            f.reason = fmt::format("heartbeat overdue: nothing received for {}, expected every {}",
+                                   spoken(*f.silence_s), spoken(interval_s));
         } else if (f.attempts_in_window >= options_.min_attempts && f.error_rate > options_.max_error_rate) {
             f.state = status::unhealthy;
-            f.reason = "error rate " + fixed(f.error_rate * 100, 0) + "% (" + std::to_string(f.failed_in_window) +
-                       " of " + std::to_string(f.attempts_in_window) + " attempts failed)";
+            f.reason = fmt::format("error rate {:.0f}% ({} of {} attempts failed)", f.error_rate * 100,
+                                   f.failed_in_window, f.attempts_in_window);
         } else if (state_ != source_state::open && offline > limit) {
             f.state = status::unhealthy;
             f.reason = "no connection for " + spoken(offline);
@@ -299,9 +292,8 @@ figures stream_health::report(time_point now) const
         f.recommendations.push_back({"rising_latency",
             "Events wait longer and longer before they are read: this consumer is too slow, or the server is "
             "overloaded. Check this client's CPU and event handlers, and the server's load and slow-consumer queue.",
-            "latency rose by " + fixed(rise, 0) + " ms over " + spoken(trend.span) + " (from about " +
-                fixed(trend.start, 0) + " to " + fixed(trend.start + rise, 0) + " ms, correlation " +
-                fixed(trend.r, 2) + ")",
+            fmt::format("latency rose by {:.0f} ms over {} (from about {:.0f} to {:.0f} ms, correlation {:.2f})", rise,
+                        spoken(trend.span), trend.start, trend.start + rise, trend.r),
             rise});
     return f;
 }
@@ -359,9 +351,10 @@ void stream_health::recommend(figures& f, time_point now) const
             f.recommendations.push_back({"buffering_proxy",
                 "A proxy between this client and the server buffers the response: turn buffering off for "
                 "text/event-stream (nginx: proxy_buffering off, or the header X-Accel-Buffering: no).",
-                std::to_string(bursts) + (bursts == 1 ? " burst" : " bursts") + " of heartbeats: " +
-                    std::to_string(biggest) + " arrived within " + spoken(span_of_biggest) + " after " +
-                    spoken(gap_of_biggest) + " of silence, where one every " + spoken(interval_s) + " was expected",
+                fmt::format("{} {} of heartbeats: {} arrived within {} after {} of silence, where one every {} was "
+                            "expected",
+                            bursts, bursts == 1 ? "burst" : "bursts", biggest, spoken(span_of_biggest),
+                            spoken(gap_of_biggest), spoken(interval_s)),
                 double(biggest)});
     }
 
@@ -382,16 +375,17 @@ void stream_health::recommend(figures& f, time_point now) const
                 double suggested = median / 2;
                 if (suggested >= 2)
                     suggested = std::floor(suggested);
-                std::string why = std::to_string(close) + " of " + std::to_string(lives.size()) +
-                                  " connections ended after " + spoken(median) + " (within " +
-                                  fixed(options_.steady_tolerance * 100, 0) + "%)";
+                std::string why = fmt::format("{} of {} connections ended after {} (within {:.0f}%)", close,
+                                              lives.size(), spoken(median), options_.steady_tolerance * 100);
                 if (interval_s < median)
-                    why += "; heartbeats every " + spoken(interval_s) +
-                           " should keep it busy, so it may be a connection lifetime limit instead";
+                    why += fmt::format("; heartbeats every {} should keep it busy, so it may be a connection "
+                                       "lifetime limit instead",
+                                       spoken(interval_s));
                 f.recommendations.push_back({"idle_timeout",
-                    "Something upstream (a proxy or load balancer) closes connections idle for about " +
-                        spoken(median) + ": send heartbeats more often than that, e.g. every " + spoken(suggested) +
-                        " (sse-server --heartbeat-ms " + fixed(suggested * 1000, 0) + "), or raise its timeout.",
+                    fmt::format("Something upstream (a proxy or load balancer) closes connections idle for about {}: "
+                                "send heartbeats more often than that, e.g. every {} (sse-server --heartbeat-ms "
+                                "{:.0f}), or raise its timeout.",
+                                spoken(median), spoken(suggested), suggested * 1000),
                     why, median});
             }
         }

@@ -22,6 +22,7 @@
 #include <sse/source_options.hpp>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <asio/io_context.hpp>
@@ -131,12 +132,12 @@ int lock_store(std::string const& path, std::string& problem)
     std::string const lock = path + ".lock";
     int const fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        problem = "cannot open " + lock + ": " + std::strerror(errno);
+        problem = fmt::format("cannot open {}: {}", lock, std::strerror(errno));
         return -1;
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        problem = errno == EWOULDBLOCK ? "another sse-notification-center uses " + path
-                                       : "cannot lock " + lock + ": " + std::strerror(errno);
+        problem = errno == EWOULDBLOCK ? fmt::format("another sse-notification-center uses {}", path)
+                                       : fmt::format("cannot lock {}: {}", lock, std::strerror(errno));
         ::close(fd);
         return -1;
     }
@@ -230,7 +231,7 @@ private:
             std::string why;
             auto n = nc::parse_notification(ev.data, why);
             if (!n) {
-                warn("ignored a notification event (id " + id + "): " + why);
+                warn(fmt::format("ignored a notification event (id {}): {}", id, why));
                 store_.set_last_event_id(id, ec);
             } else {
                 n->id = new_id ? id : std::string();
@@ -253,8 +254,9 @@ private:
         } else {
             if (ev.type == "reset") {
                 // The server cannot replay what was published since our id: some notifications are lost.
-                warn("the server could not resume the stream (" + std::string(ev.data) +
-                     "); notifications published meanwhile are missing");
+                warn(fmt::format("the server could not resume the stream ({}); notifications published meanwhile "
+                                 "are missing",
+                                 ev.data));
                 emit({{"change", "reset"}, {"data", std::string(ev.data)}, {"lastEventId", id}});
             }
             store_.set_last_event_id(id, ec);
@@ -271,10 +273,10 @@ private:
         auto const stats = source_.stats();
         connection_.detail = why && why != sse::error::stream_ended ? why.message() : std::string();
         if (why == sse::error::bad_status)   // which one: a 429 says the server's limit was reached
-            connection_.detail += " " + std::to_string(stats.last_status);
+            connection_.detail += fmt::format(" {}", stats.last_status);
         if (state == source_state::waiting)
-            connection_.detail += (connection_.detail.empty() ? "" : "; ") + std::string("retry in ") +
-                                  std::to_string(stats.reconnect_delay.count()) + " ms";
+            connection_.detail += fmt::format("{}retry in {} ms", connection_.detail.empty() ? "" : "; ",
+                                              stats.reconnect_delay.count());
         nlohmann::json line = {{"change", "state"}, {"state", connection_.state}};
         if (why)
             line["reason"] = why.message();
@@ -382,9 +384,11 @@ private:
         if (!a.url.empty()) {
             std::string const link = nc::action_link(settings_.url, a.url);
             if (link.empty())
-                return notice("not opening \"" + a.url + "\": only http, https and paths on the server are opened");
+                return notice(
+                    fmt::format("not opening \"{}\": only http, https and paths on the server are opened", a.url));
             bool const opened = settings_.open_urls && open_in_browser(link);
-            notice(a.label + ": " + link + (settings_.open_urls ? (opened ? " (opened)" : " (xdg-open failed)") : ""));
+            notice(fmt::format("{}: {}{}", a.label, link,
+                               settings_.open_urls ? (opened ? " (opened)" : " (xdg-open failed)") : ""));
             return;
         }
         nc::action_request request;
@@ -393,16 +397,16 @@ private:
         request.body = nc::action_body(*n, a);
         request.verify_peer = !settings_.insecure;
         request.ca_file = settings_.cacert;
-        notice(a.label + ": sending " + a.event + "...");
+        notice(fmt::format("{}: sending {}...", a.label, a.event));
         nc::post_action(io_.get_executor(), std::move(request), [this, label = a.label, event = a.event](nc::action_result r) {
             if (status_)
                 return;
             if (r.ec)
-                notice(label + ": " + event + " not sent: " + r.ec.message());
+                notice(fmt::format("{}: {} not sent: {}", label, event, r.ec.message()));
             else if (r.status / 100 != 2)
-                notice(label + ": the server refused " + event + " (" + std::to_string(r.status) + "): " + r.body);
+                notice(fmt::format("{}: the server refused {} ({}): {}", label, event, r.status, r.body));
             else
-                notice(label + ": " + event + " sent");
+                notice(fmt::format("{}: {} sent", label, event));
         });
     }
 
@@ -458,14 +462,14 @@ private:
         if (terminal_)
             connection_.detail = text;   // stderr would scribble over the screen
         else
-            std::fprintf(stderr, "sse-notification-center: %s\n", text.c_str());
+            fmt::print(stderr, "sse-notification-center: {}\n", text);
     }
 
     // A notification that cannot be written is not acknowledged: the store keeps the
     // previous id, so the next run asks for it again.
     void fail_store(std::error_code ec)
     {
-        farewell_ = "sse-notification-center: cannot write " + settings_.store + ": " + ec.message();
+        farewell_ = fmt::format("sse-notification-center: cannot write {}: {}", settings_.store, ec.message());
         finish(exit_status::failed);
     }
 
@@ -517,7 +521,7 @@ int main(int argc, char** argv)
         ->type_name("LIST");
     app.add_option("--token", s.token, "credential, sent as 'Authorization: Bearer TOKEN'")->type_name("TOKEN");
     app.add_option("--store", s.store,
-           "the store file (default " + default_store_path() + "; empty: keep nothing on disk)")
+           fmt::format("the store file (default {}; empty: keep nothing on disk)", default_store_path()))
         ->type_name("FILE");
     app.add_option("--max", s.max, "notifications kept; beyond it the oldest read one goes first")
         ->type_name("N")
@@ -552,7 +556,7 @@ int main(int argc, char** argv)
     if (!s.store.empty()) {
         std::string problem;
         if (lock_store(s.store, problem) < 0) {   // held until the process ends
-            std::fprintf(stderr, "sse-notification-center: %s\n", problem.c_str());
+            fmt::print(stderr, "sse-notification-center: {}\n", problem);
             return exit_status::usage;
         }
     }
@@ -564,17 +568,16 @@ int main(int argc, char** argv)
     std::error_code ec;
     auto const loaded = store.load(ec);
     if (!loaded.moved_aside.empty())
-        std::fprintf(stderr,
-            "sse-notification-center: warning: %s is corrupt (%s); moved it to %s and starting empty\n",
-            s.store.c_str(), loaded.problem.c_str(), loaded.moved_aside.c_str());
+        fmt::print(stderr, "sse-notification-center: warning: {} is corrupt ({}); moved it to {} and starting empty\n",
+                   s.store, loaded.problem, loaded.moved_aside);
     if (ec) {
-        std::fprintf(stderr, "sse-notification-center: cannot read %s: %s\n", s.store.c_str(), ec.message().c_str());
+        fmt::print(stderr, "sse-notification-center: cannot read {}: {}\n", s.store, ec.message());
         return exit_status::failed;
     }
     // Written at once: proves the file can be written before anything is accepted.
     store.save(ec);
     if (ec) {
-        std::fprintf(stderr, "sse-notification-center: cannot write %s: %s\n", s.store.c_str(), ec.message().c_str());
+        fmt::print(stderr, "sse-notification-center: cannot write {}: {}\n", s.store, ec.message());
         return exit_status::failed;
     }
 
@@ -596,9 +599,9 @@ int main(int argc, char** argv)
         run.emplace(io, s, std::move(options), store, std::move(terminal));
     } catch (std::system_error const& e) {
         if (e.code() == sse::error::bad_url)
-            std::fprintf(stderr, "sse-notification-center: %s: %s\n", s.url.c_str(), e.code().message().c_str());
+            fmt::print(stderr, "sse-notification-center: {}: {}\n", s.url, e.code().message());
         else
-            std::fprintf(stderr, "sse-notification-center: %s\n", e.what());
+            fmt::print(stderr, "sse-notification-center: {}\n", e.what());
         return exit_status::usage;
     }
     run->start();
@@ -607,6 +610,6 @@ int main(int argc, char** argv)
     std::string const farewell = run->farewell();
     run.reset();   // gives the terminal back before the last words
     if (!farewell.empty())
-        std::fprintf(stderr, "%s\n", farewell.c_str());
+        fmt::print(stderr, "{}\n", farewell);
     return status;
 }

@@ -1,6 +1,8 @@
 // terminal_ui.cpp - keys, the view, the screen, and the terminal's raw mode.
 #include "terminal_ui.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -389,14 +391,13 @@ std::string terminal_ui::render(notification_store const& store, connection_stat
     auto const line_end = [&] { screen.append(reset).append(clear_line).append("\r\n"); };
 
     // Status line.
-    std::string state = status.state;
-    if (!status.detail.empty())
-        state += " (" + status.detail + ")";
-    std::string const counts = std::to_string(store.unread()) + " unread, " + std::to_string(store.size()) + " kept";
-    std::string const view = std::string("filter: ") + (filter_ ? to_string(*filter_) : "all") +
-                             "  search: " + (search_.empty() ? "-" : "\"" + search_ + "\"");
-    std::string const head = "Notifications  ";
-    std::string text = printable(head + "[" + state + "]  " + counts + "  " + view, columns);
+    std::string const state =
+        status.detail.empty() ? status.state : fmt::format("{} ({})", status.state, status.detail);
+    std::string const search = search_.empty() ? std::string("-") : fmt::format("\"{}\"", search_);
+    std::string text = printable(fmt::format("Notifications  [{}]  {} unread, {} kept  filter: {}  search: {}",
+                                             state, store.unread(), store.size(),
+                                             filter_ ? to_string(*filter_) : "all", search),
+                                 columns);
     // Colour the state inside the already cut text, when it survived the cut.
     auto const open_bracket = text.find('[');
     screen.append(bold);
@@ -427,7 +428,7 @@ std::string terminal_ui::render(notification_store const& store, connection_stat
         auto const& n = *list[i];
         bool const chosen = i == at;
         std::string const type = upper(to_string(n.type));
-        std::string prefix = std::string(chosen ? ">" : " ") + (n.read ? "  " : " *") + " " + clock_time(n.received) + " ";
+        std::string prefix = fmt::format("{}{} {} ", chosen ? ">" : " ", n.read ? "  " : " *", clock_time(n.received));
         std::string label = type + std::string(8 - std::min<std::size_t>(type.size(), 7), ' ');
         // Either part may be missing: no leading or trailing gap then.
         std::string body = n.title.empty() ? n.message
@@ -451,7 +452,7 @@ std::string terminal_ui::render(notification_store const& store, connection_stat
     std::string actions;
     if (!list.empty())
         for (std::size_t i = 0; i < list[at]->actions.size(); ++i)
-            actions += std::to_string(i + 1) + " " + list[at]->actions[i].label + "  ";
+            actions += fmt::format("{} {}  ", i + 1, list[at]->actions[i].label);
     if (typing_)
         screen.append(bold).append(printable("Search: " + input_ + "_   (Enter: apply, Esc: cancel)", columns));
     else if (!actions.empty())

@@ -9,15 +9,17 @@
 #include <sse/http/fields.hpp>
 #include <sse/http/request_parser.hpp>
 
+#include <fmt/format.h>
+
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/write.hpp>
 
 #include <charconv>
+#include <cstdio>
 #include <functional>
 #include <type_traits>
 #include <stdexcept>
-#include <iostream>
 
 namespace app {
 namespace {
@@ -698,10 +700,10 @@ int run(config const& c)
     try {
         s.emplace(c);
     } catch (std::system_error const& e) {
-        std::cerr << "sse-server: cannot listen on " << c.host << ":" << c.port << ": " << e.code().message() << '\n';
+        fmt::print(stderr, "sse-server: cannot listen on {}:{}: {}\n", c.host, c.port, e.code().message());
         return 1;
     } catch (std::exception const& e) {   // e.g. a certificate that does not load
-        std::cerr << "sse-server: " << e.what() << '\n';
+        fmt::print(stderr, "sse-server: {}\n", e.what());
         return 1;
     }
     asio::signal_set signals(s->get_executor(), SIGINT, SIGTERM);
@@ -715,7 +717,8 @@ int run(config const& c)
         s->shutdown();
     });
     s->start();
-    std::cout << "sse-server: demo page at " << s->url() << "  (stream: " << s->url() << "api/sse)" << std::endl;
+    fmt::print("sse-server: demo page at {0}  (stream: {0}api/sse)\n", s->url());
+    std::fflush(stdout);
     s->wait();
     s->log().info("stopped");
     return 0;

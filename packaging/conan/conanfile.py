@@ -25,12 +25,14 @@ class SseppConan(ConanFile):
         "with_asio": [True, False],
         "with_openssl": [True, False],
         "with_hiredis": [True, False],
+        "with_fmt": [True, False],
         "compiled": [True, False],
     }
     default_options = {
         "with_asio": True,
         "with_openssl": False,
         "with_hiredis": False,
+        "with_fmt": False,
         "compiled": False,
     }
     no_copy_source = True
@@ -68,6 +70,8 @@ class SseppConan(ConanFile):
             self.requires("openssl/[>=1.1 <4]", transitive_headers=True)
         if self.options.with_hiredis:
             self.requires("hiredis/1.3.0", transitive_headers=True)
+        if self.options.with_fmt:
+            self.requires("fmt/[>=9 <12]", transitive_headers=True)
 
     def package_id(self):
         # Header-only: the same headers whatever the settings and options.
@@ -92,6 +96,7 @@ class SseppConan(ConanFile):
         tc.cache_variables["SSE_WITH_ASIO"] = bool(self.options.with_asio)
         tc.cache_variables["SSE_WITH_TLS"] = bool(self.options.with_openssl)
         tc.cache_variables["SSE_WITH_REDIS"] = bool(self.options.with_hiredis)
+        tc.cache_variables["SSE_WITH_FMT"] = bool(self.options.with_fmt)
         tc.cache_variables["SSE_BUILD_COMPILED"] = bool(self.options.compiled)
         tc.generate()
         deps = CMakeDeps(self)
@@ -148,3 +153,10 @@ class SseppConan(ConanFile):
             redis.requires = ["asio", "hiredis::hiredislib"]
             redis.bindirs = []
             redis.libdirs = []
+
+        if self.options.with_fmt:
+            formatters = self.cpp_info.components["fmt"]
+            formatters.set_property("cmake_target_name", "sse::fmt")
+            formatters.requires = ["core", "fmt::fmt"]
+            formatters.bindirs = []
+            formatters.libdirs = []

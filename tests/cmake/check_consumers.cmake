@@ -39,13 +39,18 @@ foreach(kind find_package add_subdirectory fetch_content compiled)
     set(build ${WORK_DIR}/${kind})
     run(${CMAKE_COMMAND} -S ${consumers}/${kind} -B ${build} ${common}
         -DCMAKE_PREFIX_PATH=${prefix} -DSSEPP_SOURCE_DIR=${SOURCE_DIR} -DEXPECT_REDIS=${EXPECT_REDIS}
-        -DEXPECT_TLS=${EXPECT_TLS})
+        -DEXPECT_TLS=${EXPECT_TLS} -DEXPECT_FMT=${EXPECT_FMT})
     run(${CMAKE_COMMAND} --build ${build})
     run(${build}/consumer)
     if(EXISTS ${build}/consumer_redis)
         run(${build}/consumer_redis)
     elseif(EXPECT_REDIS AND kind MATCHES "^(find_package|compiled)$")
         message(FATAL_ERROR "the ${kind} consumer did not build consumer_redis")
+    endif()
+    if(EXISTS ${build}/consumer_fmt)
+        run(${build}/consumer_fmt)
+    elseif(EXPECT_FMT AND kind STREQUAL "find_package")
+        message(FATAL_ERROR "the ${kind} consumer did not build consumer_fmt")
     endif()
     message(STATUS "consumer ${kind}: built and ran")
 endforeach()
@@ -125,7 +130,11 @@ probe(NAME links_compiled HIDE asio LINK sse::compiled
       EXPECT "Target \"probe\" links sse::compiled, which does not exist: it needs standalone Asio.*libasio-dev")
 probe(NAME links_asio_subdirectory HOW add_subdirectory HIDE asio LINK sse::asio ABSENT ${no_asio}
       EXPECT "Target \"probe\" links sse::asio, which does not exist: it needs standalone Asio.*libasio-dev")
-probe(NAME unknown_component HIDE nothing COMPONENTS asio fmtt EXPECT "no component fmtt: ssepp has asio, tls, compiled and redis")
+# Without fmt there is no sse::fmt; linking it says what to install.
+probe(NAME no_fmt HIDE fmt EXPECT ok ABSENT sse::fmt)
+probe(NAME links_fmt HIDE fmt LINK sse::fmt ABSENT sse::fmt
+      EXPECT "Target \"probe\" links sse::fmt, which does not exist: it needs fmt.*libfmt-dev")
+probe(NAME unknown_component HIDE nothing COMPONENTS asio fmtt EXPECT "no component fmtt: ssepp has asio, tls, compiled, redis and fmt")
 if(EXPECT_TLS)
     probe(NAME tls_without_openssl HIDE OpenSSL COMPONENTS tls
           EXPECT "component tls \\(sse::tls\\): it needs OpenSSL, which was not found.*libssl-dev")

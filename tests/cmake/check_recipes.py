@@ -32,6 +32,7 @@ PARTS = {
     "SSE_WITH_TLS": ("tls", "openssl"),
     "SSE_WITH_REDIS": ("redis", "hiredis"),
     "SSE_BUILD_COMPILED": ("compiled", None),
+    "SSE_WITH_FMT": ("fmt", "fmt"),
 }
 
 problems = []
@@ -271,7 +272,7 @@ def main():
                 "add_executable(main %s)\n%s\n" % (
                     os.path.join(test_package, "test_package.cpp").replace("\\", "/"), "\n".join(snippet)))
 
-    conan_other = dict(defaults, with_openssl=True, with_hiredis=with_redis, compiled=True)
+    conan_other = dict(defaults, with_openssl=True, with_hiredis=with_redis, compiled=True, with_fmt=True)
     runs = [
         ("conan_default", conan_args(variables, defaults), [("test_package", test_package)]),
         ("conan_tls_redis_compiled", conan_args(variables, conan_other), [("test_package", test_package)]),

@@ -12,6 +12,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         asio        SSE_WITH_ASIO
         compiled    SSE_BUILD_COMPILED
+        fmt         SSE_WITH_FMT
         redis       SSE_WITH_REDIS
         tls         SSE_WITH_TLS
 )
