@@ -286,6 +286,24 @@ struct fmt_text_formatter : fmt::formatter<fmt::string_view>
     }
 };
 
+// An enum of the library: its enumerator's name (fmt_enum), with fmt's string specs.
+// `Type` names the enum for a value it does not name: `close_reason(42)`.
+template<class Enum, char const* Type>
+struct fmt_enum_formatter : fmt_text_formatter
+{
+    template<class FormatContext>
+    auto format(Enum value, FormatContext& ctx) const -> decltype(ctx.out())
+    {
+        fmt::memory_buffer text;
+        fmt_enum(value, Type, text);
+        return write(text, ctx);
+    }
+};
+
+inline constexpr char fmt_close_reason_type[] = "close_reason";
+inline constexpr char fmt_error_type[] = "error";
+inline constexpr char fmt_condition_type[] = "condition";
+
 } // namespace detail
 
 SSE_NAMESPACE_END
@@ -359,42 +377,21 @@ struct fmt::formatter<sse::event_view>
 
 /// `sse::close_reason`: the enumerator's name (`slow_consumer`), with fmt's string specs.
 template<>
-struct fmt::formatter<sse::close_reason> : sse::detail::fmt_text_formatter
+struct fmt::formatter<sse::close_reason> : sse::detail::fmt_enum_formatter<sse::close_reason, sse::detail::fmt_close_reason_type>
 {
-    template<class FormatContext>
-    auto format(sse::close_reason r, FormatContext& ctx) const -> decltype(ctx.out())
-    {
-        fmt::memory_buffer text;
-        sse::detail::fmt_enum(r, "close_reason", text);
-        return write(text, ctx);
-    }
 };
 
 /// `sse::error`: the enumerator's name (`stalled`), with fmt's string specs. For the
 /// message, format `sse::describe(e)`.
 template<>
-struct fmt::formatter<sse::error> : sse::detail::fmt_text_formatter
+struct fmt::formatter<sse::error> : sse::detail::fmt_enum_formatter<sse::error, sse::detail::fmt_error_type>
 {
-    template<class FormatContext>
-    auto format(sse::error e, FormatContext& ctx) const -> decltype(ctx.out())
-    {
-        fmt::memory_buffer text;
-        sse::detail::fmt_enum(e, "error", text);
-        return write(text, ctx);
-    }
 };
 
 /// `sse::condition`: `recoverable` or `fatal`, with fmt's string specs.
 template<>
-struct fmt::formatter<sse::condition> : sse::detail::fmt_text_formatter
+struct fmt::formatter<sse::condition> : sse::detail::fmt_enum_formatter<sse::condition, sse::detail::fmt_condition_type>
 {
-    template<class FormatContext>
-    auto format(sse::condition c, FormatContext& ctx) const -> decltype(ctx.out())
-    {
-        fmt::memory_buffer text;
-        sse::detail::fmt_enum(c, "condition", text);
-        return write(text, ctx);
-    }
 };
 
 /// `sse::described_error`: `<message> (<category>:<value or name>)`, with fmt's string specs.
