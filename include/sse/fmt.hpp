@@ -377,20 +377,23 @@ struct fmt::formatter<sse::event_view>
 
 /// `sse::close_reason`: the enumerator's name (`slow_consumer`), with fmt's string specs.
 template<>
-struct fmt::formatter<sse::close_reason> : sse::detail::fmt_enum_formatter<sse::close_reason, sse::detail::fmt_close_reason_type>
+struct fmt::formatter<sse::close_reason>
+    : sse::detail::fmt_enum_formatter<sse::close_reason, sse::detail::fmt_close_reason_type>
 {
 };
 
 /// `sse::error`: the enumerator's name (`stalled`), with fmt's string specs. For the
 /// message, format `sse::describe(e)`.
 template<>
-struct fmt::formatter<sse::error> : sse::detail::fmt_enum_formatter<sse::error, sse::detail::fmt_error_type>
+struct fmt::formatter<sse::error>
+    : sse::detail::fmt_enum_formatter<sse::error, sse::detail::fmt_error_type>
 {
 };
 
 /// `sse::condition`: `recoverable` or `fatal`, with fmt's string specs.
 template<>
-struct fmt::formatter<sse::condition> : sse::detail::fmt_enum_formatter<sse::condition, sse::detail::fmt_condition_type>
+struct fmt::formatter<sse::condition>
+    : sse::detail::fmt_enum_formatter<sse::condition, sse::detail::fmt_condition_type>
 {
 };
 
