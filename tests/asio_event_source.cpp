@@ -607,7 +607,7 @@ TEST_CASE("event_source: connection refused is retried until max_attempts")
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::reconnect_limit)));
     CHECK(h.count(sse::source_state::waiting) == 3);
     CHECK(h.source.stats().attempts == 4);
-    CHECK(h.source.stats().last_error == std::errc::connection_refused);
+    CHECK(h.source.stats().last_error == sse::net_error(asio::error::connection_refused));
 }
 
 TEST_CASE("event_source: filters and coalescing throttle per type")

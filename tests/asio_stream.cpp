@@ -408,14 +408,14 @@ TEST_CASE("stream: a failure at every operation is reported and leaks nothing")
                 CHECK(!ec);
         }
         else {
-            CHECK(*f.closed == std::errc::network_down);
-            CHECK(*close_result == std::errc::network_down);
+            CHECK(*f.closed == sse::net_error(asio::error::network_down));
+            CHECK(*close_result == sse::net_error(asio::error::network_down));
             // Sends written before the failure succeeded; the rest report it.
             bool failed = false;
             for (auto ec : sends) {
                 if (ec)
                     failed = true;
-                CHECK((ec ? ec == std::errc::network_down : !failed));
+                CHECK((ec ? ec == sse::net_error(asio::error::network_down) : !failed));
             }
         }
         CHECK(f.st->closed);

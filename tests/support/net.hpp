@@ -9,7 +9,7 @@
 // - Asio's own calls take `test::net_error_code` (std::error_code, or
 //   boost::system::error_code); the library's handlers give sse::error_code.
 // - An Asio error value compares with the library's codes through
-//   sse::detail::net_error(), or as a std::errc condition.
+//   sse::net_error(): std::errc conditions do not match standalone Asio's codes.
 // - Per-operation cancellation exists only where SSE_NET_HAS_CANCELLATION is 1.
 #ifndef SSE_TEST_SUPPORT_NET_HPP
 #define SSE_TEST_SUPPORT_NET_HPP

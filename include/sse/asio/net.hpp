@@ -11,10 +11,14 @@
 // the transport's classes are the same names on both, so mixing the two in one
 // program breaks the one-definition rule.
 //
-// Completion handlers get `sse::error_code` (std::error_code) on both. Boost's
-// error codes convert to it, and compare equal to the std::errc conditions:
-// test a cancelled operation with `ec == std::errc::operation_canceled`, which
-// holds on either Asio.
+// Completion handlers get `sse::error_code` (std::error_code) on both; Boost's
+// error codes are converted to it. Compare one with an Asio error value through
+// sse::net_error(), which compiles and holds on either Asio:
+//
+//     if (ec == sse::net_error(sse::net::error::operation_aborted)) ...
+//
+// (On standalone Asio `ec == asio::error::operation_aborted` works too; on Boost,
+// std::error_code and Boost's enums do not compare directly.)
 //
 // Boost 1.74 (Asio 1.18) predates per-operation cancellation: there,
 // SSE_NET_HAS_CANCELLATION is 0 and an operation ends only through the object's
@@ -101,6 +105,7 @@
 #endif
 #endif
 
+#include <type_traits>
 #include <utility>
 
 SSE_NAMESPACE_BEGIN
@@ -110,6 +115,16 @@ namespace net = ::boost::asio;
 #else
 namespace net = ::asio;
 #endif
+
+/** An Asio error value (`net::error::eof`, `net::ssl::error::stream_truncated`...)
+    as the error_code the library's handlers give, in the same category, so that
+    `==` compares exactly on either Asio.
+*/
+template<class ErrorEnum>
+error_code net_error(ErrorEnum e) noexcept
+{
+    return make_error_code(e);   // Boost's converts to std::error_code
+}
 
 namespace detail {
 
@@ -121,30 +136,41 @@ using net_error_code = ::boost::system::error_code;
 using net_error_code = ::asio::error_code;
 #endif
 
-/// An Asio error value (`net::error::eof`, `net::ssl::error::stream_truncated`...)
-/// as the library's error_code, in the category its handlers receive it in, so
-/// that `==` compares it exactly on either Asio.
-template <class ErrorEnum>
-error_code net_error(ErrorEnum e) noexcept
-{
-    return make_error_code(e);   // Boost's converts to std::error_code
-}
-
 /// `errno` as a handler would have received it from the socket.
 inline error_code net_errno(int value) noexcept
 {
     return net_error_code(value, net::error::get_system_category());
 }
 
-/// A completion handler that carries `alloc` as its associated allocator, where
-/// the Asio has bind_allocator; elsewhere `f` itself (default allocation).
-template <class Allocator, class F>
-auto with_allocator([[maybe_unused]] Allocator const& alloc, F&& f)
+#if SSE_NET_VERSION < 102200
+// Before bind_allocator: Asio finds a handler's allocator through its nested
+// allocator_type and get_allocator(), in every version.
+template<class Allocator, class F>
+struct allocator_bound
+{
+    using allocator_type = Allocator;
+    allocator_type get_allocator() const noexcept { return alloc; }
+
+    template<class... Args>
+    void operator()(Args&&... args)
+    {
+        f(std::forward<Args>(args)...);
+    }
+
+    Allocator alloc;
+    F f;
+};
+#endif
+
+/// The function object `f` (which has no associated executor or cancellation
+/// slot) as a completion handler that allocates with `alloc`.
+template<class Allocator, class F>
+auto with_allocator(Allocator const& alloc, F&& f)
 {
 #if SSE_NET_VERSION >= 102200
     return net::bind_allocator(alloc, std::forward<F>(f));
 #else
-    return std::forward<F>(f);
+    return allocator_bound<Allocator, std::decay_t<F>>{alloc, std::forward<F>(f)};
 #endif
 }
 

@@ -190,7 +190,7 @@ struct client_transport<net::ssl::stream<Next>>
 
     // A server that closes TCP without close_notify ends an event stream all the
     // same: the body of an SSE response is delimited by the connection.
-    static bool is_truncation(error_code ec) noexcept { return ec == sse::detail::net_error(net::ssl::error::stream_truncated); }
+    static bool is_truncation(error_code ec) noexcept { return ec == sse::net_error(net::ssl::error::stream_truncated); }
 
     // A certificate that fails verification fails again on the next attempt:
     // reconnecting would only hammer the server.

@@ -110,7 +110,7 @@ public:
         if (ended_)
             return;
         ended_ = true;
-        end_reason_ = why ? why : sse::detail::net_error(net::error::operation_aborted);
+        end_reason_ = why ? why : sse::net_error(net::error::operation_aborted);
         holds_.clear();
         serve();
     }
@@ -137,7 +137,7 @@ public:
     void wait(next_waiter_ptr w)
     {
         if (waiter_) {
-            w.release()->complete(sse::detail::net_error(net::error::already_started), {});
+            w.release()->complete(sse::net_error(net::error::already_started), {});
             return;
         }
         waiter_ = std::move(w);
@@ -163,7 +163,7 @@ public:
     void cancel(std::uint64_t id)
     {
         if (waiter_ && waiter_->id() == id)
-            waiter_.release()->complete(sse::detail::net_error(net::error::operation_aborted), {});
+            waiter_.release()->complete(sse::net_error(net::error::operation_aborted), {});
     }
 
     /// Puts back an event taken by a call that was cancelled before its handler ran.
@@ -190,7 +190,7 @@ private:
             return;
         if (cancel_requested(waiter_->id())) {
             // The cancellation is on its way here: the event stays for the next call.
-            waiter_.release()->complete(sse::detail::net_error(net::error::operation_aborted), {});
+            waiter_.release()->complete(sse::net_error(net::error::operation_aborted), {});
         } else if (!events_.empty()) {
             event e = std::move(events_.front());
             events_.pop_front();
@@ -273,7 +273,7 @@ struct next_op
             // A deferred call started after the source was destroyed.
             auto const ex = net::get_associated_executor(self);
             net::post(ex, [op = std::move(self)]() mutable {
-                op(sse::detail::net_error(net::error::operation_aborted), event{});
+                op(sse::net_error(net::error::operation_aborted), event{});
             });
             return;
         }
@@ -305,7 +305,7 @@ struct next_op
             // Cancelled after the event was taken but before this handler ran
             // (the other side of `||` won): the event goes back, first in line.
             net::post(strand, [q = queue, k = keep, e = std::move(ev)]() mutable { q->requeue(std::move(e)); });
-            ec = sse::detail::net_error(net::error::operation_aborted);
+            ec = sse::net_error(net::error::operation_aborted);
             ev = event{};
         }
         self.complete(ec, std::move(ev));

@@ -144,9 +144,9 @@ inline void append_safe_field(std::string& head, std::string_view name, std::str
 // The errors that mean "the other side went away", reported as error::peer_closed.
 inline bool is_disconnect(error_code const& ec) noexcept
 {
-    return ec == sse::detail::net_error(net::error::eof) || ec == sse::detail::net_error(net::error::connection_reset) ||
-           ec == sse::detail::net_error(net::error::connection_aborted) || ec == sse::detail::net_error(net::error::broken_pipe) ||
-           ec == sse::detail::net_error(net::error::not_connected) || ec == sse::detail::net_error(net::error::shut_down) || is_tls_truncation(ec);
+    return ec == sse::net_error(net::error::eof) || ec == sse::net_error(net::error::connection_reset) ||
+           ec == sse::net_error(net::error::connection_aborted) || ec == sse::net_error(net::error::broken_pipe) ||
+           ec == sse::net_error(net::error::not_connected) || ec == sse::net_error(net::error::shut_down) || is_tls_truncation(ec);
 }
 
 // A buffer sequence over queued event buffers [0, count), the first one starting

@@ -151,7 +151,7 @@ private:
             finish(self, error::body_timeout);
 #if SSE_NET_HAS_CANCELLATION
         else if (self.get_cancellation_state().cancelled() != net::cancellation_type::none)
-            finish(self, sse::detail::net_error(net::error::operation_aborted));
+            finish(self, sse::net_error(net::error::operation_aborted));
 #endif
         else if (ec && step_ == step::continue_sent)
             finish(self, ec);

@@ -305,7 +305,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
 
     void throttle_due(std::size_t, error_code ec)
     {
-        if (ec == sse::detail::net_error(net::error::operation_aborted) || done)
+        if (ec == sse::net_error(net::error::operation_aborted) || done)
             return;
         throttle_armed.reset();
         detail::source_handlers::held_event held;

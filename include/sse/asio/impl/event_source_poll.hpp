@@ -133,7 +133,7 @@ void event_source<Socket>::impl::poll_read(std::size_t gen, error_code ec, std::
     if (pec)
         return poll_done(gen, pec);
     if (ec) {
-        bool const closed = ec == sse::detail::net_error(net::error::eof) || transport::is_truncation(ec);
+        bool const closed = ec == sse::net_error(net::error::eof) || transport::is_truncation(ec);
         if (closed && exchange.closed())
             return poll_done(gen, {});
         return poll_done(gen, closed ? make_error_code(error::stream_ended) : ec);

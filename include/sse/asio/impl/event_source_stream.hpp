@@ -74,7 +74,7 @@ template<class Socket>
 error_code event_source<Socket>::impl::end_of_stream(error_code ec) noexcept
 {
     // EOF, or a TLS stream cut without close_notify: the stream ended.
-    return ec == sse::detail::net_error(net::error::eof) || transport::is_truncation(ec) ? make_error_code(error::stream_ended) : ec;
+    return ec == sse::net_error(net::error::eof) || transport::is_truncation(ec) ? make_error_code(error::stream_ended) : ec;
 }
 
 template<class Socket>

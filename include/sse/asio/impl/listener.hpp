@@ -318,7 +318,7 @@ void basic_listener<Socket>::on_accept(error_code ec, tcp_socket socket)
     if (stopped_)
         return;
     if (ec) {
-        if (ec == sse::detail::net_error(net::error::operation_aborted))
+        if (ec == sse::net_error(net::error::operation_aborted))
             return;
         // Out of descriptors or a similar pressure: try again shortly instead of
         // spinning on an error that repeats at once.

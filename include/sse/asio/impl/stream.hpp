@@ -511,7 +511,7 @@ void stream<Socket>::cancel_waiter(std::uint32_t id)
     waiters.erase(it);
     if (waiters.empty())
         book_.reset();
-    w->complete(sse::detail::net_error(net::error::operation_aborted));
+    w->complete(sse::net_error(net::error::operation_aborted));
 }
 
 template<class Socket>
@@ -690,7 +690,7 @@ void stream<Socket>::on_read(error_code ec)
     if (closed_)
         return;
     if (ec)
-        return finish(ec == sse::detail::net_error(net::error::operation_aborted) || !detail::is_disconnect(ec) ? ec
+        return finish(ec == sse::net_error(net::error::operation_aborted) || !detail::is_disconnect(ec) ? ec
                                                                                          : error_code(error::peer_closed));
     start_read();
 }

@@ -167,7 +167,7 @@ private:
     {
         if (phase_ != phase::idle) {
             done(phase_ == phase::closed ? make_error_code(error::connection_lost)
-                                         : sse::detail::net_error(net::error::already_started));
+                                         : sse::net_error(net::error::already_started));
             return;
         }
         phase_ = phase::connecting;
@@ -310,7 +310,7 @@ private:
         std::weak_ptr<connection> weak = shared_from_this();
         command_timer_.async_wait([weak](error_code ec) {
             auto self = weak.lock();
-            if (!self || ec == sse::detail::net_error(net::error::operation_aborted) || self->phase_ == phase::closed)
+            if (!self || ec == sse::net_error(net::error::operation_aborted) || self->phase_ == phase::closed)
                 return;
             self->on_timer();
         });
