@@ -241,3 +241,8 @@ wait "$server_pid" || status=$?
 [[ $status == 0 ]] || fail "sse-beast exited with $status"
 exec 4>&-
 echo "ok - SIGTERM: final message with retry $retry, exit 0"
+
+# A sanitized build reports what it found on stderr, and may still exit 0.
+if grep -q -e 'runtime error' -e 'Sanitizer' "$work/server.err"; then
+    fail "the sanitizers reported errors"
+fi
