@@ -162,7 +162,7 @@ test('SIGTERM with a browser connected: the server exits 0', async () => {
   await page.waitForFunction(() => window.opens === 1, null, { timeout: 10000 });
   await waitFor(async () => (await stats()).subscribers === 1, 'the page to subscribe');
   server.child.kill('SIGTERM');
-  const exited = await Promise.race([server.done, sleep(10000).then(() => null)]);
+  const exited = await Promise.race([server.done, sleep(10000, null, { ref: false })]);
   assert.deepEqual(exited, { code: 0, signal: null }, 'sse-beast did not exit 0 within 10 s:\n' + server.output);
   // The page saw the stream end: it tries to reconnect to a server that is gone.
   await page.waitForFunction(() => document.getElementById('state').textContent !== 'open', null, { timeout: 10000 });
