@@ -82,10 +82,11 @@ std::optional<query_params> parse_query(std::string_view target)
         auto const piece = rest.substr(0, amp);
         if (!piece.empty()) {
             auto const eq = piece.find('=');
-            sse::error_code ec;
-            auto name = sse::http::form_decode(piece.substr(0, eq), ec);
-            auto value = eq == std::string_view::npos ? std::string() : sse::http::form_decode(piece.substr(eq + 1), ec);
-            if (ec)
+            sse::error_code name_ec, value_ec;
+            auto name = sse::http::form_decode(piece.substr(0, eq), name_ec);
+            auto value =
+                eq == std::string_view::npos ? std::string() : sse::http::form_decode(piece.substr(eq + 1), value_ec);
+            if (name_ec || value_ec)
                 return std::nullopt;
             out.emplace_back(std::move(name), std::move(value));
         }

@@ -163,6 +163,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$base/no-such-route")
 [[ $code == 404 ]] || fail "an unknown route answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -d x "$base/publish?topic=%zz")
 [[ $code == 400 ]] || fail "a bad query escape answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -d x "$base/publish?%zz=news&topic=news")
+[[ $code == 400 ]] || fail "a bad escape in a parameter's name answered $code"
 echo "ok - Beast's routes: keep-alive, 404, 400"
 
 # ---- resumption and disconnect detection --------------------------------------------
