@@ -1,10 +1,23 @@
-# check_doc_code.cmake - every ```cpp block of a page occurs word for word in a
-# source file, so that code quoted from an example stays the example's.
+# check_doc_code.cmake - every ```cpp block of a page, or of one `## ` section of
+# it, occurs word for word in a source file, so that code quoted from an example
+# stays the example's.
 #
-#   cmake -DDOC=<page.md> -DSOURCE=<file> -P check_doc_code.cmake
+#   cmake -DDOC=<page.md> -DSOURCE=<file> [-DSECTION=<heading text>] -P check_doc_code.cmake
 cmake_minimum_required(VERSION 3.16)
 
 file(READ ${DOC} doc)
+if(SECTION)
+    # From the heading to the next heading of its level.
+    string(FIND "\n${doc}" "\n## ${SECTION}\n" at)
+    if(at EQUAL -1)
+        message(FATAL_ERROR "${DOC} has no section \"## ${SECTION}\"")
+    endif()
+    string(SUBSTRING "${doc}" ${at} -1 doc)
+    string(FIND "${doc}" "\n## " next)
+    if(NOT next EQUAL -1)
+        string(SUBSTRING "${doc}" 0 ${next} doc)
+    endif()
+endif()
 file(READ ${SOURCE} source)
 set(open_fence "```cpp\n")
 string(LENGTH "${open_fence}" fence_length)
