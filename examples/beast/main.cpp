@@ -12,7 +12,7 @@
 //   curl -d hello "http://127.0.0.1:PORT/publish?topic=news" publishes; answers the id
 //   curl -N -H "Last-Event-ID: <id>" "http://127.0.0.1:PORT/events?topics=news"
 //                                                            resumes after <id>, nothing lost
-//   curl http://127.0.0.1:PORT/stats                         subscribers and connections
+//   curl http://127.0.0.1:PORT/stats                         how many streams are subscribed
 //   curl -X POST http://127.0.0.1:PORT/disconnect            ends every stream; clients resume
 //
 // SIGINT or SIGTERM shuts down gracefully: every stream gets a final message with
@@ -136,7 +136,6 @@ struct shared_state
     // One of each for every stream: an idle connection holds no copy of them.
     std::shared_ptr<sse::stream_options const> stream_options = std::make_shared<sse::stream_options>();
     std::shared_ptr<sse::attach_options const> attach_options = std::make_shared<sse::attach_options>();
-    std::size_t accepted = 0;
     bool stopping = false;
 
     sse::hub_options hub_options()
@@ -271,8 +270,7 @@ response disconnect(request const& req, shared_state& app)
 response stats(request const& req, shared_state& app)
 {
     return text_response(req, http::status::ok, "application/json",
-        "{\"subscribers\":" + std::to_string(app.hub.stats().subscribers) +
-            ",\"accepted\":" + std::to_string(app.accepted) + "}\n");
+        "{\"subscribers\":" + std::to_string(app.hub.stats().subscribers) + "}\n");
 }
 
 class session : public std::enable_shared_from_this<session>
@@ -382,7 +380,6 @@ private:
         acceptor_.async_accept(io_, [this](beast::error_code ec, tcp::socket socket) {
             if (ec)
                 return;   // closed by stop()
-            ++app_.accepted;
             auto s = std::make_shared<session>(std::move(socket), app_);
             forget_ended_sessions();
             sessions_.push_back(s);
