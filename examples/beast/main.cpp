@@ -82,10 +82,10 @@ std::optional<query_params> parse_query(std::string_view target)
         auto const piece = rest.substr(0, amp);
         if (!piece.empty()) {
             auto const eq = piece.find('=');
+            auto const raw_value = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
             sse::error_code name_ec, value_ec;
             auto name = sse::http::form_decode(piece.substr(0, eq), name_ec);
-            auto value =
-                eq == std::string_view::npos ? std::string() : sse::http::form_decode(piece.substr(eq + 1), value_ec);
+            auto value = sse::http::form_decode(raw_value, value_ec);
             if (name_ec || value_ec)
                 return std::nullopt;
             out.emplace_back(std::move(name), std::move(value));
@@ -242,7 +242,8 @@ response publish(request const& req, query_params const& query, shared_state& ap
     e.type = param(query, "event").value_or("");
     e.data = req.body();
     sse::error_code ec;
-    auto const result = app.hub.publish(std::move(e), sse::audience::topic(param(query, "topic").value_or("news")), {}, ec);
+    auto const topic = param(query, "topic").value_or("news");
+    auto const result = app.hub.publish(std::move(e), sse::audience::topic(topic), {}, ec);
     if (ec == sse::error::hub_shut_down)
         return text_response(req, http::status::service_unavailable, "text/plain", "shutting down\n");
     if (ec)
@@ -294,7 +295,8 @@ private:
         request_ = {};
         reading_ = true;
         connection_.expires_after(std::chrono::seconds(30));
-        http::async_read(connection_, buffer_, request_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+        http::async_read(
+            connection_, buffer_, request_, beast::bind_front_handler(&session::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t)

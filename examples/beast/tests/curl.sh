@@ -101,9 +101,12 @@ open_stream() {
     pids+=("$curl_pid")
 }
 
-# expect_body NAME EXPECTED: waits until the stream NAME holds exactly EXPECTED.
+# expect_body NAME EXPECTED...: waits until the stream NAME holds exactly the
+# EXPECTED pieces, joined.
 expect_body() {
-    local name=$1 want=$2
+    local name=$1 want
+    shift
+    printf -v want '%s' "$@"
     body_is() { [[ -e $work/$name && $(body "$work/$name"; echo .) == "$want." ]]; }
     if ! (wait_for "the stream $name" body_is) 2>/dev/null; then
         echo "stream $name: expected" >&2
@@ -142,7 +145,10 @@ id2=$(publish news $'two\nlines')
 publish sports "not for this stream" >/dev/null
 id3=$(publish extra "three")
 [[ -n $id1 && $id1 != "$id2" && $id2 != "$id3" ]] || fail "ids not distinct: '$id1' '$id2' '$id3'"
-expect_body first "retry: 3000"$'\n\n'"id: $id1"$'\ndata: one\n\n'"id: $id2"$'\ndata: two\ndata: lines\n\n'"id: $id3"$'\ndata: three\n\n'
+expect_body first "retry: 3000"$'\n\n'\
+    "id: $id1"$'\ndata: one\n\n'\
+    "id: $id2"$'\ndata: two\ndata: lines\n\n'\
+    "id: $id3"$'\ndata: three\n\n'
 
 # POST /disconnect ends the stream: curl's second transfer then completes, and
 # says how many connections it opened for it.
@@ -157,7 +163,7 @@ wait_for "the hub to forget the ended stream" subscribers_are 0
 echo "ok - head, events byte-exact, topics, /stats then /events on one connection, /disconnect"
 
 # Beast's routes keep the connection alive: one connect for three requests.
-connects=$(curl -s -o /dev/null -w '%{num_connects} ' "$base/stats" -o /dev/null "$base/stats" -o /dev/null "$base/")
+connects=$(curl -s -w '%{num_connects} ' -o /dev/null "$base/stats" -o /dev/null "$base/stats" -o /dev/null "$base/")
 [[ $connects == "1 0 0 " ]] || fail "keep-alive: connects per request were '$connects'"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base/no-such-route")
 [[ $code == 404 ]] || fail "an unknown route answered $code"
@@ -175,7 +181,10 @@ id5=$(publish news "five")
 open_stream resumed "$base/events?topics=news,extra" -H "Last-Event-ID: $id3"
 wait_for "the resumed subscriber" subscribers_are 1
 id6=$(publish news "six")
-expect_body resumed "retry: 3000"$'\n\n'"id: $id4"$'\ndata: four\n\n'"id: $id5"$'\ndata: five\n\n'"id: $id6"$'\ndata: six\n\n'
+expect_body resumed "retry: 3000"$'\n\n'\
+    "id: $id4"$'\ndata: four\n\n'\
+    "id: $id5"$'\ndata: five\n\n'\
+    "id: $id6"$'\ndata: six\n\n'
 echo "ok - Last-Event-ID: the missed events, then live ones, each once"
 
 stop_curl "$curl_pid"
@@ -212,7 +221,8 @@ statuses=$(grep -c '^HTTP/' "$work/pipelined")
 [[ $statuses == 1 ]] || fail "the pipelining connection got $statuses status lines"
 # Everything after the head is the stream.
 stream_part=$(awk 'BEGIN { RS = "\r\n\r\n" } NR > 1' "$work/pipelined")
-[[ $stream_part == "retry: 3000"$'\n\n'"id: $id7"$'\ndata: seven' ]] || fail "pipelined stream: $(od -c <<<"$stream_part" | head)"
+[[ $stream_part == "retry: 3000"$'\n\n'"id: $id7"$'\ndata: seven' ]] ||
+    fail "pipelined stream: $(od -c <<<"$stream_part" | head)"
 stop_curl "$reader"
 wait_for "the pipelining client to leave" subscribers_are 0
 echo "ok - a pipelined request does not reach the stream"
