@@ -135,8 +135,20 @@ struct shared_state
     sse::hub hub{hub_options()};
     // One of each for every stream: an idle connection holds no copy of them.
     std::shared_ptr<sse::stream_options const> stream_options = std::make_shared<sse::stream_options>();
-    std::shared_ptr<sse::attach_options const> attach_options = std::make_shared<sse::attach_options>();
+    std::shared_ptr<sse::attach_options const> attach_options = make_attach_options();
     bool stopping = false;
+
+    static std::shared_ptr<sse::attach_options const> make_attach_options()
+    {
+        auto o = std::make_shared<sse::attach_options>();
+        // One function for every stream, told which one ended and why (an sse::error_code,
+        // which is std::error_code on Boost.Asio too).
+        o->on_end = [](sse::subscriber const& s, sse::error_code why) {
+            std::fprintf(stderr, "stream %llu ended: %s\n", static_cast<unsigned long long>(s.id()),
+                why ? why.message().c_str() : "gracefully");
+        };
+        return o;
+    }
 
     sse::hub_options hub_options()
     {

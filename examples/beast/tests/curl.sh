@@ -189,7 +189,10 @@ echo "ok - Last-Event-ID: the missed events, then live ones, each once"
 
 stop_curl "$curl_pid"
 wait_for "the hub to see the client leave" subscribers_are 0
-echo "ok - a client that leaves is unsubscribed"
+# docs/serving.md: a peer that closes or vanishes ends its stream with error::peer_closed.
+peer_closed() { grep -q '^stream [0-9]* ended: client closed the connection or vanished' "$work/server.err"; }
+wait_for "the stream's end to be reported as the client's" peer_closed
+echo "ok - a client that leaves is unsubscribed, as peer_closed"
 
 # The query form that pages and polyfills use; the header wins over it.
 open_stream by-query "$base/events?topics=news&lastEventId=$id4"
