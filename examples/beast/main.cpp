@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -132,7 +133,7 @@ struct shared_state
     std::mutex ids_mutex;
     std::set<std::uint64_t> ids;
 
-    sse::hub hub{hub_options()};
+    sse::hub hub{make_hub_options()};
     // One of each for every stream: an idle connection holds no copy of them.
     std::shared_ptr<sse::stream_options const> stream_options = std::make_shared<sse::stream_options>();
     std::shared_ptr<sse::attach_options const> attach_options = make_attach_options();
@@ -150,7 +151,7 @@ struct shared_state
         return o;
     }
 
-    sse::hub_options hub_options()
+    sse::hub_options make_hub_options()
     {
         sse::hub_options o;
         o.on_subscribe = [this](sse::subscriber const& s) {
