@@ -32,22 +32,7 @@ if [[ ! -x $CHROMIUM ]]; then
     exit 77
 fi
 
-# Installs the packages if they are missing or older than the lock file. Several
-# build trees may run this at once: flock makes them take turns.
-install() {
-    if [[ ! -e $here/node_modules/.package-lock.json ||
-          $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
-        (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-    fi
-}
-if command -v flock >/dev/null; then
-    exec 9<"$here/package.json"
-    flock 9
-    install
-    flock -u 9
-else
-    install
-fi
+"$here/install-packages.sh"
 
 export SSE_TEST_OUTPUT=${SSE_TEST_OUTPUT:-${TMPDIR:-/tmp}/sse-browser-test}
 mkdir -p "$SSE_TEST_OUTPUT"
