@@ -37,10 +37,12 @@ sse::subscriber_options topics(std::vector<std::string> t)
     return o;
 }
 
+// Neither heartbeats nor the opening retry: the bytes handed out are the hub's alone.
 sse::blocking_options no_heartbeat()
 {
     sse::blocking_options o;
     o.heartbeat_interval = 0ms;
+    o.retry.reset();
     return o;
 }
 
@@ -112,6 +114,42 @@ TEST_CASE("blocking_subscription: events queued before the first wait are handed
     CHECK(got.events[1].type == "message");
 }
 
+TEST_CASE("blocking_subscription: the first wait opens with the retry, at once, before any event")
+{
+    sse::hub hub;
+    auto how = no_heartbeat();
+    how.retry = 2500ms;
+    SUBCASE("nothing queued")
+    {
+        auto s = sse::subscribe_blocking(hub, {}, how);
+        std::string out;
+        REQUIRE(wait_patiently(*s, out) == sse::wait_status::events);
+        CHECK(out == "retry: 2500\n\n");
+        auto const got = interpret(out);
+        CHECK(got.retry == 2500ms);
+        CHECK(got.events.empty());
+        out.clear();
+        CHECK(s->wait_until(out, clock_type::now() + 5ms) == sse::wait_status::timeout);   // once only
+    }
+    SUBCASE("events queued")
+    {
+        auto s = sse::subscribe_blocking(hub, {}, how);
+        hub.publish(data_event("x"));
+        std::string out;
+        REQUIRE(wait_patiently(*s, out) == sse::wait_status::events);
+        CHECK(out.rfind("retry: 2500\n\n", 0) == 0);
+        CHECK(interpret(out).data() == std::vector<std::string>{"x"});
+    }
+    SUBCASE("cancelled first: nothing")
+    {
+        auto s = sse::subscribe_blocking(hub, {}, how);
+        s->cancel();
+        std::string out;
+        CHECK(s->wait(out) == sse::wait_status::cancelled);
+        CHECK(out.empty());
+    }
+}
+
 TEST_CASE("blocking_subscription: a wait appends to what the caller already holds")
 {
     sse::hub hub;
@@ -170,7 +208,7 @@ TEST_CASE("blocking_subscription: an id the history cannot place starts with the
 TEST_CASE("blocking_subscription: a heartbeat is a comment, handed out when nothing else was")
 {
     sse::hub hub;
-    sse::blocking_options how;
+    auto how = no_heartbeat();
     how.heartbeat_interval = 1ms;
     auto s = sse::subscribe_blocking(hub, {}, how);
     std::string out;
@@ -201,7 +239,7 @@ TEST_CASE("blocking_subscription: the caller's deadline gives a timeout with not
     }
     SUBCASE("a deadline before the heartbeat")
     {
-        sse::blocking_options how;
+        auto how = no_heartbeat();
         how.heartbeat_interval = 1h;
         auto s = sse::subscribe_blocking(hub, {}, how);
         std::string out;

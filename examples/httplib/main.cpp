@@ -170,7 +170,6 @@ struct stream_state
 
     std::shared_ptr<sse::blocking_subscription> sub;
     stream_count& count;
-    std::string first;   // the retry: line, written before the first wait
 
     ~stream_state()
     {
@@ -202,6 +201,7 @@ void serve_events(sse::hub& hub, settings const& cfg, stream_count& count, httpl
 
     sse::blocking_options how;
     how.heartbeat_interval = cfg.heartbeat;
+    how.retry = cfg.retry;
     sse::error_code ec;
     state->sub = sse::subscribe_blocking(hub, std::move(who), how, ec);
     if (!state->sub) {
@@ -211,39 +211,29 @@ void serve_events(sse::hub& hub, settings const& cfg, stream_count& count, httpl
         res.set_content(": server shutting down\nretry: 5000\n\n", "text/event-stream");
         return;
     }
-    fmt::print(stderr, "stream {}: topics {} from {}:{}\n", state->sub->subscription().id(),
-        fmt::join(state->sub->subscription().topics(), ","), req.remote_addr, req.remote_port);
-    if (cfg.retry.count() > 0)
-        state->first = fmt::format("retry: {}\n\n", cfg.retry.count());
+    auto const& sub = state->sub->subscription();
+    fmt::print(stderr, "stream {}: topics {} from {}:{}\n", sub.id(), fmt::join(sub.topics(), ","), req.remote_addr,
+        req.remote_port);
 
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");   // nginx: pass each event on at once
     // Called again and again on this connection's worker thread until it returns
     // false (the connection is dropped) or calls sink.done() (the response ends).
     res.set_chunked_content_provider("text/event-stream", [state](std::size_t, httplib::DataSink& sink) {
-        auto const id = state->sub->subscription().id();
-        std::string out = std::move(state->first);
-        auto const status = out.empty() ? state->sub->wait(out) : sse::wait_status::events;
-        // A client that went away shows only when the server writes: a write that
-        // fails, or is_writable() seeing the peer's FIN. The heartbeat bounds how
-        // long that takes.
-        if (!sink.is_writable() || !sink.write(out.data(), out.size())) {
-            fmt::print(stderr, "stream {} ended: the client went away\n", id);
+        std::string out;
+        auto const status = state->sub->wait(out);   // blocks until there is something to write
+        // A client that went away shows only when the server writes: is_writable()
+        // sees its FIN, or the write fails. The heartbeat bounds how long that takes.
+        if (!sink.is_writable() || (!out.empty() && !sink.write(out.data(), out.size()))) {
+            fmt::print(stderr, "stream {} ended: the client went away\n", state->sub->subscription().id());
             return false;
         }
-        switch (status) {
-        case sse::wait_status::events:
-        case sse::wait_status::heartbeat:
-        case sse::wait_status::timeout:
-            return true;
-        case sse::wait_status::ended:
-            fmt::print(stderr, "stream {} ended: {}\n", id, *state->sub->subscription().ended());
+        if (status == sse::wait_status::ended) {   // the hub ended it: out held its last bytes
+            fmt::print(stderr, "stream {} ended: {}\n", state->sub->subscription().id(),
+                *state->sub->subscription().ended());
             sink.done();   // the last chunk: the response is complete
-            return true;
-        case sse::wait_status::cancelled:
-            break;
         }
-        return false;
+        return status != sse::wait_status::cancelled;
     });
 }
 

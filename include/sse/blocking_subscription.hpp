@@ -23,6 +23,11 @@ SSE_NAMESPACE_BEGIN
 /// How a blocking subscription hands out its bytes, and how it ends.
 struct blocking_options
 {
+    /** The `retry:` handed out by the first wait, before any event: how long a
+        client waits before it reconnects (as stream_options::retry). Empty: none.
+    */
+    std::optional<std::chrono::milliseconds> retry = std::chrono::milliseconds(3000);
+
     /** A heartbeat (the comment `:\n\n`, ignored by every client) is handed out
         when nothing else was for this long. A server notices a client that went
         away only when it writes, so this is also how late it notices. Zero: never.
@@ -51,7 +56,7 @@ struct blocking_options
 /// What a wait on a blocking_subscription ended with. Write what it appended, then act on this.
 enum class wait_status
 {
-    events,      ///< events were appended; wait again once they are written
+    events,      ///< events (or the first wait's `retry:`) were appended; wait again once they are written
     heartbeat,   ///< nothing happened for blocking_options::heartbeat_interval: a heartbeat was appended
     timeout,     ///< the caller's deadline passed first; nothing was appended
     ended,       ///< the subscription ended: the last bytes (if any) were appended; end the response
@@ -117,7 +122,8 @@ public:
     /** Blocks until there is something to write, and appends it to `out`.
 
         Returns wait_status::events with the ready events (at least one, up to
-        about blocking_options::max_bytes; call again for the rest),
+        about blocking_options::max_bytes; call again for the rest; the first
+        wait returns at once, with blocking_options::retry before any event),
         wait_status::heartbeat with a heartbeat, wait_status::ended with the last
         bytes once the subscription has ended (and at once on every later call),
         or wait_status::cancelled with nothing. Throttled events
@@ -161,6 +167,7 @@ private:
     clock::time_point last_out_;                // heartbeats count from the last bytes handed out
     std::optional<clock::time_point> due_;      // a throttled event may leave then
     bool ended_ = false;
+    bool started_ = false;   // the first wait hands out the retry: line
 
     std::mutex mutex_;
     std::condition_variable cv_;

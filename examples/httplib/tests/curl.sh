@@ -138,8 +138,9 @@ echo "== graceful shutdown: queued events, the final message, the end of the bod
 kill -TERM "$server"
 wait "$c_pid" || fail "curl saw no clean end of the stream (exit $?): $(cat "$work/c.curl.log")"
 wait "$stream" || fail "curl saw no clean end of the second stream (exit $?)"
-tail -n 4 "$work/c.body" | grep -qx ": server shutting down" || fail "no final comment: $(tail -n 4 "$work/c.body")"
-tail -n 4 "$work/c.body" | grep -qx "retry: [0-9]*" || fail "no final retry: $(tail -n 4 "$work/c.body")"
+last=$(tail -n 4 "$work/c.body")
+grep -qx ": server shutting down" <<<"$last" || fail "no final comment: $last"
+grep -qx "retry: [0-9]*" <<<"$last" || fail "no final retry: $last"
 status=0
 wait "$server" || status=$?
 [[ $status == 0 ]] || fail "the server exited with $status"

@@ -100,10 +100,24 @@ SSE_DECL wait_status blocking_subscription::wait(std::string& out)
 
 SSE_DECL wait_status blocking_subscription::wait_until(std::string& out, clock::time_point deadline)
 {
+    auto const kept = out.size();
+    bool opened = false;   // this wait appended the retry: line
+    if (!started_) {
+        started_ = true;
+        if (options_.retry) {
+            event e;
+            e.retry = options_.retry;
+            error_code invalid;
+            serialize(e, out, invalid);
+            opened = !invalid;
+        }
+    }
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-        if (cancelled_)
+        if (cancelled_) {
+            out.resize(kept);
             return wait_status::cancelled;
+        }
         if (ended_)
             return wait_status::ended;
         auto now = clock::now();
@@ -119,13 +133,14 @@ SSE_DECL wait_status blocking_subscription::wait_until(std::string& out, clock::
             lock.lock();
             if (cancelled_) {
                 pulled_.clear();
+                out.resize(kept);
                 return wait_status::cancelled;
             }
             if (r.next_due)
                 due_ = r.next_due;
             else if (r.count != 0 && !r.drained && !r.closed)
                 pending_ = true;   // max_bytes stopped it: the rest is ready now
-            if (r.count == 0 && !r.closed)
+            if (r.count == 0 && !r.closed && !opened)
                 continue;
             // Copies and the user's final_event run unlocked: wake() never waits on them.
             lock.unlock();
