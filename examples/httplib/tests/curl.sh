@@ -70,6 +70,12 @@ open_stream() {
     pids+=("$stream")
 }
 
+# kill_stream PID: kills a streaming curl, as a client that vanishes.
+kill_stream() {
+    kill -9 "$1"
+    wait "$1" 2>/dev/null || true
+}
+
 stat_of() { curl -sS "$base/stats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 stat_is() { [[ $(stat_of "$1") == "$2" ]]; }
 
@@ -105,8 +111,7 @@ grep -qix "transfer-encoding: chunked" "$work/a.head.txt" || fail "not chunked: 
 wait_for "a heartbeat" grep -qx ":" "$work/a.body"
 
 echo "== a killed client is noticed: its subscription leaves the hub"
-kill -9 "$stream"
-wait "$stream" 2>/dev/null || true
+kill_stream "$stream"
 wait_for "the killed client's subscription to go" stat_is subscribers 0
 wait_for "its stream to end" stat_is streams 0
 grep -q "the client went away" "$work/main.log" || fail "no log line for the client that went away"
@@ -116,12 +121,12 @@ open_stream b "/events?topics=t"
 wait_for "a subscriber" stat_is subscribers 1
 id3=$(publish t three)
 wait_for "the event" count_data b 1
-kill -9 "$stream"
-wait "$stream" 2>/dev/null || true
+kill_stream "$stream"
 wait_for "the subscription to go" stat_is subscribers 0
 id4=$(publish t four)
 id5=$(publish t five)
 open_stream c "/events?topics=t" -H "Last-Event-ID: $id3"
+c_pid=$stream
 wait_for "the replay" count_data c 2
 id6=$(publish t six)
 wait_for "the live event" count_data c 3
@@ -132,12 +137,14 @@ echo "== ?lastEventId, for a page resuming from its storage"
 open_stream d "/events?topics=t&lastEventId=$id4"
 wait_for "the replay" count_data d 2
 [[ $(data_of d | tr '\n' ' ') == "five six " ]] || fail "?lastEventId stream: $(cat "$work/d.body")"
-c_pid=$stream
+d_pid=$stream
 
 echo "== graceful shutdown: queued events, the final message, the end of the body"
 kill -TERM "$server"
 wait "$c_pid" || fail "curl saw no clean end of the stream (exit $?): $(cat "$work/c.curl.log")"
-wait "$stream" || fail "curl saw no clean end of the second stream (exit $?)"
+wait "$d_pid" || fail "curl saw no clean end of the second stream (exit $?): $(cat "$work/d.curl.log")"
+last=$(tail -n 4 "$work/d.body")
+grep -qx ": server shutting down" <<<"$last" || fail "no final comment on the second stream: $last"
 last=$(tail -n 4 "$work/c.body")
 grep -qx ": server shutting down" <<<"$last" || fail "no final comment: $last"
 grep -qx "retry: [0-9]*" <<<"$last" || fail "no final retry: $last"
