@@ -27,12 +27,14 @@
 #include <httplib.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>   // fmt::join
 
 #include <pthread.h>
 #include <signal.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
