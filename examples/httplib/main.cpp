@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -307,6 +308,7 @@ int main(int argc, char** argv)
         return 1;
     }
 
+    std::atomic<bool> listen_ended{false};
     std::thread stopper([&] {
         int signal = 0;
         sigwait(&stop_signals, &signal);
@@ -317,12 +319,17 @@ int main(int argc, char** argv)
         hub.shutdown();
         if (!streams.wait_none(std::chrono::steady_clock::now() + std::chrono::seconds(10)))
             fmt::print(stderr, "{} streams still open\n", streams.size());
+        // stop() does nothing before listen_after_bind() has begun: a signal that
+        // comes that early waits for it (a moment, once).
+        while (!server.is_running() && !listen_ended)
+            std::this_thread::yield();
         server.stop();
     });
 
     fmt::print("listening on http://127.0.0.1:{}/events\n", port);
     std::fflush(stdout);
     bool const listened = server.listen_after_bind();   // returns once stop() was called and every worker joined
+    listen_ended = true;
     if (!listened)
         pthread_kill(stopper.native_handle(), SIGTERM);   // ends the stopper's wait
     stopper.join();
