@@ -7,9 +7,7 @@
 
 #include <sse/parser.hpp>
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
+#include "support/net.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -13,9 +13,7 @@
 
 #include <sse/asio/stream.hpp>
 
-#include <asio/io_context.hpp>
-#include <asio/read_until.hpp>
-#include <asio/streambuf.hpp>
+#include "support/net.hpp"
 
 #include <doctest/doctest.h>
 
@@ -609,7 +607,7 @@ TEST_CASE("event_source: connection refused is retried until max_attempts")
     CHECK(h.states.back() == std::make_pair(sse::source_state::failed, sse::make_error_code(sse::error::reconnect_limit)));
     CHECK(h.count(sse::source_state::waiting) == 3);
     CHECK(h.source.stats().attempts == 4);
-    CHECK(h.source.stats().last_error == asio::error::connection_refused);
+    CHECK(h.source.stats().last_error == sse::net_error(asio::error::connection_refused));
 }
 
 TEST_CASE("event_source: filters and coalescing throttle per type")
@@ -1026,19 +1024,19 @@ struct late_cancel_socket : asio::ip::tcp::socket
     {
         asio::ip::tcp::socket::async_read_some(buffers,
             [id = serial, ex = get_executor(), handler = std::forward<Handler>(handler)](
-                sse::error_code ec, std::size_t n) mutable {
+                test::net_error_code ec, std::size_t n) mutable {
                 if (ec != asio::error::operation_aborted)
                     return deliver(id, handler, ec, n);
                 ++late;
                 auto timer = std::make_shared<asio::steady_timer>(ex, 200ms);
-                timer->async_wait([id, timer, handler = std::move(handler), ec, n](sse::error_code) mutable {
+                timer->async_wait([id, timer, handler = std::move(handler), ec, n](test::net_error_code) mutable {
                     deliver(id, handler, ec, n);
                 });
             });
     }
 
     template<class Handler>
-    static void deliver(std::uint64_t id, Handler& handler, sse::error_code ec, std::size_t n)
+    static void deliver(std::uint64_t id, Handler& handler, test::net_error_code ec, std::size_t n)
     {
         {
             std::lock_guard<std::mutex> lock(mutex);

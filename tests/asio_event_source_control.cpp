@@ -8,8 +8,7 @@
 #include "support/script_server.hpp"
 #include "support/source_harness.hpp"
 
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
+#include "support/net.hpp"
 
 #include <doctest/doctest.h>
 

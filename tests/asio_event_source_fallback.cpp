@@ -7,8 +7,7 @@
 #include "support/run_until.hpp"
 #include "support/script_server.hpp"
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "support/net.hpp"
 
 #include <doctest/doctest.h>
 

@@ -7,9 +7,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-#include <asio/io_context.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
+#include "support/net.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -85,7 +83,7 @@ std::string exchange(unsigned short port, std::string const& request)
     asio::io_context io;
     asio::ip::tcp::socket c(io);
     c.connect({asio::ip::make_address("127.0.0.1"), port});
-    sse::error_code ec;
+    test::net_error_code ec;
     asio::write(c, asio::buffer(request), ec);
     std::string received;
     asio::read(c, asio::dynamic_buffer(received), ec);
@@ -297,7 +295,7 @@ TEST_CASE("listener: too many pending heads get 503 with Retry-After")
     l->stop();
     REQUIRE(wait_for([&] { return l->pending() == 0; }));
     char c;
-    sse::error_code ec;
+    test::net_error_code ec;
     idle.read_some(asio::buffer(&c, 1), ec);
     CHECK(ec == asio::error::eof);
 }
@@ -331,7 +329,7 @@ TEST_CASE("listener: 10,000 clients that connect and vanish leave no descriptor 
         c.connect(to);
         if (i % 2) {
             // Half of them vanish in the middle of a head.
-            sse::error_code ec;
+            test::net_error_code ec;
             asio::write(c, asio::buffer("GET /events HTT", 15), ec);
         }
     }

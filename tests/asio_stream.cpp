@@ -8,11 +8,7 @@
 #include <sse/http/request_parser.hpp>
 
 #include <algorithm>
-#include <asio/connect.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
+#include "support/net.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -412,14 +408,14 @@ TEST_CASE("stream: a failure at every operation is reported and leaks nothing")
                 CHECK(!ec);
         }
         else {
-            CHECK(*f.closed == asio::error::network_down);
-            CHECK(*close_result == asio::error::network_down);
+            CHECK(*f.closed == sse::net_error(asio::error::network_down));
+            CHECK(*close_result == sse::net_error(asio::error::network_down));
             // Sends written before the failure succeeded; the rest report it.
             bool failed = false;
             for (auto ec : sends) {
                 if (ec)
                     failed = true;
-                CHECK((ec ? ec == asio::error::network_down : !failed));
+                CHECK((ec ? ec == sse::net_error(asio::error::network_down) : !failed));
             }
         }
         CHECK(f.st->closed);
@@ -601,7 +597,7 @@ TEST_CASE("stream: an existing server hands over a parsed request (loopback)")
         c.connect({asio::ip::make_address("127.0.0.1"), port});
         asio::write(c, asio::buffer(std::string("GET /events HTTP/1.1\r\nHost: localhost\r\n"
                                                 "Origin: https://app.example\r\nLast-Event-ID: 41\r\n\r\n")));
-        sse::error_code ec;
+        test::net_error_code ec;
         asio::read(c, asio::dynamic_buffer(received), ec);
     });
 

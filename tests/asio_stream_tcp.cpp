@@ -7,10 +7,7 @@
 
 #include <sse/parser.hpp>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
+#include "support/net.hpp"
 
 #include <chrono>
 #include <future>
@@ -116,7 +113,7 @@ TEST_CASE("stream over TCP: a hub's events reach every stream whole and in order
                 s.set_option(asio::socket_base::receive_buffer_size(4096));
                 s.connect({asio::ip::make_address("127.0.0.1"), port});
                 std::string bytes;
-                sse::error_code ec;
+                test::net_error_code ec;
                 asio::read(s, asio::dynamic_buffer(bytes), ec);
                 return bytes;
             }));

@@ -26,6 +26,7 @@ class SseppConan(ConanFile):
         "with_openssl": [True, False],
         "with_hiredis": [True, False],
         "with_fmt": [True, False],
+        "with_boost": [True, False],
         "compiled": [True, False],
     }
     default_options = {
@@ -33,6 +34,7 @@ class SseppConan(ConanFile):
         "with_openssl": False,
         "with_hiredis": False,
         "with_fmt": False,
+        "with_boost": False,
         "compiled": False,
     }
     no_copy_source = True
@@ -72,6 +74,9 @@ class SseppConan(ConanFile):
             self.requires("hiredis/1.3.0", transitive_headers=True)
         if self.options.with_fmt:
             self.requires("fmt/[>=9 <12]", transitive_headers=True)
+        if self.options.with_boost:
+            # sse::boost_asio needs Boost's headers only (Asio, System; Beast for users' servers).
+            self.requires("boost/[>=1.74 <2]", transitive_headers=True)
 
     def package_id(self):
         # Header-only: the same headers whatever the settings and options.
@@ -97,6 +102,7 @@ class SseppConan(ConanFile):
         tc.cache_variables["SSE_WITH_TLS"] = bool(self.options.with_openssl)
         tc.cache_variables["SSE_WITH_REDIS"] = bool(self.options.with_hiredis)
         tc.cache_variables["SSE_WITH_FMT"] = bool(self.options.with_fmt)
+        tc.cache_variables["SSE_WITH_BOOST_ASIO"] = bool(self.options.with_boost)
         tc.cache_variables["SSE_BUILD_COMPILED"] = bool(self.options.compiled)
         tc.generate()
         deps = CMakeDeps(self)
@@ -160,3 +166,14 @@ class SseppConan(ConanFile):
             formatters.requires = ["core", "fmt::fmt"]
             formatters.bindirs = []
             formatters.libdirs = []
+
+        if self.options.with_boost:
+            # The same transport headers on Boost.Asio: SSE_USE_BOOST_ASIO switches them.
+            boost_transport = self.cpp_info.components["boost_asio"]
+            boost_transport.set_property("cmake_target_name", "sse::boost_asio")
+            boost_transport.requires = ["core", "boost::headers"]
+            boost_transport.defines = ["SSE_USE_BOOST_ASIO"]
+            boost_transport.bindirs = []
+            boost_transport.libdirs = []
+            if self.settings.os in ("Linux", "FreeBSD"):
+                boost_transport.system_libs = ["pthread"]

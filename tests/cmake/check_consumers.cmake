@@ -39,7 +39,7 @@ foreach(kind find_package add_subdirectory fetch_content compiled)
     set(build ${WORK_DIR}/${kind})
     run(${CMAKE_COMMAND} -S ${consumers}/${kind} -B ${build} ${common}
         -DCMAKE_PREFIX_PATH=${prefix} -DSSEPP_SOURCE_DIR=${SOURCE_DIR} -DEXPECT_REDIS=${EXPECT_REDIS}
-        -DEXPECT_TLS=${EXPECT_TLS} -DEXPECT_FMT=${EXPECT_FMT})
+        -DEXPECT_TLS=${EXPECT_TLS} -DEXPECT_FMT=${EXPECT_FMT} -DEXPECT_BOOST_ASIO=${EXPECT_BOOST_ASIO})
     run(${CMAKE_COMMAND} --build ${build})
     run(${build}/consumer)
     if(EXISTS ${build}/consumer_redis)
@@ -51,6 +51,11 @@ foreach(kind find_package add_subdirectory fetch_content compiled)
         run(${build}/consumer_fmt)
     elseif(EXPECT_FMT AND kind STREQUAL "find_package")
         message(FATAL_ERROR "the ${kind} consumer did not build consumer_fmt")
+    endif()
+    if(EXISTS ${build}/consumer_boost_asio)
+        run(${build}/consumer_boost_asio)
+    elseif(EXPECT_BOOST_ASIO AND kind STREQUAL "find_package")
+        message(FATAL_ERROR "the ${kind} consumer did not build consumer_boost_asio")
     endif()
     message(STATUS "consumer ${kind}: built and ran")
 endforeach()
@@ -134,7 +139,15 @@ probe(NAME links_asio_subdirectory HOW add_subdirectory HIDE asio LINK sse::asio
 probe(NAME no_fmt HIDE fmt EXPECT ok ABSENT sse::fmt)
 probe(NAME links_fmt HIDE fmt LINK sse::fmt ABSENT sse::fmt
       EXPECT "Target \"probe\" links sse::fmt, which does not exist: it needs fmt.*libfmt-dev")
-probe(NAME unknown_component HIDE nothing COMPONENTS asio fmtt EXPECT "no component fmtt: ssepp has asio, tls, compiled, redis and fmt")
+probe(NAME unknown_component HIDE nothing COMPONENTS asio fmtt EXPECT "no component fmtt: ssepp has asio, tls, compiled, redis, fmt and boost_asio")
+# Without Boost there is no sse::boost_asio, and the standalone parts are unaffected.
+if(EXPECT_BOOST_ASIO)
+    probe(NAME no_boost HIDE Boost EXPECT ok LINK sse::asio ABSENT sse::boost_asio)
+    probe(NAME boost_asio_component HIDE Boost COMPONENTS boost_asio
+          EXPECT "component boost_asio \\(sse::boost_asio\\): it needs Boost 1.74 or later.*libboost-dev")
+    probe(NAME links_boost_asio_subdirectory HOW add_subdirectory HIDE Boost LINK sse::boost_asio ABSENT sse::boost_asio
+          EXPECT "Target \"probe\" links sse::boost_asio, which does not exist: it needs Boost 1.74 or later.*libboost-dev")
+endif()
 if(EXPECT_TLS)
     probe(NAME tls_without_openssl HIDE OpenSSL COMPONENTS tls
           EXPECT "component tls \\(sse::tls\\): it needs OpenSSL, which was not found.*libssl-dev")

@@ -26,14 +26,17 @@ import sys
 import time
 
 # The project's options for its parts, what each builds, and the package that
-# provides the dependency in each tool (None: no dependency).
+# provides the dependency in Conan and in vcpkg (None: no dependency).
 PARTS = {
-    "SSE_WITH_ASIO": ("asio", "asio"),
-    "SSE_WITH_TLS": ("tls", "openssl"),
-    "SSE_WITH_REDIS": ("redis", "hiredis"),
-    "SSE_BUILD_COMPILED": ("compiled", None),
-    "SSE_WITH_FMT": ("fmt", "fmt"),
+    "SSE_WITH_ASIO": ("asio", "asio", "asio"),
+    "SSE_WITH_TLS": ("tls", "openssl", "openssl"),
+    "SSE_WITH_REDIS": ("redis", "hiredis", "hiredis"),
+    "SSE_BUILD_COMPILED": ("compiled", None, None),
+    "SSE_WITH_FMT": ("fmt", "fmt", "fmt"),
+    "SSE_WITH_BOOST_ASIO": ("boost_asio", "boost", "boost-asio"),
 }
+# The parts built on standalone Asio: none of them exists without it.
+ON_STANDALONE_ASIO = {"asio", "tls", "redis", "compiled"}
 
 problems = []
 
@@ -163,9 +166,9 @@ def install_and_consume(opts, name, args, programs):
     run([opts.cmake, "--install", os.path.join(work, "lib")])
 
     config_dir = os.path.join(prefix, "share", "cmake", "ssepp")
-    expected = {part for var, (part, _) in PARTS.items() if args.get(var) == "ON"}
+    expected = {part for var, (part, _, _) in PARTS.items() if args.get(var) == "ON"}
     if args.get("SSE_WITH_ASIO") != "ON":
-        expected = set()
+        expected -= ON_STANDALONE_ASIO
     installed = {m.group(1) for f in os.listdir(config_dir) for m in [re.fullmatch(r"sse-(\w+)-targets\.cmake", f)] if m}
     if installed != expected:
         problem("%s: installed parts %s, expected %s" % (name, sorted(installed), sorted(expected)))
@@ -216,7 +219,7 @@ def main():
         problem("conanfile.py: package_type is %r, not 'header-library'" % attrs.get("package_type"))
     if files != {"ssepp"}:
         problem("conanfile.py: cmake_file_name is %s, not ssepp" % sorted(files))
-    wanted_targets = {"sse::sse"} | {"sse::" + part for part, _ in PARTS.values()}
+    wanted_targets = {"sse::sse"} | {"sse::" + part for part, _, _ in PARTS.values()}
     if not wanted_targets <= targets:
         problem("conanfile.py: package_info names no %s" % sorted(wanted_targets - targets))
     options, defaults = attrs.get("options", {}), attrs.get("default_options", {})
@@ -228,7 +231,7 @@ def main():
     for var, (kind, value) in variables.items():
         if var not in declared:
             problem("conanfile.py sets %s, which CMakeLists.txt does not declare" % var)
-        package = PARTS.get(var, (None, None))[1]
+        package = PARTS.get(var, (None, None, None))[1]
         if kind == "option" and package and package not in requires:
             problem("conanfile.py: option %s (%s) requires no %s" % (value, var, package))
 
@@ -245,7 +248,7 @@ def main():
     for feature, var in mapping.items():
         if var not in declared:
             problem("portfile.cmake maps %s to %s, which CMakeLists.txt does not declare" % (feature, var))
-        package = PARTS.get(var, (None, None))[1]
+        package = PARTS.get(var, (None, None, None))[2]
         deps = {d if isinstance(d, str) else d["name"] for d in features.get(feature, {}).get("dependencies", [])}
         if package and package not in deps:
             problem("vcpkg.json: feature %s (%s) depends on no %s" % (feature, var, package))
@@ -272,7 +275,8 @@ def main():
                 "add_executable(main %s)\n%s\n" % (
                     os.path.join(test_package, "test_package.cpp").replace("\\", "/"), "\n".join(snippet)))
 
-    conan_other = dict(defaults, with_openssl=True, with_hiredis=with_redis, compiled=True, with_fmt=True)
+    conan_other = dict(defaults, with_openssl=True, with_hiredis=with_redis, compiled=True, with_fmt=True,
+                       with_boost=True)
     runs = [
         ("conan_default", conan_args(variables, defaults), [("test_package", test_package)]),
         ("conan_tls_redis_compiled", conan_args(variables, conan_other), [("test_package", test_package)]),

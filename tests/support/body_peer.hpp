@@ -4,9 +4,7 @@
 
 #include <sse/http/request_parser.hpp>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/write.hpp>
+#include "net.hpp"
 
 #include <doctest/doctest.h>
 

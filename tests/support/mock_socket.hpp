@@ -7,13 +7,7 @@
 #ifndef SSE_TESTS_SUPPORT_MOCK_SOCKET_HPP
 #define SSE_TESTS_SUPPORT_MOCK_SOCKET_HPP
 
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
-#include <asio/socket_base.hpp>
+#include "net.hpp"
 
 #include <cstddef>
 #include <limits>
@@ -30,14 +24,14 @@ class mock_socket
     struct pending_base
     {
         virtual ~pending_base() = default;
-        virtual void complete(std::error_code ec, std::size_t n) = 0;
+        virtual void complete(test::net_error_code ec, std::size_t n) = 0;
     };
 
     template<class Handler, class Executor>
     struct pending final : pending_base
     {
         pending(Handler&& h, Executor ex) : handler(std::move(h)), fallback(std::move(ex)) {}
-        void complete(std::error_code ec, std::size_t n) override
+        void complete(test::net_error_code ec, std::size_t n) override
         {
             auto ex = asio::get_associated_executor(handler, fallback);
             asio::post(ex, [h = std::move(handler), ec, n]() mutable { h(ec, n); });
@@ -60,7 +54,7 @@ public:
         bool stalled = false;                   // accept no bytes until release()
         std::size_t operations = 0;             // reads and writes started
         std::size_t fail_at = std::numeric_limits<std::size_t>::max();     // 0-based operation to fail
-        std::error_code fail_with = asio::error::network_down;
+        test::net_error_code fail_with = asio::error::network_down;
         std::string to_read;                    // bytes the peer sends
         bool peer_closed = false;
         bool shutdown_send = false;
@@ -80,7 +74,7 @@ public:
     template<class ConstBufferSequence, class WriteToken>
     auto async_write_some(ConstBufferSequence const& buffers, WriteToken&& token)
     {
-        return asio::async_initiate<WriteToken, void(std::error_code, std::size_t)>(
+        return asio::async_initiate<WriteToken, void(test::net_error_code, std::size_t)>(
             [this](auto handler, ConstBufferSequence const& b) {
                 auto p = make_pending(std::move(handler));
                 auto& s = *state_;
@@ -100,7 +94,7 @@ public:
     template<class MutableBufferSequence, class ReadToken>
     auto async_read_some(MutableBufferSequence const& buffers, ReadToken&& token)
     {
-        return asio::async_initiate<ReadToken, void(std::error_code, std::size_t)>(
+        return asio::async_initiate<ReadToken, void(test::net_error_code, std::size_t)>(
             [this](auto handler, MutableBufferSequence const& b) {
                 auto p = make_pending(std::move(handler));
                 auto& s = *state_;
@@ -120,14 +114,14 @@ public:
             token, buffers);
     }
 
-    void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec)
+    void shutdown(asio::socket_base::shutdown_type what, test::net_error_code& ec)
     {
         ec = {};
         if (what != asio::socket_base::shutdown_receive)
             state_->shutdown_send = true;
     }
 
-    void close(std::error_code& ec)
+    void close(test::net_error_code& ec)
     {
         ec = {};
         close_state(*state_);

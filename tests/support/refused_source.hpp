@@ -6,8 +6,7 @@
 
 #include <sse/asio/event_source.hpp>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "net.hpp"
 
 #include <string>
 

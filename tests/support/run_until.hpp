@@ -2,7 +2,7 @@
 #ifndef SSE_TESTS_SUPPORT_RUN_UNTIL_HPP
 #define SSE_TESTS_SUPPORT_RUN_UNTIL_HPP
 
-#include <asio/io_context.hpp>
+#include "net.hpp"
 
 #include <chrono>
 

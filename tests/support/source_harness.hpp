@@ -6,8 +6,7 @@
 
 #include "support/run_until.hpp"
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "net.hpp"
 
 #include <chrono>
 #include <ostream>

@@ -6,8 +6,7 @@
 
 #include <sse/asio/stream.hpp>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "net.hpp"
 
 #include <memory>
 #include <optional>
@@ -35,7 +34,7 @@ inline bool stream_round_trip(std::string const& data)
 
     std::string got;
     char chunk[512];
-    asio::error_code ec;
+    test::net_error_code ec;
     while (!ec)
         got.append(chunk, client.read_some(asio::buffer(chunk), ec));
     auto const head_end = got.find("\r\n\r\n");

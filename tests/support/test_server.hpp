@@ -16,9 +16,7 @@
 #include <sse/asio/stream.hpp>
 #include <sse/hub.hpp>
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "net.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -232,7 +230,7 @@ private:
             return sse::respond_and_close(std::move(s), r);
         }
         if (config_.send_buffer > 0) {
-            sse::error_code ignored;
+            test::net_error_code ignored;
             s.set_option(asio::socket_base::send_buffer_size(config_.send_buffer), ignored);
         }
         std::string name(head.param("name").value_or("client"));

@@ -3,21 +3,15 @@
 #
 #   examples/httplib/tests/eventsource.sh path/to/sse-httplib
 #
-# The npm packages are those examples/server/tests/browser pins in its
-# package-lock.json, installed there by its install-packages.sh when missing.
-# Exits 77 (skipped, for CTest) when node or npm is missing: `scripts/install-deps test`
-# installs them.
+# The npm packages are the server example's, pinned by its package-lock.json:
+# its run.sh --install-only installs them there when they are missing. Exits 77
+# (skipped, for CTest) when node or npm is missing, or the /usr/bin/chromium that
+# run.sh asks for: `scripts/install-deps test` installs them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 binary=${1:?usage: $0 path/to/sse-httplib}
 packages=$(cd "$here/../../server/tests/browser" && pwd)
 
-for tool in node npm; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "eventsource test skipped: $tool is missing (scripts/install-deps test)" >&2
-        exit 77
-    fi
-done
-"$packages/install-packages.sh"
+"$packages/run.sh" --install-only || exit $?
 exec node "$here/eventsource.test.mjs" "$binary" "$packages"

@@ -9,9 +9,7 @@
 #include <sse/client/url.hpp>
 #include <sse/asio/detail/client_transport.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/strand.hpp>
+#include <sse/asio/net.hpp>
 
 #include <chrono>
 #include <functional>
@@ -73,7 +71,7 @@ class event_source
 
 public:
     using socket_type = Socket;
-    using executor_type = asio::strand<asio::any_io_executor>;
+    using executor_type = net::strand<net::any_io_executor>;
 
     /** A source for `url`. Nothing happens until start().
 
@@ -81,13 +79,13 @@ public:
         error::https_not_supported for https over a plain socket, and the TLS
         context's errors (an unreadable `ca_file`).
     */
-    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options = {});
+    event_source(net::any_io_executor executor, std::string_view url, event_source_options options = {});
 
     /** As above, but reports those errors through `ec` instead of throwing.
         A source made with an error is still safe to use and to destroy:
         start() ends it at once, reporting `failed` with the same error.
     */
-    event_source(asio::any_io_executor executor, std::string_view url, event_source_options options, error_code& ec);
+    event_source(net::any_io_executor executor, std::string_view url, event_source_options options, error_code& ec);
 
     event_source(event_source const&) = delete;
     event_source& operator=(event_source const&) = delete;
@@ -230,7 +228,7 @@ private:
     void run(std::function<void(impl&)> f);
 
     static std::shared_ptr<impl> make_impl(
-        asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec);
+        net::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec);
 
     std::shared_ptr<impl> impl_;
 };
@@ -242,7 +240,7 @@ SSE_NAMESPACE_END
 #if defined(SSE_SEPARATE_ASIO)
 SSE_NAMESPACE_BEGIN
 // Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
-extern template class event_source<asio::ip::tcp::socket>;
+extern template class event_source<net::ip::tcp::socket>;
 SSE_NAMESPACE_END
 #endif
 

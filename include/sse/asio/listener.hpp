@@ -9,11 +9,7 @@
 #include <sse/asio/response.hpp>
 #include <sse/asio/detail/accept_traits.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include <sse/asio/net.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -50,7 +46,7 @@ struct listener_options
     std::chrono::milliseconds response_deadline = std::chrono::seconds(2);
 
     /// The listen backlog.
-    int backlog = asio::socket_base::max_listen_connections;
+    int backlog = net::socket_base::max_listen_connections;
 
     /// SO_REUSEADDR on the listening socket.
     bool reuse_address = true;
@@ -61,7 +57,7 @@ struct listener_options
         threads without a strand per connection (see `stream_threading::one_thread`).
         Empty: every connection uses the listener's executor.
     */
-    std::vector<asio::any_io_executor> connection_executors;
+    std::vector<net::any_io_executor> connection_executors;
 };
 
 /** Accepts TCP connections, reads each request head under a deadline, and hands
@@ -113,7 +109,7 @@ class basic_listener : public std::enable_shared_from_this<basic_listener<Socket
 
 public:
     using socket_type = Socket;
-    using executor_type = asio::strand<asio::any_io_executor>;
+    using executor_type = net::strand<net::any_io_executor>;
 
     /// What the connections need besides the socket: an `asio::ssl::context` for TLS.
     using context_type = typename traits::context_type;
@@ -126,32 +122,32 @@ public:
 
     /// Opens, binds and listens on `endpoint` (port 0: any free port).
     /// Throws `std::system_error` on failure. Plain TCP only.
-    basic_listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+    basic_listener(net::any_io_executor ex, net::ip::tcp::endpoint const& endpoint, handler_type handler,
                    listener_options options = {})
         : basic_listener(ex, nullptr, endpoint, std::move(handler), std::move(options))
     {
-        static_assert(!traits::handshake, "a TLS listener needs its asio::ssl::context");
+        static_assert(!traits::handshake, "a TLS listener needs its net::ssl::context");
     }
 
     /// As above; reports failure through `ec` (the listener then does nothing).
-    basic_listener(asio::any_io_executor ex, asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+    basic_listener(net::any_io_executor ex, net::ip::tcp::endpoint const& endpoint, handler_type handler,
                    listener_options options, error_code& ec)
         : basic_listener(ex, nullptr, endpoint, std::move(handler), std::move(options), ec)
     {
-        static_assert(!traits::handshake, "a TLS listener needs its asio::ssl::context");
+        static_assert(!traits::handshake, "a TLS listener needs its net::ssl::context");
     }
 
     /** With the context every connection is made with (for TLS: certificate and
         key). The context must outlive the listener and every connection it made.
     */
-    basic_listener(asio::any_io_executor ex, context_type& context, asio::ip::tcp::endpoint const& endpoint,
+    basic_listener(net::any_io_executor ex, context_type& context, net::ip::tcp::endpoint const& endpoint,
                    handler_type handler, listener_options options = {})
         : basic_listener(ex, &context, endpoint, std::move(handler), std::move(options))
     {
     }
 
     /// As above; reports failure through `ec`.
-    basic_listener(asio::any_io_executor ex, context_type& context, asio::ip::tcp::endpoint const& endpoint,
+    basic_listener(net::any_io_executor ex, context_type& context, net::ip::tcp::endpoint const& endpoint,
                    handler_type handler, listener_options options, error_code& ec)
         : basic_listener(ex, &context, endpoint, std::move(handler), std::move(options), ec)
     {
@@ -161,7 +157,7 @@ public:
     basic_listener& operator=(basic_listener const&) = delete;
 
     /// The bound address: the port chosen when asked for port 0.
-    asio::ip::tcp::endpoint local_endpoint() const noexcept { return endpoint_; }
+    net::ip::tcp::endpoint local_endpoint() const noexcept { return endpoint_; }
 
     executor_type get_executor() const noexcept { return strand_; }
 
@@ -209,24 +205,24 @@ private:
     class head_reader;
     friend class head_reader;
 
-    basic_listener(asio::any_io_executor ex, context_type* context, asio::ip::tcp::endpoint const& endpoint,
+    basic_listener(net::any_io_executor ex, context_type* context, net::ip::tcp::endpoint const& endpoint,
                    handler_type handler, listener_options options);
-    basic_listener(asio::any_io_executor ex, context_type* context, asio::ip::tcp::endpoint const& endpoint,
+    basic_listener(net::any_io_executor ex, context_type* context, net::ip::tcp::endpoint const& endpoint,
                    handler_type handler, listener_options options, error_code& ec);
 
-    void open(asio::ip::tcp::endpoint const& endpoint, error_code& ec);
+    void open(net::ip::tcp::endpoint const& endpoint, error_code& ec);
     void accept();
     using tcp_socket = typename traits::tcp_socket;
     void on_accept(error_code ec, tcp_socket socket);
-    asio::any_io_executor const& next_connection_executor();
+    net::any_io_executor const& next_connection_executor();
     void do_stop();
 
-    asio::any_io_executor io_;
+    net::any_io_executor io_;
     executor_type strand_;
     context_type* context_;
-    asio::ip::tcp::acceptor acceptor_;
-    asio::steady_timer retry_timer_;
-    asio::ip::tcp::endpoint endpoint_;
+    net::ip::tcp::acceptor acceptor_;
+    net::steady_timer retry_timer_;
+    net::ip::tcp::endpoint endpoint_;
     handler_type handler_;
     listener_options options_;
     std::mutex readers_mutex_;
@@ -239,7 +235,7 @@ private:
 };
 
 /// The plain-TCP listener.
-using listener = basic_listener<asio::ip::tcp::socket>;
+using listener = basic_listener<net::ip::tcp::socket>;
 
 /** A TCP socket bound to an `io_context`'s own executor type instead of
     `asio::any_io_executor`. The socket is 48 bytes smaller, and so is each
@@ -247,7 +243,7 @@ using listener = basic_listener<asio::ip::tcp::socket>;
     (its watch for the peer going away). For servers that hold many idle
     connections; a stream over it works as over `asio::ip::tcp::socket`.
 */
-using io_context_socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
+using io_context_socket = net::basic_stream_socket<net::ip::tcp, net::io_context::executor_type>;
 
 /** A plain-TCP listener whose connections are `io_context_socket`s. Its
     executor (or, if given, each of `listener_options::connection_executors`) must

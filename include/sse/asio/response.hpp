@@ -6,11 +6,7 @@
 #include <sse/error.hpp>
 #include <sse/asio/detail/stream_support.hpp>
 
-#include <asio/bind_executor.hpp>
-#include <asio/buffer.hpp>
-#include <asio/socket_base.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include <sse/asio/net.hpp>
 
 #include <chrono>
 #include <cstddef>

@@ -8,8 +8,7 @@
 #include <sse/source_options.hpp>
 #include <sse/asio/event_source.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/strand.hpp>
+#include <sse/asio/net.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -124,7 +123,7 @@ public:
     using comment_handler = std::function<void(std::string_view, std::string_view)>;
     using state_handler = std::function<void(std::string_view, source_state, error_code)>;
 
-    explicit group_state(asio::any_io_executor ex) : strand(asio::make_strand(std::move(ex))) {}
+    explicit group_state(net::any_io_executor ex) : strand(net::make_strand(std::move(ex))) {}
 
     // error::duplicate_stream_name if the group has a member of that name.
     inline error_code insert(std::shared_ptr<group_member> m);
@@ -138,7 +137,7 @@ public:
     inline std::size_t size() const;
     inline std::size_t running() const;
 
-    asio::strand<asio::any_io_executor> strand;
+    net::strand<net::any_io_executor> strand;
 
     // Registered before start(), then only read (on the strand).
     std::vector<event_handler> every_event;
@@ -162,7 +161,7 @@ private:
 template<class Socket>
 struct group_source final : group_member
 {
-    group_source(asio::any_io_executor ex, std::string_view u, event_source_options options, error_code& ec)
+    group_source(net::any_io_executor ex, std::string_view u, event_source_options options, error_code& ec)
         : source(std::move(ex), u, std::move(options), ec)
     {
     }
@@ -237,10 +236,10 @@ class source_group
 {
 public:
     using source_type = event_source<Socket>;
-    using executor_type = asio::strand<asio::any_io_executor>;
+    using executor_type = net::strand<net::any_io_executor>;
 
     /// A group whose streams run on `executor`. Nothing happens until add() and start().
-    explicit source_group(asio::any_io_executor executor)
+    explicit source_group(net::any_io_executor executor)
         : state_(std::make_shared<detail::group_state>(std::move(executor)))
     {
     }

@@ -32,8 +32,8 @@
 
 SSE_NAMESPACE_BEGIN
 
-template class event_source<asio::ip::tcp::socket>;
-template class stream<asio::ip::tcp::socket>;
+template class event_source<net::ip::tcp::socket>;
+template class stream<net::ip::tcp::socket>;
 
 #if defined(SSE_SEPARATE_ASIO_TLS)
 template class event_source<tls_socket>;

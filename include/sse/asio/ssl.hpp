@@ -9,11 +9,18 @@
 #include <sse/asio/detail/accept_traits.hpp>
 #include <sse/asio/detail/client_transport.hpp>
 
-#include <asio/ip/tcp.hpp>
+#include <sse/asio/net.hpp>
+#if defined(SSE_USE_BOOST_ASIO)
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#else
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/ssl/host_name_verification.hpp>
 #include <asio/ssl/stream.hpp>
+#endif
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -30,7 +37,7 @@ SSE_NAMESPACE_BEGIN
     `sse::event_source<sse::tls_socket>`. Needs OpenSSL at link time
     (`OpenSSL::SSL`, `OpenSSL::Crypto`).
 */
-using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+using tls_socket = net::ssl::stream<net::ip::tcp::socket>;
 
 /** A listener that serves https: `std::make_shared<sse::tls_listener>(ex, context, endpoint, handler)`.
     Its handler receives `sse::tls_socket`s whose handshake is done; `sse::stream`,
@@ -57,7 +64,7 @@ inline SSL_CTX* new_tls_context(SSL_METHOD const* method, error_code& ec)
     SSL_CTX* handle = ::SSL_CTX_new(method);
     if (!handle) {
         auto const code = static_cast<int>(::ERR_get_error());
-        ec = code != 0 ? error_code(code, asio::error::get_ssl_category())
+        ec = code != 0 ? error_code(detail::net_error_code(code, net::error::get_ssl_category()))
                        : std::make_error_code(std::errc::not_enough_memory);
         return nullptr;
     }
@@ -66,7 +73,7 @@ inline SSL_CTX* new_tls_context(SSL_METHOD const* method, error_code& ec)
     return handle;
 }
 
-inline std::optional<asio::ssl::context> load_tls_server_context(std::string const& certificate_chain_file,
+inline std::optional<net::ssl::context> load_tls_server_context(std::string const& certificate_chain_file,
     std::string const& private_key_file, error_code& ec, tls_server_step& failed)
 {
     ec = {};
@@ -74,16 +81,17 @@ inline std::optional<asio::ssl::context> load_tls_server_context(std::string con
     SSL_CTX* handle = new_tls_context(::TLS_server_method(), ec);
     if (!handle)
         return std::nullopt;
-    std::optional<asio::ssl::context> ctx(std::in_place, handle);   // owns the handle from here
-    ctx->set_options(asio::ssl::context::single_dh_use, ec);
+    std::optional<net::ssl::context> ctx(std::in_place, handle);   // owns the handle from here
+    net_error_code nec;
+    ctx->set_options(net::ssl::context::single_dh_use, nec);
     failed = tls_server_step::chain;
-    if (!ec)
-        ctx->use_certificate_chain_file(certificate_chain_file, ec);
-    if (ec)
+    if (!nec)
+        ctx->use_certificate_chain_file(certificate_chain_file, nec);
+    if ((ec = nec))
         return std::nullopt;
     failed = tls_server_step::key;
-    ctx->use_private_key_file(private_key_file, asio::ssl::context::pem, ec);
-    if (ec)
+    ctx->use_private_key_file(private_key_file, net::ssl::context::pem, nec);
+    if ((ec = nec))
         return std::nullopt;
     return ctx;
 }
@@ -99,7 +107,7 @@ inline std::optional<asio::ssl::context> load_tls_server_context(std::string con
     auto l = std::make_shared<sse::tls_listener>(io.get_executor(), tls, endpoint, handler);
     @endcode
 */
-inline asio::ssl::context tls_server_context(std::string const& certificate_chain_file,
+inline net::ssl::context tls_server_context(std::string const& certificate_chain_file,
                                              std::string const& private_key_file)
 {
     error_code ec;
@@ -126,7 +134,7 @@ inline asio::ssl::context tls_server_context(std::string const& certificate_chai
         std::cerr << "cert.pem, key.pem: " << ec.message() << '\n';
     @endcode
 */
-inline std::optional<asio::ssl::context> tls_server_context(std::string const& certificate_chain_file,
+inline std::optional<net::ssl::context> tls_server_context(std::string const& certificate_chain_file,
                                                             std::string const& private_key_file, error_code& ec)
 {
     detail::tls_server_step failed{};
@@ -136,7 +144,10 @@ inline std::optional<asio::ssl::context> tls_server_context(std::string const& c
 /// True if `ec` says the peer's certificate failed verification (chain or host name).
 inline bool is_certificate_error(error_code ec) noexcept
 {
-    return ec.category() == asio::error::get_ssl_category() &&
+    // The category a handler's code has: Boost's converts to a std category of its own.
+    static std::error_category const& ssl_category =
+        error_code(detail::net_error_code(0, net::error::get_ssl_category())).category();
+    return ec.category() == ssl_category &&
            ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED;
 }
 
@@ -146,10 +157,10 @@ namespace detail {
 // (system store, or event_source_options::ca_file) and the host name, unless
 // verify_peer is off. An http URL (or a redirect to one) uses the stream under TLS.
 template<class Next>
-struct client_transport<asio::ssl::stream<Next>>
+struct client_transport<net::ssl::stream<Next>>
 {
-    using socket_type = asio::ssl::stream<Next>;
-    using context_type = asio::ssl::context;
+    using socket_type = net::ssl::stream<Next>;
+    using context_type = net::ssl::context;
 
     static constexpr bool tls = true;
 
@@ -159,11 +170,12 @@ struct client_transport<asio::ssl::stream<Next>>
         if (!handle)
             return nullptr;
         auto ctx = std::make_shared<context_type>(handle);   // owns the handle from here
+        detail::net_error_code nec;
         if (options.ca_file.empty())
-            ctx->set_default_verify_paths(ec);
+            ctx->set_default_verify_paths(nec);
         else
-            ctx->load_verify_file(options.ca_file, ec);
-        if (ec)
+            ctx->load_verify_file(options.ca_file, nec);
+        if ((ec = nec))
             return nullptr;
         return ctx;
     }
@@ -178,7 +190,7 @@ struct client_transport<asio::ssl::stream<Next>>
 
     // A server that closes TCP without close_notify ends an event stream all the
     // same: the body of an SSE response is delimited by the connection.
-    static bool is_truncation(error_code ec) noexcept { return ec == asio::ssl::error::stream_truncated; }
+    static bool is_truncation(error_code ec) noexcept { return ec == sse::net_error(net::ssl::error::stream_truncated); }
 
     // A certificate that fails verification fails again on the next attempt:
     // reconnecting would only hammer the server.
@@ -190,12 +202,12 @@ struct client_transport<asio::ssl::stream<Next>>
         if (!target.is_ipv6() && !is_ipv4(target.host))
             SSL_set_tlsext_host_name(s.native_handle(), target.host.c_str());
         if (verify) {
-            s.set_verify_mode(asio::ssl::verify_peer);
-            s.set_verify_callback(asio::ssl::host_name_verification(target.host));
+            s.set_verify_mode(net::ssl::verify_peer);
+            s.set_verify_callback(net::ssl::host_name_verification(target.host));
         } else {
-            s.set_verify_mode(asio::ssl::verify_none);
+            s.set_verify_mode(net::ssl::verify_none);
         }
-        s.async_handshake(asio::ssl::stream_base::client, std::forward<Handler>(handler));
+        s.async_handshake(net::ssl::stream_base::client, std::forward<Handler>(handler));
     }
 
     static bool is_ipv4(std::string const& host) noexcept
@@ -211,11 +223,11 @@ struct client_transport<asio::ssl::stream<Next>>
 template<>
 struct accept_traits<tls_socket>
 {
-    using tcp_socket = asio::ip::tcp::socket;
-    using context_type = asio::ssl::context;
+    using tcp_socket = net::ip::tcp::socket;
+    using context_type = net::ssl::context;
     static constexpr bool handshake = true;
 
-    static tls_socket make(asio::ip::tcp::socket socket, context_type* ctx)
+    static tls_socket make(net::ip::tcp::socket socket, context_type* ctx)
     {
         return tls_socket(std::move(socket), *ctx);
     }
@@ -223,7 +235,7 @@ struct accept_traits<tls_socket>
     template<class Handler>
     static void async_handshake(tls_socket& s, Handler&& handler)
     {
-        s.async_handshake(asio::ssl::stream_base::server, std::forward<Handler>(handler));
+        s.async_handshake(net::ssl::stream_base::server, std::forward<Handler>(handler));
     }
 };
 

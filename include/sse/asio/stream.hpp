@@ -11,8 +11,7 @@
 #include <sse/asio/detail/stream_support.hpp>
 #include <sse/asio/detail/stream_service.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/async_result.hpp>
+#include <sse/asio/net.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -209,7 +208,7 @@ class stream : public std::enable_shared_from_this<stream<Socket>>, private deta
 public:
     using socket_type = Socket;
     /// Type-erased, because the stream's threading is chosen at run time.
-    using executor_type = asio::any_io_executor;
+    using executor_type = net::any_io_executor;
     using clock_type = std::chrono::steady_clock;
 
     /// Takes the connection; copies `options` into a shared object of its own.
@@ -335,7 +334,7 @@ private:
     // Plain sockets are written to at once and watched with a readiness wait;
     // a layered stream (TLS) has intermediate steps that must not be bypassed.
     static constexpr bool plain_socket = detail::reads_in_one_step<Socket>::value;
-    using own_strand = asio::strand<socket_executor>;
+    using own_strand = net::strand<socket_executor>;
     // Everything the stream hands to an executor is one kind of handler: a member
     // function and its arguments. One set of Asio's templates is instantiated for
     // it, not one per call site (compile time is every user's cost).
@@ -438,10 +437,9 @@ SSE_NAMESPACE_END
 #include <sse/asio/impl/stream.hpp>
 
 #if defined(SSE_SEPARATE_ASIO)
-#include <asio/ip/tcp.hpp>
 SSE_NAMESPACE_BEGIN
 // Compiled once, in the translation unit that includes <sse/asio/src.hpp>.
-extern template class stream<asio::ip::tcp::socket>;
+extern template class stream<net::ip::tcp::socket>;
 SSE_NAMESPACE_END
 #endif
 #endif

@@ -7,7 +7,7 @@
 #include <sse/redis/error.hpp>
 #include <sse/redis/options.hpp>
 
-#include <asio/any_io_executor.hpp>
+#include <sse/asio/net.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -72,7 +72,7 @@ class backplane final : public sse::backplane, public std::enable_shared_from_th
 {
 public:
     /// The options must be valid (a namespace valid_namespace() accepts); I/O starts at start().
-    static inline std::shared_ptr<backplane> create(asio::any_io_executor ex, backplane_options options);
+    static inline std::shared_ptr<backplane> create(net::any_io_executor ex, backplane_options options);
 
     inline void start(std::shared_ptr<backplane_receiver> receiver, std::size_t tail) override;
     inline void publish(log_publish p, publish_handler done) override;
@@ -84,7 +84,7 @@ public:
     backplane_options const& options() const noexcept { return options_; }
 
     /// Use create().
-    inline backplane(asio::any_io_executor ex, backplane_options options);
+    inline backplane(net::any_io_executor ex, backplane_options options);
     inline ~backplane() override;
 
 private:

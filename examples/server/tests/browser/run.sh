@@ -5,20 +5,27 @@
 # (seeds/: 000, 001 and 004 in Chromium, 002 and 003 with curl), against a real sse-server.
 #
 #   examples/server/tests/browser/run.sh path/to/sse-server
+#   examples/server/tests/browser/run.sh --install-only
 #
-# Installs the npm packages from package-lock.json when node_modules is missing.
+# Installs the npm packages from package-lock.json when node_modules is missing;
+# with --install-only, only that (other examples' browser tests use these packages).
 # Exits 77 (skipped, for CTest) when node, npm or /usr/bin/chromium is missing:
 # `scripts/install-deps test` installs them. Screenshots and server logs go to
 # $SSE_TEST_OUTPUT (default: /tmp/sse-browser-test).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-server=${1:-${SSE_SERVER:-}}
-if [[ -z $server || ! -x $server ]]; then
-    echo "usage: $0 path/to/sse-server" >&2
-    exit 2
+install_only=false
+if [[ ${1:-} == --install-only ]]; then
+    install_only=true
+else
+    server=${1:-${SSE_SERVER:-}}
+    if [[ -z $server || ! -x $server ]]; then
+        echo "usage: $0 path/to/sse-server | --install-only" >&2
+        exit 2
+    fi
+    server=$(cd "$(dirname "$server")" && pwd)/$(basename "$server")
 fi
-server=$(cd "$(dirname "$server")" && pwd)/$(basename "$server")
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 for tool in node npm; do
@@ -32,7 +39,25 @@ if [[ ! -x $CHROMIUM ]]; then
     exit 77
 fi
 
-"$here/install-packages.sh"
+# Installs the packages if they are missing or older than the lock file. Several
+# build trees may run this at once: flock makes them take turns.
+install() {
+    if [[ ! -e $here/node_modules/.package-lock.json ||
+          $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
+        (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+if command -v flock >/dev/null; then
+    exec 9<"$here/package.json"
+    flock 9
+    install
+    flock -u 9
+else
+    install
+fi
+if $install_only; then
+    exit 0
+fi
 
 export SSE_TEST_OUTPUT=${SSE_TEST_OUTPUT:-${TMPDIR:-/tmp}/sse-browser-test}
 mkdir -p "$SSE_TEST_OUTPUT"

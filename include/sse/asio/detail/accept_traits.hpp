@@ -4,8 +4,7 @@
 
 #include <sse/config.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/ip/tcp.hpp>
+#include <sse/asio/net.hpp>
 
 #include <type_traits>
 #include <typeinfo>
@@ -27,10 +26,10 @@ struct accept_traits;
 // Plain TCP, on any executor type: `asio::ip::tcp::socket`, or a socket bound to
 // an io_context's executor (sse::io_context_socket).
 template<class Executor>
-struct accept_traits<asio::basic_stream_socket<asio::ip::tcp, Executor>>
+struct accept_traits<net::basic_stream_socket<net::ip::tcp, Executor>>
 {
     /// What the acceptor makes.
-    using tcp_socket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
+    using tcp_socket = net::basic_stream_socket<net::ip::tcp, Executor>;
     struct context_type
     {
     };
@@ -44,9 +43,9 @@ struct accept_traits<asio::basic_stream_socket<asio::ip::tcp, Executor>>
     and the executors must be of the right type.
 */
 template<class Executor>
-Executor const* as_socket_executor(asio::any_io_executor const& ex) noexcept
+Executor const* as_socket_executor(net::any_io_executor const& ex) noexcept
 {
-    if constexpr (std::is_same<Executor, asio::any_io_executor>::value) {
+    if constexpr (std::is_same<Executor, net::any_io_executor>::value) {
         return &ex;
     } else {
 #if !defined(ASIO_NO_TYPEID)

@@ -21,7 +21,7 @@ struct client_transport
 {
     static_assert(std::is_constructible<Socket, typename Socket::executor_type>::value,
         "event_source<Socket>: Socket must be constructible from an executor (a TCP socket); "
-        "for asio::ssl::stream include <sse/asio/ssl.hpp>");
+        "for net::ssl::stream include <sse/asio/ssl.hpp>");
 
     static constexpr bool tls = false;
 

@@ -14,12 +14,7 @@
 #include <sse/parser.hpp>
 #include <sse/source_options.hpp>
 
-#include <asio/associated_allocator.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/cancellation_type.hpp>
-#include <asio/compose.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
+#include <sse/asio/net.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -115,7 +110,7 @@ public:
         if (ended_)
             return;
         ended_ = true;
-        end_reason_ = why ? why : make_error_code(asio::error::operation_aborted);
+        end_reason_ = why ? why : sse::net_error(net::error::operation_aborted);
         holds_.clear();
         serve();
     }
@@ -142,7 +137,7 @@ public:
     void wait(next_waiter_ptr w)
     {
         if (waiter_) {
-            w.release()->complete(make_error_code(asio::error::already_started), {});
+            w.release()->complete(sse::net_error(net::error::already_started), {});
             return;
         }
         waiter_ = std::move(w);
@@ -168,7 +163,7 @@ public:
     void cancel(std::uint64_t id)
     {
         if (waiter_ && waiter_->id() == id)
-            waiter_.release()->complete(make_error_code(asio::error::operation_aborted), {});
+            waiter_.release()->complete(sse::net_error(net::error::operation_aborted), {});
     }
 
     /// Puts back an event taken by a call that was cancelled before its handler ran.
@@ -195,7 +190,7 @@ private:
             return;
         if (cancel_requested(waiter_->id())) {
             // The cancellation is on its way here: the event stays for the next call.
-            waiter_.release()->complete(make_error_code(asio::error::operation_aborted), {});
+            waiter_.release()->complete(sse::net_error(net::error::operation_aborted), {});
         } else if (!events_.empty()) {
             event e = std::move(events_.front());
             events_.pop_front();
@@ -220,7 +215,7 @@ private:
 template<class Op>
 class next_waiter_of final : public next_waiter
 {
-    using allocator = typename std::allocator_traits<asio::associated_allocator_t<Op>>::template rebind_alloc<
+    using allocator = typename std::allocator_traits<net::associated_allocator_t<Op>>::template rebind_alloc<
         next_waiter_of>;
     using traits = std::allocator_traits<allocator>;
 
@@ -229,7 +224,7 @@ public:
 
     static next_waiter_ptr make(Op&& op, std::uint64_t id)
     {
-        allocator a(asio::get_associated_allocator(op));
+        allocator a(net::get_associated_allocator(op));
         next_waiter_of* const p = traits::allocate(a, 1);
         traits::construct(a, p, std::move(op), id);   // moves a handler: does not throw
         return next_waiter_ptr(p);
@@ -239,12 +234,12 @@ public:
     {
         // Freed before the upcall, as Asio asks of memory from the handler's allocator.
         Op op(std::move(op_));
-        free(allocator(asio::get_associated_allocator(op)));
-        auto const ex = asio::get_associated_executor(op);
-        asio::post(ex, [op = std::move(op), ec, ev = std::move(ev)]() mutable { op(ec, std::move(ev)); });
+        free(allocator(net::get_associated_allocator(op)));
+        auto const ex = net::get_associated_executor(op);
+        net::post(ex, [op = std::move(op), ec, ev = std::move(ev)]() mutable { op(ec, std::move(ev)); });
     }
 
-    void destroy() noexcept override { free(allocator(asio::get_associated_allocator(op_))); }
+    void destroy() noexcept override { free(allocator(net::get_associated_allocator(op_))); }
 
 private:
     void free(allocator a) noexcept
@@ -276,28 +271,30 @@ struct next_op
         std::shared_ptr<void> keep = source.lock();
         if (!keep) {
             // A deferred call started after the source was destroyed.
-            auto const ex = asio::get_associated_executor(self);
-            asio::post(ex, [op = std::move(self)]() mutable {
-                op(make_error_code(asio::error::operation_aborted), event{});
+            auto const ex = net::get_associated_executor(self);
+            net::post(ex, [op = std::move(self)]() mutable {
+                op(sse::net_error(net::error::operation_aborted), event{});
             });
             return;
         }
         id = queue->new_id();
+#if SSE_NET_HAS_CANCELLATION
         auto slot = self.get_cancellation_state().slot();
         if (slot.is_connected()) {
             // Only terminal cancellation gets here: async_compose's default filter.
-            slot.assign([q = queue, s = strand, w = source, n = id](asio::cancellation_type type) {
+            slot.assign([q = queue, s = strand, w = source, n = id](net::cancellation_type type) {
                 auto k = w.lock();
-                if (!k || (type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
+                if (!k || (type & net::cancellation_type::terminal) == net::cancellation_type::none)
                     return;
                 q->request_cancel(n);
-                asio::post(s, [q, k = std::move(k), n] { q->cancel(n); });
+                net::post(s, [q, k = std::move(k), n] { q->cancel(n); });
             });
         }
+#endif
         auto* const q = queue;
         auto const s = strand;
         auto w = next_waiter_of<Self>::make(std::move(self), id);
-        asio::post(s, [q, k = std::move(keep), w = std::move(w)]() mutable { q->wait(std::move(w)); });
+        net::post(s, [q, k = std::move(keep), w = std::move(w)]() mutable { q->wait(std::move(w)); });
     }
 
     template<class Self>
@@ -307,8 +304,8 @@ struct next_op
         if (!ec && keep && queue->cancel_requested(id)) {
             // Cancelled after the event was taken but before this handler ran
             // (the other side of `||` won): the event goes back, first in line.
-            asio::post(strand, [q = queue, k = keep, e = std::move(ev)]() mutable { q->requeue(std::move(e)); });
-            ec = asio::error::operation_aborted;
+            net::post(strand, [q = queue, k = keep, e = std::move(ev)]() mutable { q->requeue(std::move(e)); });
+            ec = sse::net_error(net::error::operation_aborted);
             ev = event{};
         }
         self.complete(ec, std::move(ev));
@@ -321,7 +318,7 @@ auto async_next(next_queue& queue, Strand const& strand, std::shared_ptr<void> c
                 CompletionToken&& token)
 {
     queue.claim_next();
-    return asio::async_compose<CompletionToken, void(error_code, event)>(
+    return net::async_compose<CompletionToken, void(error_code, event)>(
         next_op<Strand>{&queue, strand, source}, token, strand);
 }
 

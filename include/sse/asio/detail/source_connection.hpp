@@ -18,8 +18,7 @@
 #include <sse/client/url.hpp>
 #include <sse/asio/detail/client_transport.hpp>
 
-#include <asio/connect.hpp>
-#include <asio/ip/tcp.hpp>
+#include <sse/asio/net.hpp>
 
 #include <functional>
 #include <memory>
@@ -40,7 +39,7 @@ struct source_connection
     {
     }
 
-    asio::ip::tcp::resolver resolver;
+    net::ip::tcp::resolver resolver;
     std::shared_ptr<Socket> socket;
     std::shared_ptr<std::vector<char>> buffer;
     std::size_t buffer_size = 16 * 1024;
@@ -65,10 +64,10 @@ struct source_connection
     void disconnect()
     {
         ++generation;
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         resolver.cancel();
         if (socket) {
-            transport::tcp_layer(*socket).shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+            transport::tcp_layer(*socket).shutdown(net::ip::tcp::socket::shutdown_both, ignored);
             transport::tcp_layer(*socket).close(ignored);
         }
     }
@@ -86,7 +85,7 @@ struct source_connection
         std::size_t const gen = generation;
         resolver.async_resolve(target.host, std::to_string(target.port),
             [this, ex, tls, verify_peer, owner = std::move(owner), gen, target, done = std::move(done)](
-                error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
+                error_code ec, net::ip::tcp::resolver::results_type results) mutable {
                 if (gen != generation)
                     return;
                 if (ec)
@@ -98,15 +97,15 @@ struct source_connection
                 // Reused unless a read of an earlier connection still holds it.
                 if (!buffer || buffer.use_count() > 1)
                     buffer = std::make_shared<std::vector<char>>(buffer_size);
-                asio::async_connect(transport::tcp_layer(*s), results,
+                net::async_connect(transport::tcp_layer(*s), results,
                     [this, verify_peer, owner = std::move(owner), gen, s, target = std::move(target),
-                     done = std::move(done)](error_code cec, asio::ip::tcp::endpoint const&) mutable {
+                     done = std::move(done)](error_code cec, net::ip::tcp::endpoint const&) mutable {
                         if (gen != generation)
                             return;
                         if (cec)
                             return done(cec);
-                        asio::ip::tcp::no_delay nodelay(true);
-                        transport::tcp_layer(*s).set_option(nodelay, cec);
+                        sse::detail::net_error_code oec;
+                        transport::tcp_layer(*s).set_option(net::ip::tcp::no_delay(true), oec);
                         if constexpr (transport::tls) {
                             if (target.is_https()) {
                                 tls_active = true;

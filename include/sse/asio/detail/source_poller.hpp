@@ -11,7 +11,7 @@
 #include <sse/client/poll_exchange.hpp>
 #include <sse/asio/detail/source_connection.hpp>
 
-#include <asio/steady_timer.hpp>
+#include <sse/asio/net.hpp>
 
 #include <chrono>
 #include <optional>
@@ -31,9 +31,9 @@ struct source_poller
     }
 
     source_connection<Socket> connection;
-    asio::steady_timer probe_timer;   // when a silent stream is probed
-    asio::steady_timer next_poll;     // the next poll while polling
-    asio::steady_timer deadline;      // one poll's time limit
+    net::steady_timer probe_timer;   // when a silent stream is probed
+    net::steady_timer next_poll;     // the next poll while polling
+    net::steady_timer deadline;      // one poll's time limit
     std::optional<poll_exchange> exchange;
     std::string request;
     bool in_flight = false;

@@ -6,11 +6,7 @@
 #include <sse/config.hpp>
 #include <sse/error.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/error.hpp>
-#include <asio/execution_context.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
+#include <sse/asio/net.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -82,25 +78,25 @@ private:
     pointers and the service takes a strong reference (keep_alive()) only for the
     time of a call.
 */
-class stream_service final : public asio::execution_context::service
+class stream_service final : public net::execution_context::service
 {
 public:
     using key_type = stream_service;
     using time_point = stream_client::time_point;
-    inline static asio::execution_context::id id;
+    inline static net::execution_context::id id;
 
-    explicit stream_service(asio::execution_context& context) : asio::execution_context::service(context) {}
+    explicit stream_service(net::execution_context& context) : net::execution_context::service(context) {}
 
     /** Where wakes and deadlines run: the first executor given. It must be the
         context's own (not a strand) and must not count as outstanding work.
     */
-    void use_executor(asio::any_io_executor const& ex)
+    void use_executor(net::any_io_executor const& ex)
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (executor_ || shut_down_)
             return;
         executor_ = ex;
-        timer_ = std::make_unique<asio::steady_timer>(ex);
+        timer_ = std::make_unique<net::steady_timer>(ex);
     }
 
     /// Calls `c.woken()` soon, with other wakes. Throws std::bad_alloc, having queued nothing.
@@ -113,7 +109,7 @@ public:
 #if SSE_HAS_EXCEPTIONS
         try {
 #endif
-            asio::post(executor_, [this] { run_wakes(); });
+            net::post(executor_, [this] { run_wakes(); });
 #if SSE_HAS_EXCEPTIONS
         } catch (...) {
             wakes_.pop_back();
@@ -175,7 +171,7 @@ private:
         // Handlers still posted are destroyed by the context without running: the
         // streams they would wake go with them. The timer goes now, while its
         // service still exists.
-        std::unique_ptr<asio::steady_timer> timer;
+        std::unique_ptr<net::steady_timer> timer;
         std::vector<std::shared_ptr<stream_client>> wakes;
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -186,7 +182,7 @@ private:
             for (stream_client* c : heap_)
                 c->heap_index_ = stream_client::unscheduled;
             std::vector<stream_client*>().swap(heap_);
-            executor_ = asio::any_io_executor();
+            executor_ = net::any_io_executor();
         }
     }
 
@@ -311,8 +307,8 @@ private:
     }
 
     std::mutex mutex_;
-    asio::any_io_executor executor_;
-    std::unique_ptr<asio::steady_timer> timer_;
+    net::any_io_executor executor_;
+    std::unique_ptr<net::steady_timer> timer_;
     std::vector<std::shared_ptr<stream_client>> wakes_;
     std::vector<stream_client*> heap_;
     time_point armed_at_{};

@@ -8,14 +8,7 @@
 #include <sse/http/detail/chars.hpp>
 #include <sse/http/fields.hpp>
 
-#include <asio/associated_allocator.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/bind_allocator.hpp>
-#include <asio/basic_stream_socket.hpp>
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
-#include <asio/strand.hpp>
+#include <sse/asio/net.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -65,14 +58,14 @@ struct exact_allocator
 template<class Executor>
 struct strand_for
 {
-    using type = asio::strand<Executor>;
-    static type make(Executor const& ex) { return asio::make_strand(ex); }
+    using type = net::strand<Executor>;
+    static type make(Executor const& ex) { return net::make_strand(ex); }
 };
 
 template<class Executor>
-struct strand_for<asio::strand<Executor>>
+struct strand_for<net::strand<Executor>>
 {
-    using type = asio::strand<Executor>;
+    using type = net::strand<Executor>;
     static type make(type const& ex) { return ex; }
 };
 
@@ -82,7 +75,7 @@ struct is_strand : std::false_type
 };
 
 template<class Executor>
-struct is_strand<asio::strand<Executor>> : std::true_type
+struct is_strand<net::strand<Executor>> : std::true_type
 {
 };
 
@@ -109,7 +102,7 @@ struct reads_in_one_step : std::false_type
 };
 
 template<class Protocol, class Executor>
-struct reads_in_one_step<asio::basic_stream_socket<Protocol, Executor>> : std::true_type
+struct reads_in_one_step<net::basic_stream_socket<Protocol, Executor>> : std::true_type
 {
 };
 
@@ -151,9 +144,9 @@ inline void append_safe_field(std::string& head, std::string_view name, std::str
 // The errors that mean "the other side went away", reported as error::peer_closed.
 inline bool is_disconnect(error_code const& ec) noexcept
 {
-    return ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::error::connection_aborted || ec == asio::error::broken_pipe ||
-           ec == asio::error::not_connected || ec == asio::error::shut_down || is_tls_truncation(ec);
+    return ec == sse::net_error(net::error::eof) || ec == sse::net_error(net::error::connection_reset) ||
+           ec == sse::net_error(net::error::connection_aborted) || ec == sse::net_error(net::error::broken_pipe) ||
+           ec == sse::net_error(net::error::not_connected) || ec == sse::net_error(net::error::shut_down) || is_tls_truncation(ec);
 }
 
 // A buffer sequence over queued event buffers [0, count), the first one starting
@@ -162,24 +155,24 @@ inline bool is_disconnect(error_code const& ec) noexcept
 class gather_view
 {
 public:
-    using value_type = asio::const_buffer;
+    using value_type = net::const_buffer;
 
     class const_iterator
     {
     public:
         using iterator_category = std::bidirectional_iterator_tag;
-        using value_type = asio::const_buffer;
+        using value_type = net::const_buffer;
         using difference_type = std::ptrdiff_t;
-        using pointer = asio::const_buffer const*;
-        using reference = asio::const_buffer;
+        using pointer = net::const_buffer const*;
+        using reference = net::const_buffer;
 
         const_iterator() = default;
 
-        asio::const_buffer operator*() const noexcept
+        net::const_buffer operator*() const noexcept
         {
             std::string const& s = *(*queue_)[i_];
             std::size_t const skip = i_ == 0 ? offset_ : 0;
-            return asio::const_buffer(s.data() + skip, s.size() - skip);
+            return net::const_buffer(s.data() + skip, s.size() - skip);
         }
         const_iterator& operator++() noexcept { return ++i_, *this; }
         const_iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
@@ -218,10 +211,10 @@ private:
 // write_some always makes; at low rates, one event to one idle connection is
 // the whole job. Elsewhere, write_some.
 template<class Socket>
-std::size_t send_now(Socket& socket, char const* data, std::size_t size, error_code& ec)
+std::size_t send_now(Socket& socket, char const* data, std::size_t size, net_error_code& ec)
 {
 #if defined(ASIO_HAS_IOCP) || defined(ASIO_WINDOWS_RUNTIME) || defined(_WIN32)
-    return socket.write_some(asio::buffer(data, size), ec);
+    return socket.write_some(net::buffer(data, size), ec);
 #else
 #if defined(MSG_NOSIGNAL)
     constexpr int flags = MSG_NOSIGNAL;   // a vanished peer is an error, not a signal
@@ -235,7 +228,7 @@ std::size_t send_now(Socket& socket, char const* data, std::size_t size, error_c
             return static_cast<std::size_t>(n);
         }
         if (errno != EINTR) {
-            ec = error_code(errno, asio::error::get_system_category());
+            ec = net_error_code(errno, net::error::get_system_category());
             return 0;
         }
     }
@@ -301,13 +294,13 @@ template<class Op>
 class op_waiter final : public waiter
 {
     using allocator_type = typename std::allocator_traits<
-        asio::associated_allocator_t<Op>>::template rebind_alloc<op_waiter>;
+        net::associated_allocator_t<Op>>::template rebind_alloc<op_waiter>;
     using traits = std::allocator_traits<allocator_type>;
 
 public:
     static waiter_ptr make(Op&& op, bool close, std::uint32_t id)
     {
-        allocator_type alloc(asio::get_associated_allocator(op));
+        allocator_type alloc(net::get_associated_allocator(op));
         op_waiter* p = traits::allocate(alloc, 1);
 #if SSE_HAS_EXCEPTIONS
         try {
@@ -331,9 +324,9 @@ public:
     {
         Op op(std::move(op_));
         destroy();
-        auto ex = asio::get_associated_executor(op);
-        auto alloc = asio::get_associated_allocator(op);
-        asio::post(ex, asio::bind_allocator(alloc, [op = std::move(op), ec]() mutable { op(ec); }));
+        auto ex = net::get_associated_executor(op);
+        auto alloc = net::get_associated_allocator(op);
+        net::post(ex, sse::detail::with_allocator(alloc, [op = std::move(op), ec]() mutable { op(ec); }));
     }
 
     void destroy() noexcept override

@@ -7,15 +7,7 @@
 #include <sse/http/fields.hpp>
 #include <sse/asio/detail/stream_support.hpp>
 
-#include <asio/async_result.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/buffer.hpp>
-#include <asio/cancellation_type.hpp>
-#include <asio/compose.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include <sse/asio/net.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -40,7 +32,7 @@ class read_body_op
     struct deadline
     {
         deadline(strand_type const& strand, Socket& s) : timer(strand), socket(&s) {}
-        asio::steady_timer timer;
+        net::steady_timer timer;
         Socket* socket;
         bool done = false;
         bool fired = false;
@@ -94,13 +86,13 @@ private:
                 buffer_->erase(0, body_.used());
             step_ = step::completing;
             set_result(ec);
-            return asio::post(std::move(self));
+            return net::post(std::move(self));
         }
         bool const arriving = !buffer_->empty();
         buffer_->clear();
         expects_continue_ = expects_continue_ && !arriving;
         step_ = step::arm;
-        asio::dispatch(asio::bind_executor(*strand_, std::move(self)));
+        net::dispatch(net::bind_executor(*strand_, std::move(self)));
     }
 
     template<class Self>
@@ -109,11 +101,11 @@ private:
         if (timeout_.count() > 0) {
             deadline_ = std::make_shared<deadline>(*strand_, *socket_);
             deadline_->timer.expires_after(timeout_);
-            deadline_->timer.async_wait(asio::bind_executor(*strand_, [d = deadline_](error_code ec) {
+            deadline_->timer.async_wait(net::bind_executor(*strand_, [d = deadline_](error_code ec) {
                 if (ec || d->done)
                     return;
                 d->fired = true;
-                error_code ignored;
+                sse::detail::net_error_code ignored;
                 lowest_layer_of(*d->socket).cancel(ignored);
             }));
         }
@@ -121,8 +113,8 @@ private:
             return read(self);
         static constexpr char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
         step_ = step::continue_sent;
-        asio::async_write(*socket_, asio::buffer(interim, sizeof interim - 1),
-                          asio::bind_executor(*strand_, std::move(self)));
+        net::async_write(*socket_, net::buffer(interim, sizeof interim - 1),
+                          net::bind_executor(*strand_, std::move(self)));
     }
 
     template<class Self>
@@ -132,7 +124,7 @@ private:
         // this object, moved along from step to step, has not.
         step_ = step::reading;
         buffer_->resize(read_size);
-        socket_->async_read_some(asio::buffer(buffer_->data(), read_size), asio::bind_executor(*strand_, std::move(self)));
+        socket_->async_read_some(net::buffer(buffer_->data(), read_size), net::bind_executor(*strand_, std::move(self)));
     }
 
     template<class Self>
@@ -157,8 +149,10 @@ private:
     {
         if (deadline_ && deadline_->fired)
             finish(self, error::body_timeout);
-        else if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-            finish(self, asio::error::operation_aborted);
+#if SSE_NET_HAS_CANCELLATION
+        else if (self.get_cancellation_state().cancelled() != net::cancellation_type::none)
+            finish(self, sse::net_error(net::error::operation_aborted));
+#endif
         else if (ec && step_ == step::continue_sent)
             finish(self, ec);
         else
@@ -176,7 +170,7 @@ private:
         }
         set_result(ec);
         step_ = step::completing;
-        asio::dispatch(std::move(self));   // onto the handler's executor
+        net::dispatch(std::move(self));   // onto the handler's executor
     }
 
     void set_result(error_code ec)
@@ -209,7 +203,7 @@ template<class Socket, class CompletionToken>
 auto async_read_body(Socket& socket, http::request_head const& head, std::string& buffer, body_limits limits,
                      CompletionToken&& token)
 {
-    return asio::async_compose<CompletionToken, void(error_code, std::string)>(
+    return net::async_compose<CompletionToken, void(error_code, std::string)>(
         detail::read_body_op<Socket>(socket, head, buffer, limits), token, socket);
 }
 

@@ -15,10 +15,7 @@
 #include <sse/asio/detail/source_stats.hpp>
 #include <sse/asio/detail/next_queue.hpp>
 
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include <sse/asio/net.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -34,9 +31,9 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     using connection = detail::source_connection<Socket>;
     using verdict = detail::source_handlers::verdict;
 
-    impl(asio::any_io_executor ex, url origin, event_source_options options,
+    impl(net::any_io_executor ex, url origin, event_source_options options,
          std::shared_ptr<typename transport::context_type> tls)
-        : strand(asio::make_strand(ex)), core(std::move(origin), std::move(options)), tls_context(std::move(tls)),
+        : strand(net::make_strand(ex)), core(std::move(origin), std::move(options)), tls_context(std::move(tls)),
           stream(strand), deadline(strand), reconnect_timer(strand), throttle_timer(strand), poll(strand),
           next(core.options().max_queued_events)
     {
@@ -53,10 +50,10 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     std::atomic<std::uint64_t> next_registration{1};
     std::shared_ptr<typename transport::context_type> tls_context;
     connection stream;
-    asio::steady_timer deadline;   // connect timeout, then stall detection
-    asio::steady_timer reconnect_timer;
+    net::steady_timer deadline;   // connect timeout, then stall detection
+    net::steady_timer reconnect_timer;
     std::size_t reconnect_wait = 0;
-    asio::steady_timer throttle_timer;
+    net::steady_timer throttle_timer;
     std::optional<clock::time_point> throttle_armed;
     std::string request;
     bool is_open = false;
@@ -83,7 +80,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
         void operator()(error_code ec) { ((*self).*step)(tag, ec); }
     };
 
-    void wait(asio::steady_timer& timer, void (impl::*step)(std::size_t, error_code), std::size_t tag = 0)
+    void wait(net::steady_timer& timer, void (impl::*step)(std::size_t, error_code), std::size_t tag = 0)
     {
         timer.async_wait(timer_step{this->shared_from_this(), step, tag});
     }
@@ -120,7 +117,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
     // sse::registration::remove(), from any thread.
     void remove_registration(std::uint64_t id) override
     {
-        asio::dispatch(strand, task{this->shared_from_this(), [id](impl& i) { i.handlers.remove(id); }});
+        net::dispatch(strand, task{this->shared_from_this(), [id](impl& i) { i.handlers.remove(id); }});
     }
 
     // ---- the user's code ----
@@ -308,7 +305,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
 
     void throttle_due(std::size_t, error_code ec)
     {
-        if (ec == asio::error::operation_aborted || done)
+        if (ec == sse::net_error(net::error::operation_aborted) || done)
             return;
         throttle_armed.reset();
         detail::source_handlers::held_event held;
@@ -364,7 +361,7 @@ struct event_source<Socket>::impl : detail::registrar, std::enable_shared_from_t
 // ---- the public members ----
 
 template<class Socket>
-event_source<Socket>::event_source(asio::any_io_executor executor, std::string_view url, event_source_options options)
+event_source<Socket>::event_source(net::any_io_executor executor, std::string_view url, event_source_options options)
 {
     error_code ec;
     impl_ = make_impl(std::move(executor), url, std::move(options), ec);
@@ -373,7 +370,7 @@ event_source<Socket>::event_source(asio::any_io_executor executor, std::string_v
 }
 
 template<class Socket>
-event_source<Socket>::event_source(asio::any_io_executor executor, std::string_view url,
+event_source<Socket>::event_source(net::any_io_executor executor, std::string_view url,
                                    event_source_options options, error_code& ec)
     : impl_(make_impl(std::move(executor), url, std::move(options), ec))
 {
@@ -384,7 +381,7 @@ event_source<Socket>::~event_source()
 {
     if (!impl_)
         return;
-    asio::dispatch(impl_->strand, typename impl::task{impl_, [](impl& i) { i.close_by_user(false); }});
+    net::dispatch(impl_->strand, typename impl::task{impl_, [](impl& i) { i.close_by_user(false); }});
 }
 
 template<class Socket>
@@ -448,7 +445,7 @@ void event_source<Socket>::on_before_attempt(std::function<void(std::vector<head
 template<class Socket>
 void event_source<Socket>::start()
 {
-    asio::post(impl_->strand, typename impl::task{impl_, [](impl& i) { i.attempt(); }});
+    net::post(impl_->strand, typename impl::task{impl_, [](impl& i) { i.attempt(); }});
 }
 
 template<class Socket>
@@ -456,7 +453,7 @@ void event_source<Socket>::reconnect()
 {
     if (!impl_)
         return;
-    asio::post(impl_->strand, typename impl::task{impl_, [](impl& i) { i.reconnect_now(); }});
+    net::post(impl_->strand, typename impl::task{impl_, [](impl& i) { i.reconnect_now(); }});
 }
 
 template<class Socket>
@@ -464,7 +461,7 @@ void event_source<Socket>::close()
 {
     if (!impl_)
         return;
-    asio::dispatch(impl_->strand, typename impl::task{impl_, [](impl& i) { i.close_by_user(true); }});
+    net::dispatch(impl_->strand, typename impl::task{impl_, [](impl& i) { i.close_by_user(true); }});
 }
 
 template<class Socket>
@@ -495,12 +492,12 @@ typename event_source<Socket>::executor_type event_source<Socket>::get_executor(
 template<class Socket>
 void event_source<Socket>::run(std::function<void(impl&)> f)
 {
-    asio::dispatch(impl_->strand, typename impl::task{impl_, std::move(f)});
+    net::dispatch(impl_->strand, typename impl::task{impl_, std::move(f)});
 }
 
 template<class Socket>
 std::shared_ptr<typename event_source<Socket>::impl> event_source<Socket>::make_impl(
-    asio::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec)
+    net::any_io_executor ex, std::string_view text, event_source_options options, error_code& ec)
 {
     ec = {};
     url u = parse_url(text, ec);

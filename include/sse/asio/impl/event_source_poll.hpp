@@ -95,7 +95,7 @@ template<class Socket>
 void event_source<Socket>::impl::send_poll(std::size_t gen)
 {
     poll.connection.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-        asio::async_write(s, asio::buffer(poll.request),
+        net::async_write(s, net::buffer(poll.request),
             io_step{this->shared_from_this(), &impl::poll_sent, gen, socket, {}});
     });
 }
@@ -115,7 +115,7 @@ void event_source<Socket>::impl::read_poll(std::size_t gen)
 {
     poll.connection.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         auto const& buffer = poll.connection.buffer;
-        s.async_read_some(asio::buffer(*buffer),
+        s.async_read_some(net::buffer(*buffer),
             io_step{this->shared_from_this(), &impl::poll_read, gen, socket, buffer});
     });
 }
@@ -133,7 +133,7 @@ void event_source<Socket>::impl::poll_read(std::size_t gen, error_code ec, std::
     if (pec)
         return poll_done(gen, pec);
     if (ec) {
-        bool const closed = ec == asio::error::eof || transport::is_truncation(ec);
+        bool const closed = ec == sse::net_error(net::error::eof) || transport::is_truncation(ec);
         if (closed && exchange.closed())
             return poll_done(gen, {});
         return poll_done(gen, closed ? make_error_code(error::stream_ended) : ec);

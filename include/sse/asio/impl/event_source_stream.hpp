@@ -45,7 +45,7 @@ template<class Socket>
 void event_source<Socket>::impl::send_request(std::size_t gen)
 {
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
-        asio::async_write(s, asio::buffer(request),
+        net::async_write(s, net::buffer(request),
             io_step{this->shared_from_this(), &impl::request_sent, gen, socket, {}});
     });
 }
@@ -65,7 +65,7 @@ void event_source<Socket>::impl::read_head(std::size_t gen)
 {
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         auto const& buffer = stream.buffer;
-        s.async_read_some(asio::buffer(*buffer),
+        s.async_read_some(net::buffer(*buffer),
             io_step{this->shared_from_this(), &impl::on_head_bytes, gen, socket, buffer});
     });
 }
@@ -74,7 +74,7 @@ template<class Socket>
 error_code event_source<Socket>::impl::end_of_stream(error_code ec) noexcept
 {
     // EOF, or a TLS stream cut without close_notify: the stream ended.
-    return ec == asio::error::eof || transport::is_truncation(ec) ? make_error_code(error::stream_ended) : ec;
+    return ec == sse::net_error(net::error::eof) || transport::is_truncation(ec) ? make_error_code(error::stream_ended) : ec;
 }
 
 template<class Socket>
@@ -133,7 +133,7 @@ void event_source<Socket>::impl::read_body(std::size_t gen)
         return;
     stream.with_stream([&](auto& s, std::shared_ptr<Socket> const& socket) {
         auto const& buffer = stream.buffer;
-        s.async_read_some(asio::buffer(*buffer),
+        s.async_read_some(net::buffer(*buffer),
             io_step{this->shared_from_this(), &impl::body_read, gen, socket, buffer});
     });
 }

@@ -4,9 +4,7 @@
 
 #include <sse/asio/listener.hpp>
 
-#include <asio/bind_executor.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
+#include <sse/asio/net.hpp>
 
 #include <algorithm>
 #include <string>
@@ -24,7 +22,7 @@ class basic_listener<Socket>::head_reader : public std::enable_shared_from_this<
 public:
     head_reader(std::shared_ptr<basic_listener> owner, tcp_socket socket)
         : owner_(std::move(owner)),
-          strand_(asio::make_strand(socket.get_executor())),
+          strand_(net::make_strand(socket.get_executor())),
           socket_(traits::make(std::move(socket), owner_->context_)),
           timer_(strand_.get_inner_executor()),
           parser_(owner_->options_.limits)
@@ -39,7 +37,7 @@ public:
     head_reader(std::shared_ptr<basic_listener> owner, Socket socket, kept_t, std::string already_read,
                 handler_type handler)
         : owner_(std::move(owner)),
-          strand_(asio::make_strand(detail::lowest_layer_of(socket).get_executor())),
+          strand_(net::make_strand(detail::lowest_layer_of(socket).get_executor())),
           socket_(std::move(socket)),
           timer_(strand_.get_inner_executor()),
           parser_(owner_->options_.limits),
@@ -54,7 +52,7 @@ public:
     void run()
     {
         link();
-        asio::post(strand_, [self = this->shared_from_this()] { self->begin(); });
+        net::post(strand_, [self = this->shared_from_this()] { self->begin(); });
     }
 
     // From stop(), on this reader's strand.
@@ -64,7 +62,7 @@ public:
             return;
         aborted_ = true;
         timer_.cancel();
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         detail::lowest_layer_of(socket_).close(ignored);
     }
 
@@ -74,11 +72,11 @@ private:
         if (aborted_)
             return finish_silently();
         timer_.expires_after(owner_->options_.head_timeout);
-        timer_.async_wait(asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec) {
+        timer_.async_wait(net::bind_executor(strand_, [self = this->shared_from_this()](error_code ec) {
             if (!ec && !self->done_) {
                 // The pending handshake or read ends with operation_aborted.
                 self->timed_out_ = true;
-                error_code ignored;
+                sse::detail::net_error_code ignored;
                 detail::lowest_layer_of(self->socket_).cancel(ignored);
             }
         }));
@@ -88,7 +86,7 @@ private:
             return consume(carry_.data(), carry_.size());
         }
         if constexpr (traits::handshake) {
-            traits::async_handshake(socket_, asio::bind_executor(strand_, [self = this->shared_from_this()](
+            traits::async_handshake(socket_, net::bind_executor(strand_, [self = this->shared_from_this()](
                                                                               error_code ec) {
                                         if (ec || self->aborted_ || self->timed_out_) {
                                             if (!self->aborted_)
@@ -106,8 +104,8 @@ private:
 
     void read()
     {
-        socket_.async_read_some(asio::buffer(buffer_),
-                                asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec,
+        socket_.async_read_some(net::buffer(buffer_),
+                                net::bind_executor(strand_, [self = this->shared_from_this()](error_code ec,
                                                                                                std::size_t n) {
                                     self->on_read(ec, n);
                                 }));
@@ -140,10 +138,10 @@ private:
         finish();
         // The handler runs on the listener's strand, one call at a time. After
         // stop() nobody takes connections any more: close this one.
-        asio::dispatch(owner_->strand_, [self = this->shared_from_this(), data, used, n] {
+        net::dispatch(owner_->strand_, [self = this->shared_from_this(), data, used, n] {
             basic_listener& owner = *self->owner_;
             if (owner.stopped_) {
-                error_code ignored;
+                sse::detail::net_error_code ignored;
                 detail::lowest_layer_of(self->socket_).close(ignored);
                 return;
             }
@@ -165,7 +163,7 @@ private:
     void finish_silently()
     {
         finish();
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         detail::lowest_layer_of(socket_).close(ignored);
     }
 
@@ -206,9 +204,9 @@ private:
     friend class basic_listener;
 
     std::shared_ptr<basic_listener> owner_;
-    asio::strand<asio::any_io_executor> strand_;
+    net::strand<net::any_io_executor> strand_;
     Socket socket_;
-    asio::steady_timer timer_;
+    net::steady_timer timer_;
     http::request_parser parser_;
     head_reader* prev_ = nullptr;   // under owner_->readers_mutex_
     head_reader* next_ = nullptr;
@@ -224,10 +222,10 @@ private:
 };
 
 template<class Socket>
-basic_listener<Socket>::basic_listener(asio::any_io_executor ex, context_type* context,
-                                       asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+basic_listener<Socket>::basic_listener(net::any_io_executor ex, context_type* context,
+                                       net::ip::tcp::endpoint const& endpoint, handler_type handler,
                                        listener_options options)
-    : io_(ex), strand_(asio::make_strand(ex)), context_(context), acceptor_(ex), retry_timer_(ex),
+    : io_(ex), strand_(net::make_strand(ex)), context_(context), acceptor_(ex), retry_timer_(ex),
       handler_(std::move(handler)), options_(std::move(options))
 {
     error_code ec;
@@ -237,38 +235,41 @@ basic_listener<Socket>::basic_listener(asio::any_io_executor ex, context_type* c
 }
 
 template<class Socket>
-basic_listener<Socket>::basic_listener(asio::any_io_executor ex, context_type* context,
-                                       asio::ip::tcp::endpoint const& endpoint, handler_type handler,
+basic_listener<Socket>::basic_listener(net::any_io_executor ex, context_type* context,
+                                       net::ip::tcp::endpoint const& endpoint, handler_type handler,
                                        listener_options options, error_code& ec)
-    : io_(ex), strand_(asio::make_strand(ex)), context_(context), acceptor_(ex), retry_timer_(ex),
+    : io_(ex), strand_(net::make_strand(ex)), context_(context), acceptor_(ex), retry_timer_(ex),
       handler_(std::move(handler)), options_(std::move(options))
 {
     open(endpoint, ec);
 }
 
 template<class Socket>
-void basic_listener<Socket>::open(asio::ip::tcp::endpoint const& endpoint, error_code& ec)
+void basic_listener<Socket>::open(net::ip::tcp::endpoint const& endpoint, error_code& ec)
 {
     ec = {};
     // Sockets on a typed executor (sse::io_context_socket) need executors of that type.
-    auto const converts = [](asio::any_io_executor const& ex) {
+    auto const converts = [](net::any_io_executor const& ex) {
         return detail::as_socket_executor<typename tcp_socket::executor_type>(ex) != nullptr;
     };
     auto const& executors = options_.connection_executors;
     if (executors.empty() ? !converts(io_) : !std::all_of(executors.begin(), executors.end(), converts))
         ec = make_error_code(std::errc::invalid_argument);
-    if (!ec)
-        acceptor_.open(endpoint.protocol(), ec);
-    if (!ec && options_.reuse_address)
-        acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acceptor_.bind(endpoint, ec);
-    if (!ec)
-        acceptor_.listen(options_.backlog, ec);
-    if (!ec)
-        endpoint_ = acceptor_.local_endpoint(ec);
+    if (!ec) {
+        detail::net_error_code nec;
+        acceptor_.open(endpoint.protocol(), nec);
+        if (!nec && options_.reuse_address)
+            acceptor_.set_option(net::socket_base::reuse_address(true), nec);
+        if (!nec)
+            acceptor_.bind(endpoint, nec);
+        if (!nec)
+            acceptor_.listen(options_.backlog, nec);
+        if (!nec)
+            endpoint_ = acceptor_.local_endpoint(nec);
+        ec = nec;
+    }
     if (ec) {
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         acceptor_.close(ignored);
         stopped_ = true;
     }
@@ -277,7 +278,7 @@ void basic_listener<Socket>::open(asio::ip::tcp::endpoint const& endpoint, error
 template<class Socket>
 void basic_listener<Socket>::start()
 {
-    asio::dispatch(strand_, [self = this->shared_from_this()] {
+    net::dispatch(strand_, [self = this->shared_from_this()] {
         if (!self->stopped_)
             self->accept();
     });
@@ -286,7 +287,7 @@ void basic_listener<Socket>::start()
 template<class Socket>
 void basic_listener<Socket>::stop()
 {
-    asio::dispatch(strand_, [self = this->shared_from_this()] { self->do_stop(); });
+    net::dispatch(strand_, [self = this->shared_from_this()] { self->do_stop(); });
 }
 
 template<class Socket>
@@ -294,14 +295,14 @@ void basic_listener<Socket>::accept()
 {
     // The constructor checked that every connection executor converts.
     auto const* ex = detail::as_socket_executor<typename tcp_socket::executor_type>(next_connection_executor());
-    acceptor_.async_accept(*ex, asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec,
+    acceptor_.async_accept(*ex, net::bind_executor(strand_, [self = this->shared_from_this()](error_code ec,
                                                                                                tcp_socket socket) {
                                self->on_accept(ec, std::move(socket));
                            }));
 }
 
 template<class Socket>
-asio::any_io_executor const& basic_listener<Socket>::next_connection_executor()
+net::any_io_executor const& basic_listener<Socket>::next_connection_executor()
 {
     auto const& executors = options_.connection_executors;
     if (executors.empty())
@@ -317,12 +318,12 @@ void basic_listener<Socket>::on_accept(error_code ec, tcp_socket socket)
     if (stopped_)
         return;
     if (ec) {
-        if (ec == asio::error::operation_aborted)
+        if (ec == sse::net_error(net::error::operation_aborted))
             return;
         // Out of descriptors or a similar pressure: try again shortly instead of
         // spinning on an error that repeats at once.
         retry_timer_.expires_after(std::chrono::milliseconds(50));
-        retry_timer_.async_wait(asio::bind_executor(strand_, [self = this->shared_from_this()](error_code tec) {
+        retry_timer_.async_wait(net::bind_executor(strand_, [self = this->shared_from_this()](error_code tec) {
             if (!tec && !self->stopped_)
                 self->accept();
         }));
@@ -332,7 +333,7 @@ void basic_listener<Socket>::on_accept(error_code ec, tcp_socket socket)
     if (options_.max_pending != 0 && pending() >= options_.max_pending) {
         if constexpr (traits::handshake) {
             // Before the handshake there is no way to answer in HTTP: just close.
-            error_code ignored;
+            sse::detail::net_error_code ignored;
             socket.close(ignored);
         }
         else {
@@ -359,13 +360,13 @@ template<class Socket>
 void basic_listener<Socket>::serve(socket_type socket, std::string_view already_read, handler_type handler)
 {
     // The bytes are copied now: the caller's view need not outlive this call.
-    asio::dispatch(strand_, [self = this->shared_from_this(), socket = std::move(socket),
+    net::dispatch(strand_, [self = this->shared_from_this(), socket = std::move(socket),
                              rest = std::string(already_read), handler = std::move(handler)]() mutable {
         // A kept connection waits for its next head like a new one does, so it
         // counts against max_pending; over it, or once stopped, it is closed
         // without an answer (RFC 9112 9.5: a server may close an idle connection).
         if (self->stopped_ || (self->options_.max_pending != 0 && self->pending() >= self->options_.max_pending)) {
-            error_code ignored;
+            sse::detail::net_error_code ignored;
             detail::lowest_layer_of(socket).close(ignored);
             return;
         }
@@ -381,7 +382,7 @@ void basic_listener<Socket>::do_stop()
     if (stopped_)
         return;
     stopped_ = true;
-    error_code ignored;
+    sse::detail::net_error_code ignored;
     acceptor_.close(ignored);
     retry_timer_.cancel();
     // A reader whose last owner is going away cannot be locked; its destructor
@@ -389,7 +390,7 @@ void basic_listener<Socket>::do_stop()
     std::lock_guard<std::mutex> lock(readers_mutex_);
     for (head_reader* r = readers_; r != nullptr; r = r->next_)
         if (auto reader = r->weak_from_this().lock())
-            asio::post(reader->strand_, [reader] { reader->abort(); });
+            net::post(reader->strand_, [reader] { reader->abort(); });
 }
 
 SSE_NAMESPACE_END

@@ -4,8 +4,7 @@
 
 #include <sse/asio/response.hpp>
 
-#include <asio/dispatch.hpp>
-#include <asio/post.hpp>
+#include <sse/asio/net.hpp>
 
 #include <type_traits>
 
@@ -96,7 +95,7 @@ public:
 
     void run(std::chrono::milliseconds deadline)
     {
-        asio::dispatch(strand_, [self = this->shared_from_this(), deadline] { self->begin(deadline); });
+        net::dispatch(strand_, [self = this->shared_from_this(), deadline] { self->begin(deadline); });
     }
 
 private:
@@ -106,23 +105,23 @@ private:
         timer_.expires_after(deadline);
         // The timer may close the socket while I/O is pending: the strand keeps
         // them from running at the same time on a multi-threaded io_context.
-        timer_.async_wait(asio::bind_executor(strand_, [self](error_code ec) {
+        timer_.async_wait(net::bind_executor(strand_, [self](error_code ec) {
             if (!ec)
                 self->close();
         }));
-        asio::async_write(socket_, asio::buffer(bytes_), asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+        net::async_write(socket_, net::buffer(bytes_), net::bind_executor(strand_, [self](error_code ec, std::size_t) {
             if (ec)
                 return self->close();
-            error_code ignored;
-            detail::lowest_layer_of(self->socket_).shutdown(asio::socket_base::shutdown_send, ignored);
+            sse::detail::net_error_code ignored;
+            detail::lowest_layer_of(self->socket_).shutdown(net::socket_base::shutdown_send, ignored);
             self->drain();
         }));
     }
 
     void drain()
     {
-        socket_.async_read_some(asio::buffer(scratch_),
-                                asio::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+        socket_.async_read_some(net::buffer(scratch_),
+                                net::bind_executor(strand_, [self = this->shared_from_this()](error_code ec, std::size_t) {
                                     if (ec)
                                         return self->close();
                                     self->drain();
@@ -134,14 +133,14 @@ private:
         if (closed_)
             return;
         closed_ = true;
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         timer_.cancel();
         detail::lowest_layer_of(socket_).close(ignored);
     }
 
     Socket socket_;
     typename strand_for<typename Socket::executor_type>::type strand_;
-    asio::steady_timer timer_;
+    net::steady_timer timer_;
     std::string bytes_;
     char scratch_[512];
     bool closed_ = false;
@@ -164,7 +163,7 @@ public:
     void run(std::chrono::milliseconds deadline)
     {
         // Posted, not dispatched: `next` never runs inside respond_and_keep.
-        asio::post(strand_, [self = this->shared_from_this(), deadline] { self->begin(deadline); });
+        net::post(strand_, [self = this->shared_from_this(), deadline] { self->begin(deadline); });
     }
 
 private:
@@ -172,21 +171,21 @@ private:
     {
         auto self = this->shared_from_this();
         timer_.expires_after(deadline);
-        timer_.async_wait(asio::bind_executor(strand_, [self](error_code ec) {
+        timer_.async_wait(net::bind_executor(strand_, [self](error_code ec) {
             if (!ec && !self->written_) {
                 // The pending write completes with operation_aborted and finishes.
                 self->timed_out_ = true;
-                error_code ignored;
+                sse::detail::net_error_code ignored;
                 detail::lowest_layer_of(self->socket_).close(ignored);
             }
         }));
-        asio::async_write(socket_, asio::buffer(bytes_), asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+        net::async_write(socket_, net::buffer(bytes_), net::bind_executor(strand_, [self](error_code ec, std::size_t) {
             self->written_ = true;
             self->timer_.cancel();
             if (self->timed_out_)
                 ec = error::write_timeout;
             if (ec) {
-                error_code ignored;
+                sse::detail::net_error_code ignored;
                 detail::lowest_layer_of(self->socket_).close(ignored);
             }
             std::move(self->next_)(ec, std::move(self->socket_));
@@ -195,7 +194,7 @@ private:
 
     Socket socket_;
     typename strand_for<typename Socket::executor_type>::type strand_;
-    asio::steady_timer timer_;
+    net::steady_timer timer_;
     std::string bytes_;
     Handler next_;
     bool written_ = false;   // on strand_

@@ -4,7 +4,7 @@
 
 #include <sse/asio/source_group.hpp>
 
-#include <asio/dispatch.hpp>
+#include <sse/asio/net.hpp>
 
 #include <algorithm>
 
@@ -77,7 +77,7 @@ inline bool group_state::remove(std::string_view name)
     // another thread holds the member until it returns.
     m.reset();
     if (last)
-        asio::dispatch(strand, [self = shared_from_this()] {
+        net::dispatch(strand, [self = shared_from_this()] {
             if (self->running() == 0)
                 self->notify_all_ended();
         });

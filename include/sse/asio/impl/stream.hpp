@@ -4,16 +4,7 @@
 
 #include <sse/asio/stream.hpp>
 
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/bind_allocator.hpp>
-#include <asio/cancellation_type.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/post.hpp>
-#include <asio/compose.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/execution/context.hpp>
-#include <asio/query.hpp>
-#include <asio/socket_base.hpp>
+#include <sse/asio/net.hpp>
 
 #include <algorithm>
 #include <string>
@@ -80,7 +71,7 @@ stream<Socket>::stream(Socket socket, stream_options options)
 template<class Socket>
 stream<Socket>::stream(Socket socket, std::shared_ptr<stream_options const> options)
     : socket_(std::move(socket)),
-      service_(&asio::use_service<detail::stream_service>(asio::query(socket_.get_executor(), asio::execution::context))),
+      service_(&net::use_service<detail::stream_service>(net::query(socket_.get_executor(), net::execution::context))),
       options_(std::move(options))
 {
     SSE_ASSERT(options_ != nullptr);
@@ -126,9 +117,9 @@ template<class Socket>
 void stream<Socket>::post_serial(task t)
 {
     if (strand_)
-        asio::post(*strand_, std::move(t));
+        net::post(*strand_, std::move(t));
     else
-        asio::post(socket_.get_executor(), std::move(t));
+        net::post(socket_.get_executor(), std::move(t));
 }
 
 // Runs `t` serialised with the stream's other work: at once if the caller already is.
@@ -136,9 +127,9 @@ template<class Socket>
 void stream<Socket>::dispatch_serial(task t)
 {
     if (strand_)
-        asio::dispatch(*strand_, std::move(t));
+        net::dispatch(*strand_, std::move(t));
     else
-        asio::dispatch(socket_.get_executor(), std::move(t));
+        net::dispatch(socket_.get_executor(), std::move(t));
 }
 
 // The next step after a completion that ran outside the stream's strand (the
@@ -382,7 +373,7 @@ template<class Socket>
 template<class CompletionToken>
 auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool closes, CompletionToken&& token)
 {
-    return asio::async_compose<CompletionToken, void(error_code)>(
+    return net::async_compose<CompletionToken, void(error_code)>(
         [self = this->shared_from_this(), bytes = std::move(bytes), invalid, closes, started = false](
             auto& op, error_code ec = {}) mutable {
             if (started) {
@@ -397,30 +388,32 @@ auto stream<Socket>::async_queue(event_buffer bytes, error_code invalid, bool cl
             auto b = std::move(bytes);
             auto const bad = invalid;
             std::uint32_t const id = owner->waiter_ids_.fetch_add(1, std::memory_order_relaxed);
+#if SSE_NET_HAS_CANCELLATION
             // async_compose lets only terminal cancellation through to this slot.
             // The slot is set up here, on the initiating thread, as Asio's own
             // operations do; the request then queues behind the waiter on the strand.
-            auto slot = asio::get_associated_cancellation_slot(op);
+            auto slot = net::get_associated_cancellation_slot(op);
             if (slot.is_connected() && !bad) {
-                slot.assign([weak = std::weak_ptr<stream>(owner), id](asio::cancellation_type_t type) {
-                    if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
+                slot.assign([weak = std::weak_ptr<stream>(owner), id](net::cancellation_type_t type) {
+                    if ((type & net::cancellation_type::terminal) == net::cancellation_type::none)
                         return;
                     if (auto s = weak.lock())
                         s->post_serial(s->make_task(&stream::cancel_step, {}, {}, id));
                 });
             }
-            auto const alloc = asio::get_associated_allocator(op);
+#endif
+            auto const alloc = net::get_associated_allocator(op);
             auto w = detail::op_waiter<std::decay_t<decltype(op)>>::make(std::move(op), closes, id);
             if (bad)
                 return w.release()->complete(bad);
             auto* const target = owner.get();
-            auto add = asio::bind_allocator(alloc, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
+            auto add = sse::detail::with_allocator(alloc, [owner = std::move(owner), w = std::move(w), b = std::move(b)]() mutable {
                 owner->add_waiter(std::move(w), std::move(b));
             });
             if (target->strand_)
-                asio::dispatch(*target->strand_, std::move(add));
+                net::dispatch(*target->strand_, std::move(add));
             else
-                asio::dispatch(target->socket_.get_executor(), std::move(add));
+                net::dispatch(target->socket_.get_executor(), std::move(add));
         },
         token, get_executor());
 }
@@ -444,7 +437,7 @@ void stream<Socket>::do_start(event_buffer head)
     last_activity_ = clock_type::now();
     if constexpr (plain_socket) {
         // Writes are tried at once and must not block (see do_write).
-        error_code ec;
+        detail::net_error_code ec;
         socket_.non_blocking(true, ec);
         if (ec)
             return finish(ec);
@@ -518,7 +511,7 @@ void stream<Socket>::cancel_waiter(std::uint32_t id)
     waiters.erase(it);
     if (waiters.empty())
         book_.reset();
-    w->complete(asio::error::operation_aborted);
+    w->complete(sse::net_error(net::error::operation_aborted));
 }
 
 template<class Socket>
@@ -555,11 +548,11 @@ void stream<Socket>::do_write()
             bytes += queue_[count++]->size();
         if constexpr (plain_socket) {
             if (try_now) {
-                error_code ec;
+                detail::net_error_code ec;
                 std::size_t const n =
                     count == 1 ? detail::send_now(socket_, queue_[0]->data() + offset_, bytes, ec)
                                : socket_.write_some(detail::gather_view(queue_, count, offset_), ec);
-                if (ec != asio::error::would_block && ec != asio::error::try_again) {
+                if (ec != net::error::would_block && ec != net::error::try_again) {
                     if (!written(ec, n))
                         return;
                     try_now = n == bytes;
@@ -581,7 +574,7 @@ void stream<Socket>::do_write()
         } else {
             // A layered stream runs its intermediate steps on the handler's executor.
             socket_.async_write_some(detail::gather_view(queue_, count, offset_),
-                asio::bind_executor(get_executor(), [self = this->shared_from_this()](error_code ec, std::size_t n) {
+                net::bind_executor(get_executor(), [self = this->shared_from_this()](error_code ec, std::size_t n) {
                     self->on_write(ec, n);
                 }));
         }
@@ -658,15 +651,15 @@ void stream<Socket>::start_read()
         // A readiness wait needs no buffer, and its completion comes on the
         // socket's executor: then() moves on to the strand if needed (binding it
         // would add two executor copies to the pending operation).
-        socket_.async_wait(asio::socket_base::wait_read,
-            asio::bind_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec) {
+        socket_.async_wait(net::socket_base::wait_read,
+            sse::detail::with_allocator(detail::exact_allocator<void>(), [self = this->shared_from_this()](error_code ec) {
                 self->then(&stream::peer_step, ec, 0);
             }));
     } else {
         // A layered stream (TLS) runs the read's intermediate steps on the
         // handler's executor, next to the writes.
-        socket_.async_read_some(asio::buffer(read_buffer_),
-            asio::bind_executor(get_executor(), [self = this->shared_from_this()](error_code ec, std::size_t) {
+        socket_.async_read_some(net::buffer(read_buffer_),
+            net::bind_executor(get_executor(), [self = this->shared_from_this()](error_code ec, std::size_t) {
                 self->on_read(ec);
             }));
     }
@@ -682,9 +675,10 @@ void stream<Socket>::peer_step(event_buffer, error_code ec, std::size_t)
     if constexpr (plain_socket) {
         if (!ec) {
             char ignored[256];
-            socket_.read_some(asio::buffer(ignored), ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again)
-                ec = {};
+            detail::net_error_code rec;
+            socket_.read_some(net::buffer(ignored), rec);
+            if (rec != net::error::would_block && rec != net::error::try_again)
+                ec = rec;
         }
     }
     on_read(ec);
@@ -696,7 +690,7 @@ void stream<Socket>::on_read(error_code ec)
     if (closed_)
         return;
     if (ec)
-        return finish(ec == asio::error::operation_aborted || !detail::is_disconnect(ec) ? ec
+        return finish(ec == sse::net_error(net::error::operation_aborted) || !detail::is_disconnect(ec) ? ec
                                                                                          : error_code(error::peer_closed));
     start_read();
 }
@@ -785,8 +779,8 @@ event_buffer stream<Socket>::heartbeat_buffer() const
 template<class Socket>
 void stream<Socket>::finish_gracefully()
 {
-    error_code ignored;
-    detail::lowest_layer_of(socket_).shutdown(asio::socket_base::shutdown_send, ignored);
+    sse::detail::net_error_code ignored;
+    detail::lowest_layer_of(socket_).shutdown(net::socket_base::shutdown_send, ignored);
     finish(reason_);
 }
 
@@ -799,7 +793,7 @@ void stream<Socket>::finish(error_code reason)
     reason_ = reason;
     service_->unschedule(*this);
     forget_deadline();
-    error_code ignored;
+    sse::detail::net_error_code ignored;
     detail::lowest_layer_of(socket_).close(ignored);
     // Release every buffer and the source at once: a closed stream costs nothing
     // but its object until the last handler lets go of it.

@@ -8,14 +8,7 @@
 #include <sse/redis/detail/resp.hpp>
 #include <sse/redis/error.hpp>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/connect.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
-#include <asio/write.hpp>
+#include <sse/asio/net.hpp>
 
 #include <array>
 #include <atomic>
@@ -61,14 +54,14 @@ public:
 
     /// `max_reply_bytes`: the largest reply accepted (its size in memory, or its
     /// unparsed bytes while it arrives); a larger one is error::protocol_error.
-    static std::shared_ptr<connection> create(asio::any_io_executor ex, std::size_t max_reply_bytes)
+    static std::shared_ptr<connection> create(net::any_io_executor ex, std::size_t max_reply_bytes)
     {
         return std::make_shared<connection>(private_tag{}, std::move(ex), max_reply_bytes);
     }
 
     /// Use create().
-    connection(private_tag, asio::any_io_executor ex, std::size_t max_reply_bytes)
-        : strand_(asio::make_strand(ex))
+    connection(private_tag, net::any_io_executor ex, std::size_t max_reply_bytes)
+        : strand_(net::make_strand(ex))
         , resolver_(strand_)
         , socket_(strand_)
         , connect_timer_(strand_)
@@ -90,7 +83,7 @@ public:
     */
     void async_connect(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, connect_handler done)
     {
-        asio::post(strand_, [self = shared_from_this(), host = std::move(host), port, timeout,
+        net::post(strand_, [self = shared_from_this(), host = std::move(host), port, timeout,
                              done = std::move(done)]() mutable {
             self->start_connect(std::move(host), port, timeout, std::move(done));
         });
@@ -109,7 +102,7 @@ public:
         std::string bytes;
         bool const formatted = format_command(args, bytes);
         bool const stream = !args.empty() && is_stream_command(args.front());
-        asio::post(strand_, [self = shared_from_this(), bytes = std::move(bytes), formatted, stream, timeout,
+        net::post(strand_, [self = shared_from_this(), bytes = std::move(bytes), formatted, stream, timeout,
                              done = std::move(done)]() mutable {
             self->queue(std::move(bytes), formatted, stream, timeout, std::move(done));
         });
@@ -118,7 +111,7 @@ public:
     /// Closes the socket; pending handlers complete with error::connection_lost. Idempotent.
     void close() noexcept
     {
-        asio::post(strand_, [self = shared_from_this()] { self->shut(reason::closed); });
+        net::post(strand_, [self = shared_from_this()] { self->shut(reason::closed); });
     }
 
     /// True from a successful connect until the connection closes (for any reason).
@@ -126,7 +119,7 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
-    using strand_type = asio::strand<asio::any_io_executor>;
+    using strand_type = net::strand<net::any_io_executor>;
 
     enum class phase
     {
@@ -174,7 +167,7 @@ private:
     {
         if (phase_ != phase::idle) {
             done(phase_ == phase::closed ? make_error_code(error::connection_lost)
-                                         : make_error_code(asio::error::already_started));
+                                         : sse::net_error(net::error::already_started));
             return;
         }
         phase_ = phase::connecting;
@@ -186,13 +179,13 @@ private:
                 self->finish_connect(make_error_code(error::timeout));
         });
         resolver_.async_resolve(host, std::to_string(port),
-                                [self](error_code ec, asio::ip::tcp::resolver::results_type results) {
+                                [self](error_code ec, net::ip::tcp::resolver::results_type results) {
                                     if (self->phase_ != phase::connecting)
                                         return;
                                     if (ec)
                                         return self->finish_connect(ec);
-                                    asio::async_connect(self->socket_, results,
-                                                        [self](error_code ec2, asio::ip::tcp::endpoint const&) {
+                                    net::async_connect(self->socket_, results,
+                                                        [self](error_code ec2, net::ip::tcp::endpoint const&) {
                                                             if (self->phase_ == phase::connecting)
                                                                 self->finish_connect(ec2);
                                                         });
@@ -209,9 +202,9 @@ private:
         connect_timer_.cancel();
         phase_ = phase::open;
         open_.store(true, std::memory_order_release);
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         // Pipelined commands leave as soon as they are written.
-        socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+        socket_.set_option(net::ip::tcp::no_delay(true), ignored);
         auto done = std::move(connect_done_);
         connect_done_ = nullptr;
         start_read();
@@ -245,7 +238,7 @@ private:
         writing_.swap(outbox_);
         outbox_.clear();
         write_in_flight_ = true;
-        asio::async_write(socket_, asio::buffer(writing_), [self = shared_from_this()](error_code ec, std::size_t) {
+        net::async_write(socket_, net::buffer(writing_), [self = shared_from_this()](error_code ec, std::size_t) {
             self->write_in_flight_ = false;
             self->writing_.clear();
             if (self->phase_ != phase::open)
@@ -267,8 +260,8 @@ private:
         anchor->strong = pending_.empty() ? nullptr : shared_from_this();
         // The buffer is shared so that it outlives a read cancelled by destruction.
         auto buffer = read_buffer_;
-        socket_.async_read_some(asio::buffer(*buffer),
-                                asio::bind_executor(strand_, [anchor, buffer](error_code ec, std::size_t n) {
+        socket_.async_read_some(net::buffer(*buffer),
+                                net::bind_executor(strand_, [anchor, buffer](error_code ec, std::size_t n) {
                                     if (auto self = anchor->weak.lock())
                                         self->on_read(ec, buffer->data(), n);
                                 }));
@@ -317,7 +310,7 @@ private:
         std::weak_ptr<connection> weak = shared_from_this();
         command_timer_.async_wait([weak](error_code ec) {
             auto self = weak.lock();
-            if (!self || ec == asio::error::operation_aborted || self->phase_ == phase::closed)
+            if (!self || ec == sse::net_error(net::error::operation_aborted) || self->phase_ == phase::closed)
                 return;
             self->on_timer();
         });
@@ -343,7 +336,7 @@ private:
             return;
         phase_ = phase::closed;
         open_.store(false, std::memory_order_release);
-        error_code ignored;
+        sse::detail::net_error_code ignored;
         socket_.close(ignored);
         resolver_.cancel();
         connect_timer_.cancel();
@@ -376,10 +369,10 @@ private:
     }
 
     strand_type strand_;
-    asio::ip::tcp::resolver resolver_;
-    asio::ip::tcp::socket socket_;
-    asio::steady_timer connect_timer_;
-    asio::steady_timer command_timer_;
+    net::ip::tcp::resolver resolver_;
+    net::ip::tcp::socket socket_;
+    net::steady_timer connect_timer_;
+    net::steady_timer command_timer_;
     resp_reader reader_;
     std::shared_ptr<std::array<char, 16 * 1024>> read_buffer_;
 

@@ -6,9 +6,7 @@
 #include <sse/redis/detail/connection.hpp>
 #include <sse/redis/detail/log_codec.hpp>
 
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include <sse/asio/net.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -27,15 +25,15 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     using conn = detail::connection;
     using clock = std::chrono::steady_clock;
 
-    state(asio::any_io_executor ex, backplane_options const& o)
-        : strand(asio::make_strand(ex)), options(o), timer(strand), retry(o.reconnect), rng(std::random_device{}())
+    state(net::any_io_executor ex, backplane_options const& o)
+        : strand(net::make_strand(ex)), options(o), timer(strand), retry(o.reconnect), rng(std::random_device{}())
     {
         meta_key = "{" + o.ns + "}:meta";
         log_key = "{" + o.ns + "}:log";
         idem_prefix = "{" + o.ns + "}:idem:";
     }
 
-    asio::strand<asio::any_io_executor> strand;
+    net::strand<net::any_io_executor> strand;
     backplane_options options;
     std::string meta_key, log_key, idem_prefix;
 
@@ -49,7 +47,7 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     std::uint64_t generation = 0;
     bool stopped = false;
     bool ever_connected = false;
-    asio::steady_timer timer;
+    net::steady_timer timer;
     backoff retry;
     std::mt19937 rng;
 
@@ -464,12 +462,12 @@ struct backplane::state : std::enable_shared_from_this<backplane::state>
     }
 };
 
-inline std::shared_ptr<backplane> backplane::create(asio::any_io_executor ex, backplane_options options)
+inline std::shared_ptr<backplane> backplane::create(net::any_io_executor ex, backplane_options options)
 {
     return std::make_shared<backplane>(std::move(ex), std::move(options));
 }
 
-inline backplane::backplane(asio::any_io_executor ex, backplane_options options)
+inline backplane::backplane(net::any_io_executor ex, backplane_options options)
     : options_(std::move(options)), state_(std::make_shared<state>(std::move(ex), options_))
 {
 }
@@ -481,7 +479,7 @@ inline backplane::~backplane()
 
 inline void backplane::start(std::shared_ptr<backplane_receiver> receiver, std::size_t tail)
 {
-    asio::post(state_->strand, [s = state_, receiver = std::move(receiver), tail]() mutable {
+    net::post(state_->strand, [s = state_, receiver = std::move(receiver), tail]() mutable {
         if (s->stopped || s->receiver)
             return;
         s->receiver = std::move(receiver);
@@ -499,20 +497,20 @@ inline void backplane::publish(log_publish p, publish_handler done)
             done(sse::error::backplane_unavailable, {}, 0);
         return;
     }
-    asio::post(state_->strand,
+    net::post(state_->strand,
         [s = state_, p = std::move(p), done = std::move(done)]() mutable { s->publish(std::move(p), std::move(done)); });
 }
 
 inline void backplane::read(std::string const& epoch, std::uint64_t after, std::uint64_t up_to, read_handler done)
 {
-    asio::post(state_->strand, [s = state_, epoch, after, up_to, done = std::move(done)]() mutable {
+    net::post(state_->strand, [s = state_, epoch, after, up_to, done = std::move(done)]() mutable {
         s->read(epoch, after, up_to, std::move(done));
     });
 }
 
 inline void backplane::stop() noexcept
 {
-    asio::post(state_->strand, [s = state_] {
+    net::post(state_->strand, [s = state_] {
         if (s->stopped)
             return;
         s->stopped = true;

@@ -11,6 +11,7 @@ vcpkg_from_github(
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         asio        SSE_WITH_ASIO
+        boost-asio  SSE_WITH_BOOST_ASIO
         compiled    SSE_BUILD_COMPILED
         fmt         SSE_WITH_FMT
         redis       SSE_WITH_REDIS
