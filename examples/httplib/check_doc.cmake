@@ -1,10 +1,11 @@
-# check_doc.cmake - every ```cpp block of a page is code of the example, word for
-# word: the page quotes the program that is built and run against real clients,
-# so what it shows compiles and works.
+# check_doc.cmake - every ```cpp block of a page, or of its `## ` section, is code
+# of the example, word for word: the page quotes the program that is built and run
+# against real clients, so what it shows compiles and works.
 #
-#   cmake -DDOC=docs/integrations-httplib.md -DSOURCE=examples/httplib/main.cpp -P check_doc.cmake
+#   cmake -DDOC=docs/integrations-httplib.md [-DSECTION=cpp-httplib]
+#         -DSOURCE=examples/httplib/main.cpp -P check_doc.cmake
 #
-# Indentation is not compared (a block may quote a line from inside a function).
+# Indentation is not compared (a block may quote lines from inside a function).
 cmake_minimum_required(VERSION 3.16)
 
 # The text with each line's leading blanks removed.
@@ -14,6 +15,18 @@ function(unindent text out)
 endfunction()
 
 file(READ ${DOC} doc)
+if(SECTION)
+    # From its heading to the next heading of that level.
+    string(FIND "\n${doc}" "\n## ${SECTION}\n" at)
+    if(at EQUAL -1)
+        message(FATAL_ERROR "${DOC} has no section \"## ${SECTION}\"")
+    endif()
+    string(SUBSTRING "${doc}" ${at} -1 doc)
+    string(FIND "${doc}" "\n## " next)
+    if(NOT next EQUAL -1)
+        string(SUBSTRING "${doc}" 0 ${next} doc)
+    endif()
+endif()
 file(READ ${SOURCE} source)
 unindent("${source}" source)
 set(problems "")
