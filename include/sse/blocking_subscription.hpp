@@ -66,7 +66,7 @@ enum class wait_status
 class blocking_subscription;
 
 /** Subscribes to `h` for a thread that serves one connection, such as a
-    cpp-httplib chunked content provider (docs/integrations-httplib.md).
+    cpp-httplib chunked content provider (docs/integrations.md, cpp-httplib).
 
     As hub::subscribe(): with `o.last_event_id` set, the events after it come
     first, then live ones, with no gap and no duplicate between them.
