@@ -15,3 +15,20 @@ std::size_t sse_no_exceptions_round_trip()
     p.feed(wire, [&](sse::event_view const&) { ++events; }, ec);
     return ec ? 0 : events;
 }
+
+#include <sse/blocking_subscription.hpp>
+
+// A thread-per-connection server's stream, error_code forms only.
+std::size_t sse_no_exceptions_blocking()
+{
+    sse::hub hub;
+    sse::error_code ec;
+    auto s = sse::subscribe_blocking(hub, {}, {}, ec);
+    if (!s)
+        return 0;
+    hub.publish(sse::event{}, {}, {}, ec);
+    std::string out;
+    auto const status = s->wait_until(out, sse::blocking_subscription::clock::now());
+    s->cancel();
+    return status == sse::wait_status::events ? out.size() : 0;
+}

@@ -20,6 +20,7 @@
 #include <sse/impl/parser.hpp>
 #include <sse/impl/replay_buffer.hpp>
 #include <sse/impl/hub.hpp>
+#include <sse/impl/blocking_subscription.hpp>
 #include <sse/impl/url.hpp>
 #include <sse/impl/source_core.hpp>
 #include <sse/impl/body_collector.hpp>

@@ -3,6 +3,7 @@
 #include <sse/http/chunked_decoder.hpp>
 #include <sse/http/request_parser.hpp>
 #include <sse/http/response_parser.hpp>
+#include <sse/blocking_subscription.hpp>
 #include <sse/sse.hpp>
 
 #include <cstdio>
@@ -30,12 +31,17 @@ int main()
     hub.publish(e);
     auto const replay = hub.events_after(hub.epoch() + "-0");
 
+    auto blocking = sse::subscribe_blocking(hub, {});
+    std::string bytes;
+    bool const waited = blocking->wait(bytes) == sse::wait_status::events;   // at once: the opening retry
+    blocking->cancel();
+
     sse::cors_policy cors;
     cors.allowed_origins = {"*"};
     std::vector<std::pair<std::string, std::string>> fields;
     cors.add_headers("https://a.example", fields);
 
-    if (hub.stats().published != 1 || replay.events.size() != 1 || fields.size() != 1 || got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
+    if (!waited || hub.stats().published != 1 || replay.events.size() != 1 || fields.size() != 1 || got != "separate" || !request.done() || request.get().param("x") != "1" || !response.done() ||
         !response.get().is_event_stream()) {
         std::fprintf(stderr, "separate compilation build misbehaves\n");
         return 1;
