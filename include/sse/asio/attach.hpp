@@ -7,13 +7,13 @@
 #include <sse/delivery.hpp>
 #include <sse/event.hpp>
 #include <sse/hub.hpp>
+#include <sse/detail/last_message.hpp>
 
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <type_traits>
 
 SSE_NAMESPACE_BEGIN
@@ -59,16 +59,6 @@ struct attach_options
 };
 
 namespace detail {
-
-/// Draws a retry delay in [low, high], spreading reconnects after a shutdown.
-inline std::chrono::milliseconds random_retry(std::chrono::milliseconds low, std::chrono::milliseconds high)
-{
-    if (high <= low)
-        return low;
-    thread_local std::minstd_rand engine{std::random_device{}()};
-    std::uniform_int_distribution<std::chrono::milliseconds::rep> pick(low.count(), high.count());
-    return std::chrono::milliseconds(pick(engine));
-}
 
 // The hub's side of one attached stream, and the stream's hooks (its source and
 // its close handler): one object, no closures, the attach options shared, and
@@ -123,15 +113,7 @@ public:
             return r;
         // Ask the subscriber why: the hub marks it closed before it calls
         // closed() here, so this pull may see the end first.
-        auto const why = sub.ended();
-        std::optional<event> last;
-        if (why == close_reason::shutdown) {
-            last.emplace();
-            last->comment = "server shutting down";
-            last->retry = random_retry(options_->shutdown_retry_min, options_->shutdown_retry_max);
-        } else if (why && options_->final_event) {
-            last = options_->final_event(*why);
-        }
+        std::optional<event> const last = last_message(sub.ended(), *options_);
         error_code bad;
         if (last) {
             if (auto buffer = make_event_buffer(*last, bad)) {

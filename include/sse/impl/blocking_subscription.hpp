@@ -3,26 +3,13 @@
 #define SSE_IMPL_BLOCKING_SUBSCRIPTION_HPP
 
 #include <sse/blocking_subscription.hpp>
+#include <sse/detail/last_message.hpp>
 
 #include <algorithm>
-#include <random>
 #include <system_error>
 #include <utility>
 
 SSE_NAMESPACE_BEGIN
-namespace detail {
-
-// A retry delay in [low, high]: spreads the reconnects that follow a shutdown.
-inline std::chrono::milliseconds pick_shutdown_retry(std::chrono::milliseconds low, std::chrono::milliseconds high)
-{
-    if (high <= low)
-        return low;
-    thread_local std::minstd_rand engine{std::random_device{}()};
-    std::uniform_int_distribution<std::chrono::milliseconds::rep> pick(low.count(), high.count());
-    return std::chrono::milliseconds(pick(engine));
-}
-
-} // namespace detail
 
 SSE_DECL std::shared_ptr<blocking_subscription> subscribe_blocking(
     hub& h, subscriber_options o, blocking_options how, error_code& ec)
@@ -177,14 +164,7 @@ SSE_DECL wait_status blocking_subscription::wait_until(std::string& out, clock::
 
 SSE_DECL void blocking_subscription::append_last_message(std::optional<close_reason> why, std::string& out) const
 {
-    std::optional<event> last;
-    if (why == close_reason::shutdown) {
-        last.emplace();
-        last->comment = "server shutting down";
-        last->retry = detail::pick_shutdown_retry(options_.shutdown_retry_min, options_.shutdown_retry_max);
-    } else if (why && options_.final_event) {
-        last = options_.final_event(*why);
-    }
+    std::optional<event> const last = detail::last_message(why, options_);
     if (last) {
         error_code invalid;   // an event that cannot be sent is left out
         serialize(*last, out, invalid);

@@ -1,9 +1,9 @@
-# check_doc.cmake - every ```cpp block of a page, or of its `## ` section, is code
-# of the example, word for word: the page quotes the program that is built and run
+# check_doc_code.cmake - every ```cpp block of a page, or of its `## ` section, is code
+# of an example, word for word: the page quotes the program that is built and run
 # against real clients, so what it shows compiles and works.
 #
-#   cmake -DDOC=docs/integrations-httplib.md [-DSECTION=cpp-httplib]
-#         -DSOURCE=examples/httplib/main.cpp -P check_doc.cmake
+#   cmake -DDOC=docs/integrations.md [-DSECTION=cpp-httplib]
+#         -DSOURCE=examples/httplib/main.cpp -P tests/check_doc_code.cmake
 #
 # Indentation is not compared (a block may quote lines from inside a function).
 cmake_minimum_required(VERSION 3.16)
