@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -56,18 +57,18 @@ public:
     explicit sse_connection(foreign_loop& loop) : loop_(loop) {}
 
     // What the server does when a request for the stream arrives.
-    bool open(sse::hub& hub, sse::subscriber_options who)
+    bool open(sse::hub& hub, sse::subscriber_options who)   // who.last_event_id: replay first
     {
         sse::error_code ec;
-        subscriber_ = hub.subscribe(std::move(who), shared_from_this(), ec);
+        subscriber_ = hub.subscribe(std::move(who), shared_from_this(), ec);   // held weakly
         if (!subscriber_)
             return false;
-        socket_ += "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
-        post_flush();   // replayed events are queued without a wake
+        write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
+        post_flush();            // replayed events are queued without a wake
         return true;
     }
 
-    // From the publishing thread: must not block, so hand over to the loop.
+    // Called on the publishing thread, with no lock held: must not block.
     void wake() noexcept override { post_flush(); }
     void closed(sse::close_reason) noexcept override { post_flush(); }
 
@@ -83,22 +84,24 @@ private:
         });
     }
 
-    void flush()
+    void flush()                 // on the server's loop
     {
         if (ended_)
             return;
         std::vector<sse::event_buffer> out;
-        sse::pull_result const r = subscriber_->pull(out, 64 * 1024, std::chrono::steady_clock::now());
+        sse::pull_result r = subscriber_->pull(out, 64 * 1024, std::chrono::steady_clock::now());
         for (auto const& bytes : out)
-            socket_ += *bytes;   // the server's own (non-blocking) write goes here
-        if (r.closed) {
-            ended_ = true;       // and the server closes its socket
-            return;
-        }
+            write(*bytes);       // the wire form, ready to send: shared by every subscriber
+        if (r.closed)
+            return end();        // the hub ended it and everything was pulled
         if (!r.drained)
-            post_flush();        // more is ready: pull again after this write
-        // r.next_due (throttled subscribers) would arm one of the server's timers.
+            post_flush();        // more is ready: pull again once this is written
+        // r.next_due: a throttled subscriber; pull again then, without waiting for a wake
     }
+
+    // The server's own (non-blocking) write, and its close.
+    void write(std::string_view bytes) { socket_ += bytes; }
+    void end() { ended_ = true; }
 
     foreign_loop& loop_;
     std::shared_ptr<sse::subscriber> subscriber_;
