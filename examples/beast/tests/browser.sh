@@ -18,6 +18,11 @@ if [[ -z $server || ! -x $server ]]; then
 fi
 server=$(cd "$(dirname "$server")" && pwd)/$(basename "$server")
 
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [[ ! -x $CHROMIUM ]]; then
+    echo "browser test skipped: $CHROMIUM is missing (scripts/install-deps test)" >&2
+    exit 77
+fi
 "$here/../../server/tests/browser/run.sh" --install-only || exit $?
 
 export SSE_TEST_OUTPUT=${SSE_TEST_OUTPUT:-${TMPDIR:-/tmp}/sse-beast-browser-test}

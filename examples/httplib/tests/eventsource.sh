@@ -5,8 +5,8 @@
 #
 # The npm packages are the server example's, pinned by its package-lock.json:
 # its run.sh --install-only installs them there when they are missing. Exits 77
-# (skipped, for CTest) when node or npm is missing, or the /usr/bin/chromium that
-# run.sh asks for: `scripts/install-deps test` installs them.
+# (skipped, for CTest) when node or npm is missing: `scripts/install-deps test`
+# installs them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
