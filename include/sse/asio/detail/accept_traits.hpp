@@ -39,8 +39,8 @@ struct accept_traits<net::basic_stream_socket<net::ip::tcp, Executor>>
 
 /** `ex` as the executor type of an accepted socket; null if it is not one.
     Asio 1.22's `target<T>()` casts whatever it holds without checking its type,
-    so the type is checked here; without RTTI (`ASIO_NO_TYPEID`) it cannot be,
-    and the executors must be of the right type.
+    so the type is checked here; without RTTI (`ASIO_NO_TYPEID`, or
+    `BOOST_ASIO_NO_TYPEID`) it cannot be, and the executors must be of the right type.
 */
 template<class Executor>
 Executor const* as_socket_executor(net::any_io_executor const& ex) noexcept
@@ -48,7 +48,7 @@ Executor const* as_socket_executor(net::any_io_executor const& ex) noexcept
     if constexpr (std::is_same<Executor, net::any_io_executor>::value) {
         return &ex;
     } else {
-#if !defined(ASIO_NO_TYPEID)
+#if !defined(ASIO_NO_TYPEID) && !defined(BOOST_ASIO_NO_TYPEID)
         if (!ex || ex.target_type() != typeid(Executor))
             return nullptr;
 #endif

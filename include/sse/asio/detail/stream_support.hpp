@@ -213,7 +213,7 @@ private:
 template<class Socket>
 std::size_t send_now(Socket& socket, char const* data, std::size_t size, net_error_code& ec)
 {
-#if defined(ASIO_HAS_IOCP) || defined(ASIO_WINDOWS_RUNTIME) || defined(_WIN32)
+#if defined(ASIO_HAS_IOCP) || defined(BOOST_ASIO_HAS_IOCP) || defined(ASIO_WINDOWS_RUNTIME) || defined(_WIN32)
     return socket.write_some(net::buffer(data, size), ec);
 #else
 #if defined(MSG_NOSIGNAL)
