@@ -184,8 +184,10 @@ TEST_CASE("listener: connections go to the connection executors in turn, one-thr
     // One io_context per thread, as a server that spreads its connections over
     // shards runs them: the listener on its own, each connection on the next shard,
     // as an io_context_socket (the socket type for io_context executors).
-    server_thread acceptor;
+    // The shards outlive the acceptor's thread: the accept pending at stop() may
+    // hold a socket of a shard's context until it ends (Boost.Asio 1.74 does).
     server_thread shards[2];
+    server_thread acceptor;
     sse::listener_options options;
     for (auto& s : shards)
         options.connection_executors.push_back(s.io.get_executor());

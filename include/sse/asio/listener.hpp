@@ -56,6 +56,11 @@ struct listener_options
         Give one `io_context` per thread to serve many connections on several
         threads without a strand per connection (see `stream_threading::one_thread`).
         Empty: every connection uses the listener's executor.
+
+        Their contexts must outlive the listener's pending accept: after stop(),
+        let the listener's executor run (join its threads) before destroying them.
+        Boost.Asio 1.74 opens the next connection's socket in its context when the
+        accept starts, and touches it when the accept ends, even when stopped.
     */
     std::vector<net::any_io_executor> connection_executors;
 };
