@@ -59,8 +59,8 @@ struct listener_options
 
         Their contexts must outlive the listener's pending accept: after stop(),
         let the listener's executor run (join its threads) before destroying them.
-        Boost.Asio 1.74 opens the next connection's socket in its context when the
-        accept starts, and touches it when the accept ends, even when stopped.
+        Asio makes the next connection's socket in its context when the accept
+        starts, and touches it when the accept ends, even when stopped.
     */
     std::vector<net::any_io_executor> connection_executors;
 };
