@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <future>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -202,6 +204,264 @@ TEST_CASE("stream over TCP: bytes from the peer are dropped, and its close is no
         CHECK(result.get() == sse::error::peer_closed);
         work.reset();
         stream.reset();
+        for (auto& t : runners)
+            t.join();
+    }
+}
+
+namespace {
+
+// An attached stream over loopback whose io_context runs on the case's threads
+// until stop_io(): its client reads on the test's thread.
+struct attached_pair
+{
+    // `buffers`: the client's receive buffer and the server's send buffer; 0: the system's.
+    explicit attached_pair(threading_case const& c, sse::hub& hub, std::size_t buffers = 0)
+        : io(c.io_threads), acceptor(io, {asio::ip::make_address("127.0.0.1"), 0}), client(io)
+    {
+        client.open(tcp::v4());
+        if (buffers != 0)
+            client.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(buffers)));
+        client.connect(acceptor.local_endpoint());
+        sse::stream_options so;
+        so.threading = c.threading;
+        so.retry.reset();
+        so.heartbeat_interval = 0ms;
+        tcp::socket accepted = acceptor.accept();
+        if (buffers != 0)
+            accepted.set_option(asio::socket_base::send_buffer_size(static_cast<int>(buffers)));
+        stream = std::make_shared<tcp_stream>(std::move(accepted), std::move(so));
+        sse::attach_options how;
+        how.on_close = [this](sse::error_code ec) { closed.set_value(ec); };
+        sub = sse::attach(hub, stream, {}, how);
+        stream->start();
+        for (int i = 0; i < c.io_threads; ++i)
+            runners.emplace_back([this] { io.run(); });
+    }
+
+    // Waits until every handler queued so far has run, then stops the io_context:
+    // nothing of the stream runs until run_io().
+    void stop_io()
+    {
+        std::promise<void> ran;
+        asio::post(stream->get_executor(), [&ran] { ran.set_value(); });
+        ran.get_future().wait();
+        work.reset();
+        io.stop();
+        for (auto& t : runners)
+            t.join();
+        runners.clear();
+    }
+
+    void run_io()
+    {
+        io.restart();
+        work.emplace(io.get_executor());
+        runners.emplace_back([this] { io.run(); });
+    }
+
+    // Reads exactly `n` bytes.
+    std::string read(std::size_t n)
+    {
+        std::string got(n, '\0');
+        asio::read(client, asio::buffer(got));
+        return got;
+    }
+
+    ~attached_pair()
+    {
+        work.reset();
+        client.close();
+        if (runners.empty())
+            run_io();
+        work.reset();
+        for (auto& t : runners)
+            t.join();
+    }
+
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+    tcp::acceptor acceptor;
+    tcp::socket client;
+    std::shared_ptr<tcp_stream> stream;
+    std::shared_ptr<sse::subscriber> sub;
+    std::promise<sse::error_code> closed;
+    std::vector<std::thread> runners;
+};
+
+sse::event with_data(std::string data)
+{
+    sse::event e;
+    e.data = std::move(data);
+    return e;
+}
+
+std::string const plain_head = "HTTP/1.1 200 OK\r\n"
+                               "Content-Type: text/event-stream\r\n"
+                               "Cache-Control: no-cache\r\n"
+                               "X-Accel-Buffering: no\r\n"
+                               "\r\n";
+
+} // namespace
+
+TEST_CASE("stream over TCP: an idle attached stream is written by the thread that publishes, at once")
+{
+    for (auto const& c : threading_cases) {
+        std::string const mode = c.name;
+        CAPTURE(mode);
+        sse::hub_options ho;
+        ho.epoch = "now";
+        sse::hub hub(std::move(ho));
+        attached_pair p(c, hub);
+        CHECK(p.read(plain_head.size()) == plain_head);
+
+        // No thread runs the io_context: an idle stream's event is on the wire
+        // when publish() returns, written by the publishing thread.
+        p.stop_io();
+        for (int n = 1; n <= 3; ++n) {
+            sse::event e;
+            e.data = "at once " + std::to_string(n);
+            hub.publish(std::move(e));
+            std::string const expected = "id: now-" + std::to_string(n) + "\ndata: at once " + std::to_string(n) + "\n\n";
+            REQUIRE(p.client.available() == expected.size());
+            CHECK(p.read(expected.size()) == expected);
+        }
+
+        // The stream takes its writes back for its own work, and still ends once.
+        p.run_io();
+        sse::event own;
+        own.data = "own";
+        p.stream->send(own);
+        CHECK(p.read(11) == "data: own\n\n");
+        hub.publish(with_data("after"));
+        std::string const after = "id: now-4\ndata: after\n\n";
+        CHECK(p.read(after.size()) == after);
+        p.client.close();
+        auto result = p.closed.get_future();
+        REQUIRE(result.wait_for(5s) == std::future_status::ready);
+        CHECK(result.get() == sse::error::peer_closed);
+        CHECK(hub.stats().subscribers == 0);
+    }
+}
+
+TEST_CASE("stream over TCP: what the publishing thread cannot write at once, the stream writes, in order")
+{
+    for (auto const& c : threading_cases) {
+        std::string const mode = c.name;
+        CAPTURE(mode);
+        sse::hub_options ho;
+        ho.epoch = "rest";
+        ho.queue.max_bytes = 8 * 1024 * 1024;
+        sse::hub hub(std::move(ho));
+        attached_pair p(c, hub, 4096);
+        CHECK(p.read(plain_head.size()) == plain_head);
+
+        // With no thread running the io_context, the first event fills the
+        // socket's buffers: the rest of it and the events after wait for the stream.
+        p.stop_io();
+        std::vector<std::string> expected;
+        for (int n = 1; n <= 5; ++n) {
+            std::string data = n == 1 ? std::string(2 * 1024 * 1024, 'x') : "small " + std::to_string(n);
+            expected.push_back("id: rest-" + std::to_string(n) + "\ndata: " + data + "\n\n");
+            hub.publish(with_data(std::move(data)));
+        }
+        CHECK(p.client.available() < expected[0].size());
+        p.run_io();
+        for (auto const& e : expected)
+            CHECK(p.read(e.size()) == e);
+        // And once the stream is idle again, an event is written at once as before.
+        hub.publish(with_data("idle again"));
+        std::string const last = "id: rest-6\ndata: idle again\n\n";
+        CHECK(p.read(last.size()) == last);
+    }
+}
+
+TEST_CASE("stream over TCP: publishing threads, the stream's own sends and its timers take turns with the writes")
+{
+    // Run under ThreadSanitizer. Two threads publish while another sends on the
+    // stream itself and a 1 ms heartbeat keeps the stream taking its writes back:
+    // each client still reads every event, each source's in its order.
+    for (auto const& c : threading_cases) {
+        std::string const mode = c.name;
+        CAPTURE(mode);
+        constexpr int clients = 4;
+        constexpr int per_source = 400;
+        asio::io_context io(c.io_threads);
+        tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+        sse::hub_options ho;
+        ho.epoch = "turns";
+        ho.queue.max_bytes = 8 * 1024 * 1024;
+        sse::hub hub(std::move(ho));
+        sse::stream_options so;
+        so.threading = c.threading;
+        so.retry.reset();
+        so.heartbeat_interval = 1ms;
+        auto const options = std::make_shared<sse::stream_options const>(std::move(so));
+
+        std::vector<std::future<std::string>> reads;
+        for (int i = 0; i < clients; ++i) {
+            reads.push_back(std::async(std::launch::async, [port = acceptor.local_endpoint().port()] {
+                asio::io_context cio;
+                tcp::socket s(cio);
+                s.connect({asio::ip::make_address("127.0.0.1"), port});
+                std::string bytes;
+                test::net_error_code ec;
+                asio::read(s, asio::dynamic_buffer(bytes), ec);
+                return bytes;
+            }));
+        }
+        std::vector<std::shared_ptr<tcp_stream>> streams;
+        for (int i = 0; i < clients; ++i) {
+            streams.push_back(std::make_shared<tcp_stream>(acceptor.accept(), options));
+            sse::attach(hub, streams.back(), {});
+            streams.back()->start();
+        }
+        std::vector<std::thread> runners;
+        for (int i = 0; i < c.io_threads; ++i)
+            runners.emplace_back([&io] { io.run(); });
+
+        auto source = [&](std::string name) {
+            for (int n = 0; n < per_source; ++n) {
+                sse::event e;
+                e.data = name + " " + std::to_string(n);
+                hub.publish(std::move(e));
+                if (n % 50 == 0)
+                    std::this_thread::sleep_for(1ms);   // let the streams go idle and lend their writes
+            }
+        };
+        std::thread a(source, "a");
+        std::thread b(source, "b");
+        std::thread own([&] {
+            for (int n = 0; n < per_source; ++n) {
+                for (auto& s : streams)
+                    s->send(with_data("own " + std::to_string(n)));
+                if (n % 50 == 0)
+                    std::this_thread::sleep_for(1ms);
+            }
+        });
+        a.join();
+        b.join();
+        own.join();
+        hub.shutdown();
+        streams.clear();
+        for (auto& r : reads) {
+            received const got = parse(r.get());
+            CHECK(!got.end);
+            std::map<std::string, int> next;
+            int total = 0;
+            for (auto const& [id, data] : got.events) {
+                auto const space = data.find(' ');
+                REQUIRE(space != std::string::npos);
+                std::string const name = data.substr(0, space);
+                CHECK(std::stoi(data.substr(space + 1)) == next[name]);
+                ++next[name];
+                ++total;
+            }
+            CHECK(total == 3 * per_source);
+            CHECK(next["a"] == per_source);
+            CHECK(next["b"] == per_source);
+            CHECK(next["own"] == per_source);
+        }
         for (auto& t : runners)
             t.join();
     }

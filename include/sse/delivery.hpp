@@ -45,6 +45,14 @@ public:
     */
     virtual void wake() noexcept = 0;
 
+    /** Called shortly before wake() when the hub wakes many sinks in a row, so
+        that a sink may prefetch what its wake() reads (see detail::prefetch):
+        the misses of many connections' objects then overlap. Only a hint: it
+        must not touch what the sink's own thread may be changing. Does nothing
+        by default.
+    */
+    virtual void prefetch() const noexcept {}
+
     /** The hub ended the subscription (not called for hub::unsubscribe()).
 
         Called once, with no lock held. pull() then returns what is still to be

@@ -185,6 +185,7 @@ private:
     };
 
     // Queue operations, with mutex_ held. push_locked returns true if it closed.
+    SSE_DECL pull_result pull_locked(std::vector<event_buffer>& out, std::size_t max_bytes, clock::time_point now);
     SSE_DECL bool push_locked(event_buffer const& b, published_event const& e, clock::time_point now,
         detail::fanout_tally& tally);
     SSE_DECL void close_locked(close_reason why);
@@ -587,6 +588,29 @@ struct hub_companions
         if (ec)
             return nullptr;
         return std::shared_ptr<Companion>(std::move(block));
+    }
+
+    // A transport may lend its writer to the threads that publish (sse::attach
+    // does, for an idle stream): the subscriber's lock then guards the writer too,
+    // so that a publishing thread writes the events it woke the sink for at once.
+
+    static small_mutex& lock_of(subscriber& s) noexcept { return s.mutex_; }
+
+    // With the lock held: nothing queued, and the next push wakes the sink.
+    static bool idle_locked(subscriber const& s) noexcept { return s.armed_ && s.queue_.empty() && plain_locked(s); }
+
+    // With the lock held: what is queued can leave now and is all there is
+    // (not closed, not waiting for its history, not throttled).
+    static bool plain_locked(subscriber const& s) noexcept
+    {
+        return !s.closed_ && !s.gated_ && !(s.extras_ && s.extras_->interval != subscriber::clock::duration::zero());
+    }
+
+    // subscriber::pull() with the lock held.
+    static pull_result pull_locked(
+        subscriber& s, std::vector<event_buffer>& out, std::size_t max_bytes, subscriber::clock::time_point now)
+    {
+        return s.pull_locked(out, max_bytes, now);
     }
 };
 

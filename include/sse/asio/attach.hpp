@@ -8,13 +8,17 @@
 #include <sse/event.hpp>
 #include <sse/hub.hpp>
 #include <sse/detail/last_message.hpp>
+#include <sse/detail/prefetch.hpp>
 
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 SSE_NAMESPACE_BEGIN
 
@@ -87,7 +91,47 @@ public:
     }
 
     // The hub's calls come through a sink pointer that keeps the stream alive.
-    void wake() noexcept override { stream_->notify(); }
+    void wake() noexcept override
+    {
+        if constexpr (stream<Socket>::plain_socket) {
+            if (stream_->writes_lent_.load(std::memory_order_acquire) && write_at_once())
+                return;
+        }
+        stream_->notify();
+    }
+
+    // What wake() reads: the stream's flag, and for a write at once the
+    // subscriber's lock and queue, the socket and the write's bookkeeping.
+    void prefetch() const noexcept override
+    {
+        if constexpr (stream<Socket>::plain_socket) {
+            detail::prefetch(&stream_->writes_lent_);
+            detail::prefetch(&stream_->socket_);
+            detail::prefetch(&stream_->last_activity_);
+            detail::prefetch(&hub_companions::lock_of(subscriber_of(const_cast<stream_sink&>(*this))));
+        }
+        else {
+            detail::prefetch(&stream_->wake_pending_);
+        }
+    }
+
+    // The stream is idle and lends its writes (see stream::lend_writes): this
+    // subscriber's lock guards them while the subscriber has nothing queued.
+    bool lend_writes() noexcept override
+    {
+        subscriber& sub = subscriber_of(*this);
+        std::lock_guard<small_mutex> lock(hub_companions::lock_of(sub));
+        if (!hub_companions::idle_locked(sub))
+            return false;
+        stream_->writes_lent_.store(true, std::memory_order_relaxed);
+        return true;
+    }
+
+    void take_writes_back() noexcept override
+    {
+        std::lock_guard<small_mutex> lock(hub_companions::lock_of(subscriber_of(*this)));
+        stream_->writes_lent_.store(false, std::memory_order_relaxed);
+    }
 
     void closed(close_reason why) noexcept override
     {
@@ -138,6 +182,30 @@ public:
     }
 
 private:
+    // On the publishing thread, with the stream's writes lent: writes what is
+    // queued at once. False if the stream took its writes back meanwhile.
+    bool write_at_once() noexcept
+    {
+        subscriber& sub = subscriber_of(*this);
+        bool kept = false;
+        {
+            std::lock_guard<small_mutex> lock(hub_companions::lock_of(sub));
+            if (!stream_->writes_lent_.load(std::memory_order_relaxed))
+                return false;
+            // Closing, waiting for history, throttled: the stream's own pull knows what to do.
+            if (hub_companions::plain_locked(sub))
+                kept = stream_->write_lent(
+                    [&sub](std::vector<event_buffer>& out, std::size_t max_bytes, subscriber::clock::time_point now) {
+                        return hub_companions::pull_locked(sub, out, max_bytes, now);
+                    });
+            if (!kept)
+                stream_->writes_lent_.store(false, std::memory_order_release);
+        }
+        if (!kept)
+            stream_->notify();
+        return true;
+    }
+
     stream<Socket>* stream_;
     std::weak_ptr<detail::hub_anchor> hub_;
     std::shared_ptr<attach_options const> options_;

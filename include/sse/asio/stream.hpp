@@ -127,6 +127,11 @@ public:
     virtual void stream_closed(error_code why) = 0;
     // True for function_hooks, which set_source() and on_close() fill in rather than replace.
     virtual bool from_functions() const noexcept { return false; }
+    // An idle stream lends its writes to the threads that feed it (see
+    // stream::lend_writes): true if the source took them. On the stream's strand.
+    virtual bool lend_writes() noexcept { return false; }
+    // Takes lent writes back, waiting for a write under way. On the stream's strand.
+    virtual void take_writes_back() noexcept {}
 
 protected:
     ~stream_hooks() = default;
@@ -346,7 +351,7 @@ private:
         event_buffer buffer;
         error_code ec;
         std::size_t n;
-        void operator()() { ((*self).*fn)(std::move(buffer), ec, n); }
+        void operator()() { self->run_step(fn, std::move(buffer), ec, n); }
     };
 
     task make_task(step fn, event_buffer buffer = {}, error_code ec = {}, std::size_t n = 0);
@@ -354,6 +359,10 @@ private:
     void dispatch_serial(task t);
     void then(step fn, error_code ec, std::size_t n);
     bool hand_over(step fn) noexcept;
+    void run_step(step fn, event_buffer buffer, error_code ec, std::size_t n);
+    void lend_writes() noexcept;
+    template<class Pull>
+    bool write_lent(Pull&& pull) noexcept;
     void woken() noexcept override;
     void deadline_reached() noexcept override;
     std::shared_ptr<detail::stream_client> keep_alive() noexcept override;
@@ -413,6 +422,11 @@ private:
     time_point next_due_{};             // the source's throttled events are due then; zero: none
     error_code reason_;
     std::atomic<bool> wake_pending_{false};
+    // True while the stream is idle and its hooks hold its writes: the state a
+    // write changes (queue_, offset_, queued_bytes_, last_activity_) and the
+    // socket's sending side belong to whoever holds the hooks' lock, so that the
+    // thread that publishes writes at once (see lend_writes()).
+    std::atomic<bool> writes_lent_{false};
     bool started_ = false;
     bool writing_ = false;
     bool closing_ = false;

@@ -141,7 +141,90 @@ void stream<Socket>::then(step fn, error_code ec, std::size_t n)
     if (strand_)
         post_serial(make_task(fn, {}, ec, n));
     else
-        (this->*fn)({}, ec, n);
+        run_step(fn, {}, ec, n);
+}
+
+// Every step runs here, serialised: with the writes taken back first, and lent
+// again when it leaves the stream idle.
+template<class Socket>
+void stream<Socket>::run_step(step fn, event_buffer buffer, error_code ec, std::size_t n)
+{
+    if constexpr (plain_socket) {
+        if (writes_lent_.load(std::memory_order_acquire))
+            hooks_->take_writes_back();
+    }
+    (this->*fn)(std::move(buffer), ec, n);
+    lend_writes();
+}
+
+// An idle stream whose source woke it for each event would hand every event from
+// the publishing thread to its own and write it there: a second pass over the
+// connection's objects, and a queue allocated per event. Instead it lends its
+// writes to its source (attach's sink), whose lock then guards them: the
+// publishing thread writes to an idle connection at once, as a server that did
+// nothing else would. The stream takes its writes back at its next step, and the
+// source hands them back, with what it could not write at the front of the
+// queue, whenever a write would block or fail, or more than one write's worth
+// is queued. Plain sockets only: a layered stream's writes are steps of its own.
+template<class Socket>
+void stream<Socket>::lend_writes() noexcept
+{
+    if constexpr (plain_socket) {
+        if (source_ == source_state::drained && started_ && !writing_ && !closing_ && !closed_ && queue_.empty() &&
+            !book_ && next_due_ == time_point{} && !writes_lent_.load(std::memory_order_relaxed))
+            hooks_->lend_writes();
+    }
+}
+
+// With the writes lent and the lender's lock held, on a publishing thread:
+// writes what `pull(out, max_bytes, now)` gives, one send each. False once the
+// stream must take over: what was not written is then at the front of its queue,
+// for its next wake.
+template<class Socket>
+template<class Pull>
+bool stream<Socket>::write_lent(Pull&& pull) noexcept
+{
+    // Per thread, so that a write at once allocates nothing.
+    static thread_local std::vector<event_buffer> pulled;
+    pulled.clear();
+    auto const now = clock_type::now();
+    pull_result r;
+#if SSE_HAS_EXCEPTIONS
+    try {
+#endif
+        r = pull(pulled, options_->max_write_bytes, now);
+#if SSE_HAS_EXCEPTIONS
+    } catch (...) {
+        r.drained = false;   // out of memory: the stream pulls the rest itself
+    }
+#endif
+    std::size_t done = 0;
+    std::size_t offset = 0;
+    while (done < pulled.size()) {
+        event_buffer const& b = pulled[done];
+        detail::net_error_code ec;
+        std::size_t const n = detail::send_now(socket_, b->data() + offset, b->size() - offset, ec);
+        if (ec)
+            break;   // it would block, or failed: the stream's own write finds out which
+        last_activity_ = now;
+        if (n < b->size() - offset) {
+            offset += n;
+            break;
+        }
+        offset = 0;
+        ++done;
+    }
+    if (done == pulled.size() && r.drained && !r.closed && !r.next_due) {
+        pulled.clear();
+        return true;
+    }
+    pulled.erase(pulled.begin(), pulled.begin() + static_cast<std::ptrdiff_t>(done));
+    for (event_buffer const& b : pulled)
+        queued_bytes_ += b->size();
+    queue_.swap(pulled);   // empty while lent: nothing to allocate
+    offset_ = offset;
+    pulled.clear();
+    return false;
 }
 
 template<class Socket>
@@ -462,6 +545,11 @@ void stream<Socket>::enqueue(event_buffer buffer)
 template<class Socket>
 void stream<Socket>::add_waiter(detail::waiter_ptr w, event_buffer buffer)
 {
+    // Runs outside run_step(), and leaves a waiter book: the writes stay here.
+    if constexpr (plain_socket) {
+        if (writes_lent_.load(std::memory_order_acquire))
+            hooks_->take_writes_back();
+    }
     if (closed_) {
         error_code const ec = reason_ && !w->is_close() ? reason_ : error_code(error::stream_closed);
         return w.release()->complete(ec);
