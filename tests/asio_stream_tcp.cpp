@@ -311,6 +311,7 @@ TEST_CASE("stream over TCP: an idle attached stream is written by the thread tha
         CAPTURE(mode);
         sse::hub_options ho;
         ho.epoch = "now";
+        ho.inline_wakes = sse::inline_wake_policy::always;
         sse::hub hub(std::move(ho));
         attached_pair p(c, hub);
         CHECK(p.read(plain_head.size()) == plain_head);
@@ -351,6 +352,7 @@ TEST_CASE("stream over TCP: what the publishing thread cannot write at once, the
         CAPTURE(mode);
         sse::hub_options ho;
         ho.epoch = "rest";
+        ho.inline_wakes = sse::inline_wake_policy::always;
         ho.queue.max_bytes = 8 * 1024 * 1024;
         sse::hub hub(std::move(ho));
         attached_pair p(c, hub, 4096);
@@ -390,6 +392,7 @@ TEST_CASE("stream over TCP: publishing threads, the stream's own sends and its t
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
         sse::hub_options ho;
         ho.epoch = "turns";
+        ho.inline_wakes = sse::inline_wake_policy::always;
         ho.queue.max_bytes = 8 * 1024 * 1024;
         sse::hub hub(std::move(ho));
         sse::stream_options so;
@@ -442,6 +445,10 @@ TEST_CASE("stream over TCP: publishing threads, the stream's own sends and its t
         a.join();
         b.join();
         own.join();
+        // The stream's own sends are written in order: once a last one is, all are.
+        // (Shutdown would otherwise close the streams ahead of sends still on their way.)
+        for (auto& s : streams)
+            CHECK_NOTHROW(s->async_send(with_data("own end"), asio::use_future).get());
         hub.shutdown();
         streams.clear();
         for (auto& r : reads) {
@@ -450,6 +457,8 @@ TEST_CASE("stream over TCP: publishing threads, the stream's own sends and its t
             std::map<std::string, int> next;
             int total = 0;
             for (auto const& [id, data] : got.events) {
+                if (data == "own end")
+                    continue;
                 auto const space = data.find(' ');
                 REQUIRE(space != std::string::npos);
                 std::string const name = data.substr(0, space);
@@ -464,5 +473,25 @@ TEST_CASE("stream over TCP: publishing threads, the stream's own sends and its t
         }
         for (auto& t : runners)
             t.join();
+    }
+}
+
+TEST_CASE("stream over TCP: with inline wakes off, the stream's own thread writes every event")
+{
+    for (auto const& c : threading_cases) {
+        std::string const mode = c.name;
+        CAPTURE(mode);
+        sse::hub_options ho;
+        ho.epoch = "later";
+        ho.inline_wakes = sse::inline_wake_policy::never;
+        sse::hub hub(std::move(ho));
+        attached_pair p(c, hub);
+        CHECK(p.read(plain_head.size()) == plain_head);
+        p.stop_io();
+        hub.publish(with_data("queued"));
+        CHECK(p.client.available() == 0);
+        p.run_io();
+        std::string const expected = "id: later-1\ndata: queued\n\n";
+        CHECK(p.read(expected.size()) == expected);
     }
 }

@@ -782,3 +782,60 @@ TEST_CASE("hub: an idle subscriber is small and owns no queue storage")
     pull_all(*s);
     CHECK(s->queue_capacity() == 0);   // a drained burst gives its memory back
 }
+
+TEST_CASE("hub: a publish wakes its sinks inline when the publishing thread has time to spare")
+{
+    fixture f;
+    sse::hub hub(f.options());
+    auto sink = std::make_shared<recording_sink>();
+    auto sub = hub.subscribe({}, sink);
+    pull_all(*sub);
+
+    // No event before, nothing measured yet: inline.
+    hub.publish(data_event("first"));
+    CHECK(sink->wakes == 1);
+    CHECK(sink->inline_wakes == 1);
+    pull_all(*sub);
+
+    // At the same instant as the previous event: no time to spare.
+    hub.publish(data_event("at once"));
+    CHECK(sink->wakes == 2);
+    CHECK(sink->inline_wakes == 1);
+    pull_all(*sub);
+
+    // An hour later, far more than twice what an inline wake took.
+    *f.now += 1h;
+    hub.publish(data_event("later"));
+    CHECK(sink->wakes == 3);
+    CHECK(sink->inline_wakes == 2);
+    pull_all(*sub);
+
+    // A kick's close is never inline.
+    *f.now += 1h;
+    CHECK(hub.kick(sub->id()));
+    CHECK(sink->inline_wakes == 2);
+    CHECK(sink->closes == std::vector<sse::close_reason>{sse::close_reason::kicked});
+}
+
+TEST_CASE("hub: hub_options::inline_wakes forces inline wakes, or forbids them")
+{
+    for (auto const policy : {sse::inline_wake_policy::always, sse::inline_wake_policy::never}) {
+        bool const always = policy == sse::inline_wake_policy::always;
+        CAPTURE(always);
+        fixture f;
+        auto o = f.options();
+        o.inline_wakes = policy;
+        sse::hub hub(std::move(o));
+        auto sink = std::make_shared<recording_sink>();
+        auto sub = hub.subscribe({}, sink);
+        pull_all(*sub);
+        for (int i = 0; i < 3; ++i) {
+            if (i == 2)
+                *f.now += 1h;
+            hub.publish(data_event(std::to_string(i)));
+            pull_all(*sub);
+        }
+        CHECK(sink->wakes == 3);
+        CHECK(sink->inline_wakes == (always ? 3 : 0));
+    }
+}

@@ -45,6 +45,14 @@ public:
     */
     virtual void wake() noexcept = 0;
 
+    /** As wake(), when the publishing thread has time to spare: the hub expects
+        to wake every sink of this publish in well under the time between
+        publishes. The sink may then do its work itself, on this thread, rather
+        than hand it to another (sse::attach writes the events to an idle
+        stream at once). Under the same rules as wake(). Calls wake() by default.
+    */
+    virtual void wake_inline() noexcept { wake(); }
+
     /** Called shortly before wake() when the hub wakes many sinks in a row, so
         that a sink may prefetch what its wake() reads (see detail::prefetch):
         the misses of many connections' objects then overlap. Only a hint: it

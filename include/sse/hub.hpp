@@ -13,6 +13,7 @@
 #include <sse/replay_buffer.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -270,6 +271,26 @@ enum class foreign_id_policy
     replay_epoch,
 };
 
+/** Whether the sinks of a publish may do their work on the publishing thread
+    (delivery_sink::wake_inline(): sse::attach then writes each event to an idle
+    stream at once, one write per connection, instead of handing it to the
+    stream's own thread).
+*/
+enum class inline_wake_policy
+{
+    /** When the hub expects waking every sink inline to take less than half the
+        time since the previous event (it measures what inline wakes take). Then
+        one write per connection is the cheapest, and the quickest. Events that
+        come faster go to the connections' own threads, which gather the events
+        queued meanwhile into one write each.
+    */
+    automatic,
+    /// For every publish: the publishing thread writes to every idle connection.
+    always,
+    /// Never: the publishing thread only queues and wakes (delivery_sink::wake()).
+    never,
+};
+
 /// Options of a hub.
 struct hub_options
 {
@@ -293,6 +314,8 @@ struct hub_options
         the log's epoch is used.
     */
     std::shared_ptr<sse::backplane> backplane;
+    /// Whether the publishing thread does the sinks' work (see inline_wake_policy).
+    inline_wake_policy inline_wakes = inline_wake_policy::automatic;
 };
 
 /// How hub::publish_async() publishes.
@@ -554,6 +577,11 @@ private:
     std::uint64_t next_id_ = 0;
     bool shut_down_ = false;
     hub_stats counters_;   // only the counters are kept up to date
+    // Whether a publish's sinks may do their work on the publishing thread
+    // (delivery_sink::wake_inline): the previous fan-out's time (guarded by
+    // mutex_), and what one inline wake took lately, in nanoseconds (0: not yet measured).
+    clock::time_point previous_fanout_{};
+    std::atomic<std::int64_t> inline_wake_ns_{0};
 
     // With a backplane: subscribers registered before the first sync, with their
     // Last-Event-ID, resolved when the history is there.

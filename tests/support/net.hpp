@@ -21,12 +21,14 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_future.hpp>
 namespace asio = ::boost::asio;
 #else
 #include <asio/executor_work_guard.hpp>
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
 #include <asio/streambuf.hpp>
+#include <asio/use_future.hpp>
 #endif
 
 namespace test {

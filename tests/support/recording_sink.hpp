@@ -10,9 +10,15 @@ namespace support {
 
 struct recording_sink : sse::delivery_sink
 {
-    int wakes = 0;
+    int wakes = 0;          // every wake, inline or not
+    int inline_wakes = 0;   // those through wake_inline()
     std::vector<sse::close_reason> closes;
     void wake() noexcept override { ++wakes; }
+    void wake_inline() noexcept override
+    {
+        ++inline_wakes;
+        wake();
+    }
     void closed(sse::close_reason why) noexcept override { closes.push_back(why); }
 };
 

@@ -91,7 +91,10 @@ public:
     }
 
     // The hub's calls come through a sink pointer that keeps the stream alive.
-    void wake() noexcept override
+    void wake() noexcept override { stream_->notify(); }
+
+    // The publishing thread has time: an idle stream's events are written here and now.
+    void wake_inline() noexcept override
     {
         if constexpr (stream<Socket>::plain_socket) {
             if (stream_->writes_lent_.load(std::memory_order_acquire) && write_at_once())

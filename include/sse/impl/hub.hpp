@@ -33,6 +33,7 @@ struct after_unlock
 {
     std::vector<std::shared_ptr<delivery_sink>> wakes;
     std::vector<std::shared_ptr<subscriber>> closed;
+    bool wake_inline = false;   // see hub::fanout_locked()
 };
 
 // One reusable pair of vectors per thread: a warm publisher allocates nothing here.
@@ -51,6 +52,7 @@ public:
     {
         lists_.wakes.clear();
         lists_.closed.clear();
+        lists_.wake_inline = false;
         after_unlock_pool() = std::move(lists_);
     }
     scoped_after_unlock(scoped_after_unlock const&) = delete;
@@ -655,13 +657,25 @@ SSE_DECL void hub::notify(detail::after_unlock& after)
     // let it go right after its wake, while it is still at hand.
     auto& wakes = after.wakes;
     std::size_t const n = wakes.size();
+    bool const inline_wakes = after.wake_inline && n != 0;
+    auto const start = inline_wakes ? clock::now() : clock::time_point{};
     for (std::size_t i = 0; i < n; ++i) {
         if (i + 2 < n)
             detail::prefetch(wakes[i + 2].get());
         if (i + 1 < n)
             wakes[i + 1]->prefetch();
         std::shared_ptr<delivery_sink> const sink = std::move(wakes[i]);
-        sink->wake();
+        if (inline_wakes)
+            sink->wake_inline();
+        else
+            sink->wake();
+    }
+    if (inline_wakes) {
+        // A moving average, so that one slow pass (a preempted thread) does not decide alone.
+        auto const took = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count();
+        std::int64_t const per_wake = took / static_cast<std::int64_t>(n);
+        std::int64_t const old = inline_wake_ns_.load(std::memory_order_relaxed);
+        inline_wake_ns_.store(old == 0 ? per_wake : old + (per_wake - old) / 8, std::memory_order_relaxed);
     }
     for (auto& s : after.closed) {
         close_reason const why = s->reason_;   // written once, before the hub lock was released
@@ -709,6 +723,25 @@ SSE_DECL void hub::fanout_locked(published_event const& p, event_buffer const& b
         if (auto const it = users_.find(a.user_id()); it != users_.end())
             for (subscriber* s : it->second)
                 deliver_locked(*s, buffer, p, at, tally, after);
+        break;
+    }
+    // The sinks may do their work on this thread (write to idle connections at
+    // once) when that is expected to take less than half the time since the
+    // previous event. Otherwise events come faster than one thread writes them one
+    // by one: the connections' own threads take them, and each gathers those that
+    // queue up meanwhile into one write.
+    auto const since = at - previous_fanout_;
+    previous_fanout_ = at;
+    auto const per_wake = std::chrono::nanoseconds(inline_wake_ns_.load(std::memory_order_relaxed));
+    switch (options_.inline_wakes) {
+    case inline_wake_policy::automatic:
+        after.wake_inline = 2 * per_wake * static_cast<std::int64_t>(after.wakes.size()) < since;
+        break;
+    case inline_wake_policy::always:
+        after.wake_inline = true;
+        break;
+    case inline_wake_policy::never:
+        after.wake_inline = false;
         break;
     }
 }
