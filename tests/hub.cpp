@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -785,25 +786,35 @@ TEST_CASE("hub: an idle subscriber is small and owns no queue storage")
 
 TEST_CASE("hub: a publish wakes its sinks inline when the publishing thread has time to spare")
 {
+    // A sink whose inline wake takes at least 300 ms: two of them a second are
+    // more than half of this thread's time, one is less.
+    struct slow_sink : recording_sink
+    {
+        bool wake_inline() noexcept override
+        {
+            std::this_thread::sleep_for(300ms);
+            return recording_sink::wake_inline();
+        }
+    };
     fixture f;
     sse::hub hub(f.options());
-    auto sink = std::make_shared<recording_sink>();
+    auto sink = std::make_shared<slow_sink>();
     auto sub = hub.subscribe({}, sink);
     pull_all(*sub);
 
-    // No event before, nothing measured yet: inline.
+    // Nothing measured yet: inline, and the hub learns what an inline wake takes.
     hub.publish(data_event("first"));
     CHECK(sink->wakes == 1);
     CHECK(sink->inline_wakes == 1);
     pull_all(*sub);
 
-    // At the same instant as the previous event: no time to spare.
+    // A second event at the same instant: two a second, at 300 ms each, leave no time to spare.
     hub.publish(data_event("at once"));
     CHECK(sink->wakes == 2);
     CHECK(sink->inline_wakes == 1);
     pull_all(*sub);
 
-    // An hour later, far more than twice what an inline wake took.
+    // An hour later the rate is one event in the last second: 300 ms is less than half of it.
     *f.now += 1h;
     hub.publish(data_event("later"));
     CHECK(sink->wakes == 3);

@@ -11,6 +11,7 @@
 // read and published in the order they arrive however busy the stream thread is.
 //
 //   sse-fanout [--host 127.0.0.1] [--port 0] [--prefix /] [--threads 1] [--heartbeat 15]
+//              [--inline-wakes automatic|always|never]
 //   curl -N http://127.0.0.1:PORT/sub    and    curl -d hello http://127.0.0.1:PORT/pub
 //
 // With `--redis redis://HOST:PORT/NS` (built when the sse::redis target exists), the hub follows a
@@ -81,6 +82,7 @@ struct options
     std::size_t max_body = 64 * 1024;
     std::string redis;   // redis://HOST:PORT/NS; empty: no backplane
     double redis_wait = 10;
+    sse::inline_wake_policy inline_wakes = sse::inline_wake_policy::automatic;
 };
 
 [[noreturn]] void usage_error(std::string const& why)
@@ -95,6 +97,8 @@ struct options
         "  --prefix /P/     serve <prefix>sub and <prefix>pub (default /)\n"
         "  --threads N      threads running the streams (default 1); one more reads requests\n"
         "  --heartbeat S    seconds of silence before a heartbeat comment; 0: none (default 15)\n"
+        "  --inline-wakes W automatic, always or never: may the intake thread write events to idle\n"
+        "                   streams at once (sse::hub_options::inline_wakes; default automatic)\n"
         "  --max-body B     largest POST body in bytes; larger ones get 413 (default 65536)\n"
         "  --redis URL      follow a Redis backplane, redis://[:PASSWORD@]HOST[:PORT][/NAMESPACE]%s\n"
         "  --redis-wait S   seconds to wait for Redis at start before giving up (default 10)\n",
@@ -134,6 +138,12 @@ options parse_options(int argc, char** argv)
         else if (arg == "--max-body") o.max_body = parse_number<std::size_t>(arg, value);
         else if (arg == "--redis") o.redis = value;
         else if (arg == "--redis-wait") o.redis_wait = std::strtod(std::string(value).c_str(), nullptr);
+        else if (arg == "--inline-wakes") {
+            if (value == "automatic") o.inline_wakes = sse::inline_wake_policy::automatic;
+            else if (value == "always") o.inline_wakes = sse::inline_wake_policy::always;
+            else if (value == "never") o.inline_wakes = sse::inline_wake_policy::never;
+            else usage_error("--inline-wakes must be automatic, always or never");
+        }
         else usage_error("unknown option " + std::string(arg));
     }
     if (o.prefix.empty() || o.prefix.front() != '/')
@@ -188,6 +198,7 @@ public:
         ho.queue.max_age = std::chrono::seconds(60);
         ho.queue.policy = sse::slow_consumer_policy::disconnect;
         ho.replay.max_events = 256;
+        ho.inline_wakes = o.inline_wakes;
 #if SSE_FANOUT_REDIS
         if (!o.redis.empty()) {
             sse::redis::backplane_options ro;

@@ -49,9 +49,16 @@ public:
         to wake every sink of this publish in well under the time between
         publishes. The sink may then do its work itself, on this thread, rather
         than hand it to another (sse::attach writes the events to an idle
-        stream at once). Under the same rules as wake(). Calls wake() by default.
+        stream at once). Under the same rules as wake().
+
+        Returns true if it did the work here: the hub times those wakes to
+        decide when to wake inline. Calls wake() and returns false by default.
     */
-    virtual void wake_inline() noexcept { wake(); }
+    virtual bool wake_inline() noexcept
+    {
+        wake();
+        return false;
+    }
 
     /** Called shortly before wake() when the hub wakes many sinks in a row, so
         that a sink may prefetch what its wake() reads (see detail::prefetch):

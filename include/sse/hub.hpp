@@ -6,6 +6,7 @@
 #include <sse/config.hpp>
 #include <sse/delivery.hpp>
 #include <sse/detail/hub_anchor.hpp>
+#include <sse/detail/prefetch.hpp>
 #include <sse/detail/ring.hpp>
 #include <sse/detail/small_mutex.hpp>
 #include <sse/error.hpp>
@@ -185,6 +186,15 @@ private:
         clock::time_point at;
     };
 
+    // The lines a delivery reads (see detail::prefetch).
+    void prefetch() const noexcept
+    {
+        detail::prefetch(this);
+        detail::prefetch(&sink_);
+        detail::prefetch(&mutex_);
+        detail::prefetch(&queued_bytes_);
+    }
+
     // Queue operations, with mutex_ held. push_locked returns true if it closed.
     SSE_DECL pull_result pull_locked(std::vector<event_buffer>& out, std::size_t max_bytes, clock::time_point now);
     SSE_DECL bool push_locked(event_buffer const& b, published_event const& e, clock::time_point now,
@@ -278,11 +288,12 @@ enum class foreign_id_policy
 */
 enum class inline_wake_policy
 {
-    /** When the hub expects waking every sink inline to take less than half the
-        time since the previous event (it measures what inline wakes take). Then
-        one write per connection is the cheapest, and the quickest. Events that
-        come faster go to the connections' own threads, which gather the events
-        queued meanwhile into one write each.
+    /** When the hub expects every delivery of the event done inline to take
+        less than half the time between events: since the previous one, and at
+        the rate of the last second or so. It measures what inline wakes take.
+        Then one write per connection is the cheapest, and the quickest. Events
+        that come faster go to the connections' own threads, which gather the
+        events queued meanwhile into one write each.
     */
     automatic,
     /// For every publish: the publishing thread writes to every idle connection.
@@ -578,9 +589,11 @@ private:
     bool shut_down_ = false;
     hub_stats counters_;   // only the counters are kept up to date
     // Whether a publish's sinks may do their work on the publishing thread
-    // (delivery_sink::wake_inline): the previous fan-out's time (guarded by
-    // mutex_), and what one inline wake took lately, in nanoseconds (0: not yet measured).
+    // (delivery_sink::wake_inline): the previous fan-out's time and the recent
+    // rate of fan-outs per second (guarded by mutex_), and what one inline wake
+    // that worked took lately, in nanoseconds (0: not yet measured).
     clock::time_point previous_fanout_{};
+    double fanout_rate_ = 0;
     std::atomic<std::int64_t> inline_wake_ns_{0};
 
     // With a backplane: subscribers registered before the first sync, with their
@@ -623,6 +636,13 @@ struct hub_companions
     // so that a publishing thread writes the events it woke the sink for at once.
 
     static small_mutex& lock_of(subscriber& s) noexcept { return s.mutex_; }
+
+    // What a pull with the lock held reads first (see delivery_sink::prefetch()).
+    static void prefetch_for_pull(subscriber const& s) noexcept
+    {
+        detail::prefetch(&s.mutex_);
+        detail::prefetch(&s.extras_);
+    }
 
     // With the lock held: nothing queued, and the next push wakes the sink.
     static bool idle_locked(subscriber const& s) noexcept { return s.armed_ && s.queue_.empty() && plain_locked(s); }

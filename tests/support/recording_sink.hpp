@@ -14,10 +14,11 @@ struct recording_sink : sse::delivery_sink
     int inline_wakes = 0;   // those through wake_inline()
     std::vector<sse::close_reason> closes;
     void wake() noexcept override { ++wakes; }
-    void wake_inline() noexcept override
+    bool wake_inline() noexcept override
     {
         ++inline_wakes;
         wake();
+        return true;
     }
     void closed(sse::close_reason why) noexcept override { closes.push_back(why); }
 };

@@ -94,13 +94,14 @@ public:
     void wake() noexcept override { stream_->notify(); }
 
     // The publishing thread has time: an idle stream's events are written here and now.
-    void wake_inline() noexcept override
+    bool wake_inline() noexcept override
     {
         if constexpr (stream<Socket>::plain_socket) {
             if (stream_->writes_lent_.load(std::memory_order_acquire) && write_at_once())
-                return;
+                return true;
         }
         stream_->notify();
+        return false;
     }
 
     // What wake() reads: the stream's flag, and for a write at once the
@@ -108,10 +109,14 @@ public:
     void prefetch() const noexcept override
     {
         if constexpr (stream<Socket>::plain_socket) {
+            // With std::make_shared the reference counts that the hub's pointer
+            // shares (and releases right after this wake) sit just before the stream.
+            detail::prefetch(reinterpret_cast<char const*>(stream_) - sizeof(void*));
             detail::prefetch(&stream_->writes_lent_);
             detail::prefetch(&stream_->socket_);
+            detail::prefetch(&stream_->options_);
             detail::prefetch(&stream_->last_activity_);
-            detail::prefetch(&hub_companions::lock_of(subscriber_of(const_cast<stream_sink&>(*this))));
+            hub_companions::prefetch_for_pull(subscriber_of(const_cast<stream_sink&>(*this)));
         }
         else {
             detail::prefetch(&stream_->wake_pending_);

@@ -205,7 +205,9 @@ class stream_sink;
     flight: an event to an idle connection costs one `sendmsg`. What the kernel
     does not take is written asynchronously. Wakes (`notify`) on an
     `asio::io_context` are gathered: one handler runs the wakes of every stream
-    woken meanwhile.
+    woken meanwhile. An idle plain stream attached to a hub (sse::attach) lends
+    its writes to its subscription until its next step: a publishing thread with
+    time to spare then writes events to it at once (see hub_options::inline_wakes).
 */
 template<class Socket>
 class stream : public std::enable_shared_from_this<stream<Socket>>, private detail::stream_client

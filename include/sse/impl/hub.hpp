@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <system_error>
 #include <utility>
 
@@ -659,21 +660,24 @@ SSE_DECL void hub::notify(detail::after_unlock& after)
     std::size_t const n = wakes.size();
     bool const inline_wakes = after.wake_inline && n != 0;
     auto const start = inline_wakes ? clock::now() : clock::time_point{};
+    std::size_t worked = 0;   // inline wakes that did their work here
     for (std::size_t i = 0; i < n; ++i) {
         if (i + 2 < n)
             detail::prefetch(wakes[i + 2].get());
         if (i + 1 < n)
             wakes[i + 1]->prefetch();
         std::shared_ptr<delivery_sink> const sink = std::move(wakes[i]);
-        if (inline_wakes)
-            sink->wake_inline();
-        else
+        if (!inline_wakes)
             sink->wake();
+        else if (sink->wake_inline())
+            ++worked;
     }
-    if (inline_wakes) {
-        // A moving average, so that one slow pass (a preempted thread) does not decide alone.
+    if (worked != 0) {
+        // What one inline wake that works costs (the others are a small part of
+        // the pass). A moving average, so that one slow pass (a preempted thread)
+        // does not decide alone.
         auto const took = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count();
-        std::int64_t const per_wake = took / static_cast<std::int64_t>(n);
+        std::int64_t const per_wake = took / static_cast<std::int64_t>(worked);
         std::int64_t const old = inline_wake_ns_.load(std::memory_order_relaxed);
         inline_wake_ns_.store(old == 0 ? per_wake : old + (per_wake - old) / 8, std::memory_order_relaxed);
     }
@@ -693,8 +697,12 @@ SSE_DECL void hub::fanout_locked(published_event const& p, event_buffer const& b
     audience const& a = p.audience;
     switch (a.kind()) {
     case audience_kind::all:
-        for (auto const& s : all_)
-            deliver_locked(*s, buffer, p, at, tally, after);
+        // As in notify(): ask for the subscribers a few ahead (their queue and lock).
+        for (std::size_t i = 0, n = all_.size(); i < n; ++i) {
+            if (i + 4 < n)
+                all_[i + 4]->prefetch();
+            deliver_locked(*all_[i], buffer, p, at, tally, after);
+        }
         break;
     case audience_kind::matching:
         if (auto const& match = a.matcher())
@@ -726,16 +734,23 @@ SSE_DECL void hub::fanout_locked(published_event const& p, event_buffer const& b
         break;
     }
     // The sinks may do their work on this thread (write to idle connections at
-    // once) when that is expected to take less than half the time since the
-    // previous event. Otherwise events come faster than one thread writes them one
-    // by one: the connections' own threads take them, and each gathers those that
-    // queue up meanwhile into one write.
-    auto const since = at - previous_fanout_;
+    // once) when that is expected to take less than half the time between
+    // events, were every one of them to work. Otherwise events come faster than
+    // one thread writes them one by one: the connections' own threads take them,
+    // and each gathers those that queue up meanwhile into one write.
+    // Both the time since the previous event and the rate of the last second or
+    // so must leave that time (the rate: each event adds one, decaying with a
+    // time constant of a second). The gap alone would let a loaded thread that
+    // waited for the core it shares with the connections' threads write inline;
+    // the rate alone would take a second to notice that events come fast.
+    double const since = std::chrono::duration<double>(at - previous_fanout_).count();
+    fanout_rate_ = (previous_fanout_ == clock::time_point{} ? 0 : fanout_rate_ * std::exp(-std::max(since, 0.0))) + 1;
     previous_fanout_ = at;
-    auto const per_wake = std::chrono::nanoseconds(inline_wake_ns_.load(std::memory_order_relaxed));
+    double const inline_time =
+        2 * 1e-9 * static_cast<double>(inline_wake_ns_.load(std::memory_order_relaxed)) * static_cast<double>(tally.deliveries);
     switch (options_.inline_wakes) {
     case inline_wake_policy::automatic:
-        after.wake_inline = 2 * per_wake * static_cast<std::int64_t>(after.wakes.size()) < since;
+        after.wake_inline = inline_time < since && inline_time * fanout_rate_ < 1;
         break;
     case inline_wake_policy::always:
         after.wake_inline = true;
