@@ -170,7 +170,9 @@ template<class Socket>
 void stream<Socket>::lend_writes() noexcept
 {
     if constexpr (plain_socket) {
-        if (source_ == source_state::drained && started_ && !writing_ && !closing_ && !closed_ && queue_.empty() &&
+        // started_ first: before start, set_hooks() may be writing source_ and
+        // hooks_ on the thread that attaches (see wake_step()).
+        if (started_ && source_ == source_state::drained && !writing_ && !closing_ && !closed_ && queue_.empty() &&
             !book_ && next_due_ == time_point{} && !writes_lent_.load(std::memory_order_relaxed))
             hooks_->lend_writes();
     }
