@@ -296,6 +296,16 @@ sse::event with_data(std::string data)
     return e;
 }
 
+// A hub whose ids start with `epoch`, with the given inline wakes and room for large events.
+sse::hub_options hub_options(std::string epoch, sse::inline_wake_policy inline_wakes)
+{
+    sse::hub_options ho;
+    ho.epoch = std::move(epoch);
+    ho.inline_wakes = inline_wakes;
+    ho.queue.max_bytes = 8 * 1024 * 1024;
+    return ho;
+}
+
 std::string const plain_head = "HTTP/1.1 200 OK\r\n"
                                "Content-Type: text/event-stream\r\n"
                                "Cache-Control: no-cache\r\n"
@@ -309,10 +319,7 @@ TEST_CASE("stream over TCP: an idle attached stream is written by the thread tha
     for (auto const& c : threading_cases) {
         std::string const mode = c.name;
         CAPTURE(mode);
-        sse::hub_options ho;
-        ho.epoch = "now";
-        ho.inline_wakes = sse::inline_wake_policy::always;
-        sse::hub hub(std::move(ho));
+        sse::hub hub(hub_options("now", sse::inline_wake_policy::always));
         attached_pair p(c, hub);
         CHECK(p.read(plain_head.size()) == plain_head);
 
@@ -350,11 +357,7 @@ TEST_CASE("stream over TCP: what the publishing thread cannot write at once, the
     for (auto const& c : threading_cases) {
         std::string const mode = c.name;
         CAPTURE(mode);
-        sse::hub_options ho;
-        ho.epoch = "rest";
-        ho.inline_wakes = sse::inline_wake_policy::always;
-        ho.queue.max_bytes = 8 * 1024 * 1024;
-        sse::hub hub(std::move(ho));
+        sse::hub hub(hub_options("rest", sse::inline_wake_policy::always));
         attached_pair p(c, hub, 4096);
         CHECK(p.read(plain_head.size()) == plain_head);
 
@@ -390,11 +393,7 @@ TEST_CASE("stream over TCP: publishing threads, the stream's own sends and its t
         constexpr int per_source = 400;
         asio::io_context io(c.io_threads);
         tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-        sse::hub_options ho;
-        ho.epoch = "turns";
-        ho.inline_wakes = sse::inline_wake_policy::always;
-        ho.queue.max_bytes = 8 * 1024 * 1024;
-        sse::hub hub(std::move(ho));
+        sse::hub hub(hub_options("turns", sse::inline_wake_policy::always));
         sse::stream_options so;
         so.threading = c.threading;
         so.retry.reset();
@@ -481,10 +480,7 @@ TEST_CASE("stream over TCP: with inline wakes off, the stream's own thread write
     for (auto const& c : threading_cases) {
         std::string const mode = c.name;
         CAPTURE(mode);
-        sse::hub_options ho;
-        ho.epoch = "later";
-        ho.inline_wakes = sse::inline_wake_policy::never;
-        sse::hub hub(std::move(ho));
+        sse::hub hub(hub_options("later", sse::inline_wake_policy::never));
         attached_pair p(c, hub);
         CHECK(p.read(plain_head.size()) == plain_head);
         p.stop_io();
