@@ -104,7 +104,7 @@ public:
         return false;
     }
 
-    // What wake() reads: the stream's flag, and for a write at once the
+    // What wake_inline() reads: the stream's flag, and for a write at once the
     // subscriber's lock and queue, the socket and the write's bookkeeping.
     void prefetch() const noexcept override
     {
