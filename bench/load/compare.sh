@@ -6,8 +6,9 @@
 #                         [--load 'LABEL|sse-loadgen options']... [--fanout-args '...']
 #                         [--server-cpu 0] [--generator-cpu 1] [--out FILE]
 #
-# Servers: fanout (run-fanout.sh), nchan (run-nchan.sh), floor (run-floor.sh), server (run-server.sh:
-# the example server, idle memory only: it cannot take the generator's publishes). Each round runs
+# Servers: fanout (run-fanout.sh), nchan (run-nchan.sh), floor (run-floor.sh: one write() per
+# delivery), floor-send (the floor with one send() per delivery, the cheaper call), server
+# (run-server.sh: the example server, idle memory only: it cannot take the generator's publishes). Each round runs
 # every load against every server, one after the other, the server order shifted by one each round,
 # so that drift in the machine's load spreads over all servers. The server runs on --server-cpu and
 # the generator on --generator-cpu (taskset; the run scripts pin the server through
@@ -82,8 +83,8 @@ done
 IFS=, read -r -a server_list <<<"$servers"
 for s in "${server_list[@]}"; do
     case $s in
-        fanout|nchan|floor|server) ;;
-        *) echo "compare: unknown server '$s' (fanout, nchan, floor, server)" >&2; exit 2 ;;
+        fanout|nchan|floor|floor-send|server) ;;
+        *) echo "compare: unknown server '$s' (fanout, nchan, floor, floor-send, server)" >&2; exit 2 ;;
     esac
 done
 
@@ -112,6 +113,7 @@ run_one() {
         fanout) cmd=("$here/run-fanout.sh") ;;
         nchan) cmd=("$here/run-nchan.sh") ;;
         floor) cmd=("$here/run-floor.sh") ;;
+        floor-send) cmd=("$here/run-floor.sh" --floor-syscall send) ;;
         server) cmd=("$here/run-server.sh") ;;
     esac
     # Word splitting is wanted: the loads and --fanout-args are option lists.
@@ -159,7 +161,7 @@ run_one() {
         [[ $p99 =~ $num ]] && values[$key/p99]+="$p99 "
         [[ $dps =~ $num ]] && values[$key/dps]+="$dps "
     fi
-    printf 'compare: round %d/%d  %-42s %-6s  %s us/delivery  p99 %s ms  %s deliveries/s  %s B/idle subscriber  (load %s)\n' \
+    printf 'compare: round %d/%d  %-42s %-10s  %s us/delivery  p99 %s ms  %s deliveries/s  %s B/idle subscriber  (load %s)\n' \
         "$round" "$rounds" "$label" "$s" "$cpu" "$p99" "$dps" "$rss" "$load_avg" >&2
     return 0
 }

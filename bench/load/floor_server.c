@@ -10,7 +10,11 @@
 // real server would queue; what is measured here is the system calls alone, the floor under any
 // server's CPU per delivery. Per subscriber the server holds one descriptor and one table entry.
 //
-//   sse-floor [--host 127.0.0.1] [--port 0] [--prefix /]
+//   sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]
+//
+// --syscall send makes each delivery a send(MSG_NOSIGNAL) instead of a write(): the same bytes
+// through the socket layer without the file layer's checks, the cheaper of the two on Linux.
+// write() stays the default, as issue 15 defines the floor.
 //
 // Prints `listening on HOST:PORT` first, runs until SIGINT or SIGTERM, then prints its counters on
 // stderr. See bench/load/README.md.
@@ -48,6 +52,7 @@ static char *msg;
 static size_t msg_cap;
 static unsigned long long served, events, writes, drops;
 static volatile sig_atomic_t stop;
+static int use_send; // --syscall send
 
 static const char sub_head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
@@ -93,7 +98,8 @@ static void publish(const char *body, size_t len)
     ++events;
     for (size_t i = 0; i < nsubs;) {
         int fd = subs[i];
-        if (write(fd, msg, size) == (ssize_t)size) {
+        ssize_t n = use_send ? send(fd, msg, size, MSG_NOSIGNAL) : write(fd, msg, size);
+        if (n == (ssize_t)size) {
             ++writes;
             ++i;
         } else {
@@ -227,7 +233,7 @@ static void usage(const char *why)
 {
     if (why)
         fprintf(stderr, "sse-floor: %s\n", why);
-    fprintf(why ? stderr : stdout, "usage: sse-floor [--host 127.0.0.1] [--port 0] [--prefix /]\n");
+    fprintf(why ? stderr : stdout, "usage: sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]\n");
     exit(why ? 2 : 0);
 }
 
@@ -241,6 +247,11 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--host")) host = argv[++i];
         else if (!strcmp(argv[i], "--port")) port = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--prefix")) prefix = argv[++i];
+        else if (!strcmp(argv[i], "--syscall")) {
+            const char *call = argv[++i];
+            if (!strcmp(call, "send")) use_send = 1;
+            else if (strcmp(call, "write")) usage("--syscall is write or send");
+        }
         else usage("unknown option");
     }
     if (port < 0 || port > 65535) usage("--port: out of range");
