@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <random>
 #include <thread>
@@ -31,6 +32,8 @@ struct client final : stream_client, std::enable_shared_from_this<client>
         reached.push_back(clock_type::now());
         if (log)
             log->push_back(id);
+        if (then)
+            then(*this);
     }
     std::shared_ptr<stream_client> keep_alive() noexcept override { return weak_from_this().lock(); }
 
@@ -38,6 +41,7 @@ struct client final : stream_client, std::enable_shared_from_this<client>
     std::atomic<int> wakes{0};
     std::vector<clock_type::time_point> reached;
     std::vector<int>* log = nullptr;
+    std::function<void(client&)> then;   // called back after each deadline, as a stream reschedules
 };
 
 stream_service& service_of(asio::io_context& io)
@@ -150,4 +154,48 @@ TEST_CASE("stream_service: wakes from other threads all arrive, gathered")
     runner.join();
     for (auto const& c : clients)
         CHECK(c->wakes == rounds);
+}
+
+TEST_CASE("stream_service: streams due together set their next deadlines with one arm of the timer")
+{
+    // Heartbeats come due together for the streams that connected in the same
+    // second, and each sets its next deadline from its callback. Here each asks
+    // for an earlier one than the callback before it, the order in which arming
+    // the timer for the earliest deadline took one system call per stream.
+    asio::io_context io;
+    auto& service = service_of(io);
+    constexpr int n = 500;
+    auto const first = clock_type::now() + 20ms;
+    int calls = 0;
+    client* last = nullptr;
+    std::vector<std::shared_ptr<client>> clients;
+    for (int i = 0; i < n; ++i) {
+        clients.push_back(std::make_shared<client>(i));
+        clients.back()->then = [&](client& self) {
+            ++calls;
+            if (calls == n)
+                last = &self;
+            // The last callback asks for the earliest deadline of all, soon.
+            auto const next = calls == n ? first + 30ms : first + 10h - std::chrono::milliseconds(calls);
+            service.schedule(self, next);
+        };
+        service.schedule(*clients.back(), first);
+    }
+    auto const arms_before = service.timer_arms();
+    // One handler: the timer's, which calls all of them back.
+    for (int k = 0; k < 50 && calls < n; ++k)
+        io.run_one_for(100ms);
+    REQUIRE(calls == n);
+    CHECK(service.timer_arms() - arms_before == 1);
+    for (auto const& c : clients)
+        CHECK(service.scheduled(*c));
+
+    // That one arm is for the earliest deadline set during the callbacks.
+    REQUIRE(last != nullptr);
+    for (int k = 0; k < 100 && last->reached.size() < 2; ++k)
+        io.run_for(50ms);
+    REQUIRE(last->reached.size() == 2);
+    CHECK(last->reached[1] >= first + 30ms);
+    for (auto const& c : clients)
+        service.unschedule(*c);
 }

@@ -224,6 +224,40 @@ TEST_CASE("stream: heartbeats are written only when the stream is idle")
     REQUIRE(run_until(f.io, [&] { return f.closed.has_value(); }));
 }
 
+TEST_CASE("stream: streams that went quiet together owe their heartbeats at one instant, at most a 64th late")
+{
+    using sse::detail::heartbeat_due;
+    using tp = std::chrono::steady_clock::time_point;
+    using std::chrono::steady_clock;
+    // 15 s: a grain of 234.375 ms on the clock's own scale.
+    auto const grain = std::chrono::duration_cast<steady_clock::duration>(15000ms) / 64;
+    tp const grid_point{grain * 1000};   // a multiple of the grain
+    // Quiet since 120 ms and since 20 ms before grid_point - 15 s: both owe theirs at grid_point.
+    tp const a = grid_point - 15s - 120ms;
+    tp const b = grid_point - 15s - 20ms;
+    CHECK(heartbeat_due(a, 15s) == grid_point);
+    CHECK(heartbeat_due(b, 15s) == grid_point);
+    // Exactly on the grid: not moved.
+    CHECK(heartbeat_due(grid_point - 15s, 15s) == grid_point);
+    // One tick past it: the next grid point, a whole grain later.
+    CHECK(heartbeat_due(grid_point - 15s + steady_clock::duration(1), 15s) == grid_point + grain);
+    // Never early, never later than the grain, for any instant.
+    auto const now = steady_clock::now();
+    for (auto interval : {1ms, 40ms, 15000ms, 3600000ms}) {
+        auto const g = std::max(std::chrono::duration_cast<steady_clock::duration>(interval) / 64,
+            steady_clock::duration(1));
+        for (int i = 0; i < 1000; ++i) {
+            tp const last = now + std::chrono::microseconds(i * 997);
+            tp const due = heartbeat_due(last, interval);
+            CAPTURE(interval.count());
+            CAPTURE(i);
+            CHECK(due >= last + interval);
+            CHECK(due < last + interval + g);
+            CHECK(due.time_since_epoch() % g == steady_clock::duration::zero());
+        }
+    }
+}
+
 TEST_CASE("stream: a heartbeat can be a named event carrying the server time")
 {
     sse::stream_options o = quiet_options();

@@ -58,7 +58,10 @@ struct stream_options
     /// The `retry:` line written right after the head. Empty: none.
     std::optional<std::chrono::milliseconds> retry = std::chrono::milliseconds(3000);
 
-    /// A heartbeat is written when nothing else was written for this long. Zero: never.
+    /** A heartbeat is written when nothing else was written for this long (or up
+        to a 64th longer: streams that went quiet together share one timer expiry).
+        Zero: never.
+    */
     std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(15);
 
     /// What a heartbeat looks like, unless `make_heartbeat` is set.

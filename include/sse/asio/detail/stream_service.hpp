@@ -165,6 +165,13 @@ public:
         return c.heap_index_ != stream_client::unscheduled;
     }
 
+    /// How many times the timer was set (each is a system call on most reactors).
+    std::uint64_t timer_arms() noexcept
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return timer_arms_;
+    }
+
 private:
     void shutdown() override
     {
@@ -203,11 +210,13 @@ private:
             wakes_.swap(batch);
     }
 
-    // Arms the timer at the earliest deadline, unless it already waits for that or earlier.
+    // Arms the timer at the earliest deadline, unless it already waits for that or
+    // earlier, or on_timer() is calling streams back and arms it once they are done.
     void arm_locked()
     {
-        if (heap_.empty() || !timer_ || (timer_waiting_ && armed_at_ <= heap_[0]->deadline_))
+        if (calling_back_ || heap_.empty() || !timer_ || (timer_waiting_ && armed_at_ <= heap_[0]->deadline_))
             return;
+        ++timer_arms_;
         armed_at_ = heap_[0]->deadline_;
         timer_waiting_ = true;
         std::uint64_t const generation = ++timer_generation_;
@@ -217,7 +226,7 @@ private:
 
     void on_timer(std::uint64_t generation) noexcept
     {
-        // Local: once re-armed, the timer may fire on another thread before this loop ends.
+        // Local: a callback may destroy its stream, and so this service's users.
         std::vector<std::shared_ptr<stream_client>> due;
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -240,19 +249,35 @@ private:
 #endif
                 }
             }
-#if SSE_HAS_EXCEPTIONS
-            try {
-#endif
-                arm_locked();
-#if SSE_HAS_EXCEPTIONS
-            } catch (...) {
-                // Out of memory: the next schedule() arms it again.
-                timer_waiting_ = false;
-            }
-#endif
+            if (due.empty())
+                return arm_or_retry_locked();
+            // Streams that come due together (their heartbeats, in the second they
+            // connected in) each set their next deadline from their callback, in no
+            // useful order: arming the timer for each earlier one cost a system call
+            // per stream. Meanwhile their deadlines only go into the heap, and the
+            // timer is armed once, after the last callback.
+            calling_back_ = true;
         }
         for (auto& c : due)
             c->deadline_reached();
+        due.clear();   // may destroy streams: not under the lock
+        std::lock_guard<std::mutex> lock(mutex_);
+        calling_back_ = false;
+        arm_or_retry_locked();
+    }
+
+    void arm_or_retry_locked() noexcept
+    {
+#if SSE_HAS_EXCEPTIONS
+        try {
+#endif
+            arm_locked();
+#if SSE_HAS_EXCEPTIONS
+        } catch (...) {
+            // Out of memory: the next schedule() arms it again.
+            timer_waiting_ = false;
+        }
+#endif
     }
 
     void remove_locked(stream_client& c) noexcept
@@ -313,7 +338,9 @@ private:
     std::vector<stream_client*> heap_;
     time_point armed_at_{};
     std::uint64_t timer_generation_ = 0;
+    std::uint64_t timer_arms_ = 0;
     bool wake_posted_ = false;
+    bool calling_back_ = false;   // on_timer() is calling the due streams back
     bool timer_waiting_ = false;
     bool shut_down_ = false;
 };

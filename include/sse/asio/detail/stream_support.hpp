@@ -10,7 +10,9 @@
 
 #include <sse/asio/net.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <cstdint>
@@ -204,6 +206,25 @@ private:
     std::size_t count_;
     std::size_t offset_;
 };
+
+// When a stream quiet since `last` owes a heartbeat: `interval` later, rounded up
+// to the next multiple of interval / 64 on the clock's own scale. Streams that
+// went quiet in the same second (they connected together, or took the same
+// events) then share a few deadlines, and the shared timer expires a few times for
+// them, not once per stream: each expiry costs system calls, and 10,000 streams
+// connected within half a second had cost 3,000 in one second. A heartbeat comes
+// at most 1.6 % late.
+inline std::chrono::steady_clock::time_point heartbeat_due(
+    std::chrono::steady_clock::time_point last, std::chrono::milliseconds interval) noexcept
+{
+    using duration = std::chrono::steady_clock::duration;
+    duration const grain = std::max(std::chrono::duration_cast<duration>(interval) / 64, duration(1));
+    auto const due = last + interval;
+    duration rest = due.time_since_epoch() % grain;
+    if (rest < duration::zero())
+        rest += grain;
+    return rest == duration::zero() ? due : due + (grain - rest);
+}
 
 // Writes one buffer to a non-blocking plain socket, as much as the kernel takes
 // now. Where there is send(2), it is called directly: for one buffer it spares

@@ -803,7 +803,7 @@ void stream<Socket>::schedule_idle()
 {
     time_point t = next_due_;   // zero: none
     if (options_->heartbeat_interval.count() > 0) {
-        time_point const beat = last_activity_ + options_->heartbeat_interval;
+        time_point const beat = detail::heartbeat_due(last_activity_, options_->heartbeat_interval);
         if (t == time_point{} || beat < t)
             t = beat;
     }
