@@ -20,8 +20,11 @@ import { chromium } from 'playwright-core';
 import { startServer, outputDir } from './lib.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// A short heartbeat so that latency shows quickly.
-const SERVER_ARGS = ['--heartbeat-ms', '1000'];
+// A short heartbeat so that latency shows quickly. No dashboard ticker: the tests
+// publish their own dashboardUpdate and look for its figures, which the ticker's
+// real ones (every 5 s by default) would replace at a random moment. The ticker is
+// tested in-process (stream_format_test.cpp) and by seeds/seed-004.
+const SERVER_ARGS = ['--heartbeat-ms', '1000', '--dashboard-interval', '0'];
 
 let server;
 let browser;
