@@ -226,7 +226,7 @@ private:
 
     void on_timer(std::uint64_t generation) noexcept
     {
-        // Local: a callback may destroy its stream, and so this service's users.
+        // Called back without the lock: each callback sets its stream's next deadline.
         std::vector<std::shared_ptr<stream_client>> due;
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -250,7 +250,7 @@ private:
                 }
             }
             if (due.empty())
-                return arm_or_retry_locked();
+                return arm_locked_nothrow();
             // Streams that come due together (their heartbeats, in the second they
             // connected in) each set their next deadline from their callback, in no
             // useful order: arming the timer for each earlier one cost a system call
@@ -263,10 +263,12 @@ private:
         due.clear();   // may destroy streams: not under the lock
         std::lock_guard<std::mutex> lock(mutex_);
         calling_back_ = false;
-        arm_or_retry_locked();
+        arm_locked_nothrow();
     }
 
-    void arm_or_retry_locked() noexcept
+    // arm_locked(), for where an exception cannot go: out of memory, the next
+    // schedule() arms the timer.
+    void arm_locked_nothrow() noexcept
     {
 #if SSE_HAS_EXCEPTIONS
         try {
@@ -274,7 +276,6 @@ private:
             arm_locked();
 #if SSE_HAS_EXCEPTIONS
         } catch (...) {
-            // Out of memory: the next schedule() arms it again.
             timer_waiting_ = false;
         }
 #endif
