@@ -3,6 +3,7 @@
 #define SSE_DETAIL_RING_HPP
 
 #include <sse/config.hpp>
+#include <sse/detail/slot_blocks.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -16,10 +17,10 @@ namespace detail {
 // A queue that allocates only when it grows. It starts with no storage, so an idle
 // subscriber's queue costs its 24 bytes and nothing on the heap; it grows on demand
 // (1, 4, 8, 16, ...), and once warmed up a push and a pop never allocate. It starts at
-// one slot because a queue released when drained holds one event at low rates: a
-// small block is what malloc recycles cheaply (glibc's fast bins), when a fan-out
-// allocates one per subscriber and frees them as the writes go out. A second event
-// means a busier queue: it jumps to four. The capacity is
+// one slot because a queue released when drained holds one event at low rates; a
+// fan-out takes one such block per subscriber and frees them as the writes go out,
+// so one-slot blocks are recycled across the process (slot_blocks), not by malloc.
+// A second event means a busier queue: it jumps to four. The capacity is
 // a power of two so that an index wraps with a mask, not a division. Middle erase
 // (used by coalescing) shifts the later elements: queues that coalesce stay short.
 template<class T>
@@ -86,23 +87,41 @@ public:
     {
         clear();
         if (data_ != nullptr)
-            std::allocator<T>().deallocate(data_, capacity_);
+            deallocate(data_, capacity_);
         data_ = nullptr;
         capacity_ = 0;
     }
 
 private:
+    using one_slot_blocks = slot_blocks<(sizeof(T) < sizeof(void*) ? sizeof(void*) : sizeof(T))>;
+    static constexpr bool pooled_one_slot = alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+
+    static T* allocate(std::uint32_t capacity)
+    {
+        if (pooled_one_slot && capacity == 1)
+            return static_cast<T*>(one_slot_blocks::take());
+        return std::allocator<T>().allocate(capacity);
+    }
+
+    static void deallocate(T* data, std::uint32_t capacity) noexcept
+    {
+        if (pooled_one_slot && capacity == 1)
+            one_slot_blocks::give(data);
+        else
+            std::allocator<T>().deallocate(data, capacity);
+    }
+
     void grow()
     {
         std::uint32_t const fresh_capacity = capacity_ == 0 ? 1 : capacity_ == 1 ? 4 : capacity_ * 2;
-        T* fresh = std::allocator<T>().allocate(fresh_capacity);
+        T* fresh = allocate(fresh_capacity);
         for (std::uint32_t i = 0; i < size_; ++i) {
             T& old = (*this)[i];
             ::new (static_cast<void*>(fresh + i)) T(std::move(old));
             old.~T();
         }
         if (data_ != nullptr)
-            std::allocator<T>().deallocate(data_, capacity_);
+            deallocate(data_, capacity_);
         data_ = fresh;
         head_ = 0;
         capacity_ = fresh_capacity;

@@ -1,0 +1,163 @@
+#include <sse/detail/ring.hpp>
+#include <sse/detail/slot_blocks.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(SSE_DETAIL_SLOT_BLOCKS_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
+// Each test case uses a block size of its own: the pool is per size and
+// process-wide, and nothing else in this binary allocates these sizes from it.
+
+TEST_CASE("slot_blocks: a block given back is handed out again, not a new one")
+{
+    using blocks = sse::detail::slot_blocks<72>;
+    std::set<void*> first;
+    for (int i = 0; i < 5; ++i)
+        first.insert(blocks::take());
+    REQUIRE(first.size() == 5);
+    for (void* p : first)
+        blocks::give(p);
+    std::set<void*> second;
+    for (int i = 0; i < 5; ++i)
+        second.insert(blocks::take());
+    CHECK(second == first);
+    for (void* p : second)
+        blocks::give(p);
+}
+
+TEST_CASE("slot_blocks: blocks freed on other threads reach the thread that allocates")
+{
+    using blocks = sse::detail::slot_blocks<80>;
+    std::vector<void*> taken;
+    for (int i = 0; i < 100; ++i)
+        taken.push_back(blocks::take());
+    // Another thread frees them all, as a stream's thread frees its queue's block.
+    std::thread([&] {
+        for (void* p : taken)
+            blocks::give(p);
+    }).join();
+    std::set<void*> again;
+    for (int i = 0; i < 100; ++i)
+        again.insert(blocks::take());
+    CHECK(again == std::set<void*>(taken.begin(), taken.end()));
+    for (void* p : again)
+        blocks::give(p);
+}
+
+TEST_CASE("slot_blocks: a thread that ends gives back the blocks it had taken and not handed out")
+{
+    using blocks = sse::detail::slot_blocks<88>;
+    std::vector<void*> taken;
+    for (int i = 0; i < 10; ++i)
+        taken.push_back(blocks::take());
+    for (void* p : taken)
+        blocks::give(p);
+    // This thread takes one block: its cache adopts all ten, and keeps nine when it ends.
+    void* used = nullptr;
+    std::thread([&] {
+        used = blocks::take();
+        blocks::give(used);
+    }).join();
+    std::set<void*> after;
+    for (int i = 0; i < 10; ++i)
+        after.insert(blocks::take());
+    CHECK(after == std::set<void*>(taken.begin(), taken.end()));
+    CHECK(after.count(used) == 1);
+    for (void* p : after)
+        blocks::give(p);
+}
+
+TEST_CASE("slot_blocks: threads that take and give at once never share a block")
+{
+    using blocks = sse::detail::slot_blocks<96>;
+    constexpr int threads = 4;
+    constexpr int rounds = 20000;
+    std::atomic<int> shared_blocks{0};
+    std::vector<std::thread> pool;
+    // Half the blocks a thread takes are given back by its neighbour, as when the
+    // publishing thread fills queues that stream threads drain.
+    std::vector<std::vector<void*>> handed(threads);
+    std::vector<std::atomic<bool>> done(threads);
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            std::vector<void*> mine;
+            for (int i = 0; i < rounds; ++i) {
+                auto* p = static_cast<std::uint64_t*>(blocks::take());
+                // A block is this thread's alone until it gives it back: stamp it
+                // and check that nobody else wrote it meanwhile.
+                std::uint64_t const stamp = (std::uint64_t(t) << 32) | std::uint32_t(i);
+                for (int w = 0; w < 12; ++w)
+                    p[w] = stamp;
+                mine.push_back(p);
+                if (mine.size() == 8) {
+                    for (void* q : mine) {
+                        auto* words = static_cast<std::uint64_t*>(q);
+                        for (int w = 0; w < 12; ++w)
+                            if (words[w] >> 32 != std::uint64_t(t))
+                                ++shared_blocks;
+                        blocks::give(q);
+                    }
+                    mine.clear();
+                }
+            }
+            for (void* q : mine)
+                blocks::give(q);
+        });
+    for (auto& th : pool)
+        th.join();
+    CHECK(shared_blocks.load() == 0);
+}
+
+#if defined(SSE_DETAIL_SLOT_BLOCKS_ASAN)
+TEST_CASE("slot_blocks: under AddressSanitizer a block given back is poisoned but for its link")
+{
+    using blocks = sse::detail::slot_blocks<104>;
+    auto* p = static_cast<char*>(blocks::take());
+    CHECK_FALSE(__asan_address_is_poisoned(p + 8));
+    blocks::give(p);
+    CHECK(__asan_address_is_poisoned(p + 8));
+    CHECK(__asan_address_is_poisoned(p + 103));
+    CHECK(blocks::take() == p);
+    CHECK_FALSE(__asan_address_is_poisoned(p + 103));
+    blocks::give(p);
+}
+#endif
+
+TEST_CASE("ring: keeps its order while it grows from one slot, and a released one-slot ring starts again")
+{
+    sse::detail::ring<std::string> r;
+    CHECK(r.capacity() == 0);
+    r.emplace_back("a");
+    CHECK(r.capacity() == 1);
+    for (char c = 'b'; c <= 'j'; ++c)
+        r.emplace_back(std::string(1, c));
+    CHECK(r.capacity() == 16);
+    std::string order;
+    while (!r.empty()) {
+        order += r.front();
+        r.pop_front();
+    }
+    CHECK(order == "abcdefghij");
+    r.release();
+    CHECK(r.capacity() == 0);
+    // One event at a time, as at low rates: one slot, taken and given back each time.
+    for (int i = 0; i < 3; ++i) {
+        r.emplace_back("event " + std::to_string(i));
+        CHECK(r.capacity() == 1);
+        CHECK(r.front() == "event " + std::to_string(i));
+        r.release();
+        CHECK(r.capacity() == 0);
+    }
+}
