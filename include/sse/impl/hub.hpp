@@ -32,7 +32,14 @@ struct fanout_tally
 // called without locks, so that they may pull inline.
 struct after_unlock
 {
-    std::vector<std::shared_ptr<delivery_sink>> wakes;
+    // A sink to wake, and where its subscriber's queue holds the first event
+    // (null if unknown): an address that notify() only prefetches, never reads.
+    struct wake
+    {
+        std::shared_ptr<delivery_sink> sink;
+        void const* queued = nullptr;
+    };
+    std::vector<wake> wakes;
     std::vector<std::shared_ptr<subscriber>> closed;
     bool wake_inline = false;   // see hub::fanout_locked()
 };
@@ -627,12 +634,14 @@ SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, publishe
     if (!s.accepts(e))
         return;
     std::shared_ptr<delivery_sink> sink;
+    void const* queued = nullptr;
     bool closed = false;
     {
         std::lock_guard<detail::small_mutex> lock(s.mutex_);
         if (s.closed_)
             return;
         closed = s.push_locked(b, e, at, tally);
+        queued = s.queue_.empty() ? nullptr : &s.queue_.front();
         // A gated subscriber is woken when its history is in front.
         if (!closed && s.has_sink_ && !s.gated_) {
             // A sink destroyed without unsubscribe() ends the subscription here.
@@ -648,25 +657,29 @@ SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, publishe
     if (closed)
         after.closed.push_back(all_[s.all_pos_]);
     else if (sink)
-        after.wakes.push_back(std::move(sink));
+        after.wakes.push_back({std::move(sink), queued});
 }
 
 SSE_DECL void hub::notify(detail::after_unlock& after)
 {
     // The sinks of many connections are cold in the cache: ask for each a little
-    // ahead (its own line two sinks ahead, what its wake() reads one ahead), and
-    // let it go right after its wake, while it is still at hand.
+    // ahead (its own line and, for an inline wake, the queued event's slot two
+    // sinks ahead, what its wake() reads one ahead), and let it go right after its
+    // wake, while it is still at hand.
     auto& wakes = after.wakes;
     std::size_t const n = wakes.size();
     bool const inline_wakes = after.wake_inline && n != 0;
     auto const start = inline_wakes ? clock::now() : clock::time_point{};
     std::size_t worked = 0;   // inline wakes that did their work here
     for (std::size_t i = 0; i < n; ++i) {
-        if (i + 2 < n)
-            detail::prefetch(wakes[i + 2].get());
+        if (i + 2 < n) {
+            detail::prefetch(wakes[i + 2].sink.get());
+            if (inline_wakes && wakes[i + 2].queued != nullptr)
+                detail::prefetch(wakes[i + 2].queued);
+        }
         if (i + 1 < n)
-            wakes[i + 1]->prefetch();
-        std::shared_ptr<delivery_sink> const sink = std::move(wakes[i]);
+            wakes[i + 1].sink->prefetch();
+        std::shared_ptr<delivery_sink> const sink = std::move(wakes[i].sink);
         if (!inline_wakes)
             sink->wake();
         else if (sink->wake_inline())
@@ -982,7 +995,7 @@ SSE_DECL void hub::ungate_locked(subscriber& s, detail::after_unlock& after)
         return;
     if (auto sink = s.sink_.lock()) {
         s.armed_ = false;
-        after.wakes.push_back(std::move(sink));
+        after.wakes.push_back({std::move(sink)});
     }
 }
 
@@ -1066,7 +1079,7 @@ SSE_DECL void hub::reset_all_locked(std::string id, std::string_view reason, std
         if (s->has_sink_ && !s->gated_ && s->armed_) {
             if (auto sink = s->sink_.lock()) {
                 s->armed_ = false;
-                after.wakes.push_back(std::move(sink));
+                after.wakes.push_back({std::move(sink)});
             }
         }
     }
