@@ -3,11 +3,8 @@
 
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,63 +17,65 @@
 // Each test case uses a block size of its own: the pool is per size and
 // process-wide, and nothing else in this binary allocates these sizes from it.
 
+namespace {
+
+template<class Blocks>
+std::set<void*> take_blocks(int n)
+{
+    std::set<void*> taken;
+    for (int i = 0; i < n; ++i)
+        taken.insert(Blocks::take());
+    return taken;
+}
+
+template<class Blocks>
+void give_blocks(std::set<void*> const& blocks)
+{
+    for (void* p : blocks)
+        Blocks::give(p);
+}
+
+} // namespace
+
 TEST_CASE("slot_blocks: a block given back is handed out again, not a new one")
 {
     using blocks = sse::detail::slot_blocks<72>;
-    std::set<void*> first;
-    for (int i = 0; i < 5; ++i)
-        first.insert(blocks::take());
+    auto const first = take_blocks<blocks>(5);
     REQUIRE(first.size() == 5);
-    for (void* p : first)
-        blocks::give(p);
-    std::set<void*> second;
-    for (int i = 0; i < 5; ++i)
-        second.insert(blocks::take());
+    give_blocks<blocks>(first);
+    auto const second = take_blocks<blocks>(5);
     CHECK(second == first);
-    for (void* p : second)
-        blocks::give(p);
+    give_blocks<blocks>(second);
 }
 
 TEST_CASE("slot_blocks: blocks freed on other threads reach the thread that allocates")
 {
     using blocks = sse::detail::slot_blocks<80>;
-    std::vector<void*> taken;
-    for (int i = 0; i < 100; ++i)
-        taken.push_back(blocks::take());
+    auto const taken = take_blocks<blocks>(100);
+    REQUIRE(taken.size() == 100);
     // Another thread frees them all, as a stream's thread frees its queue's block.
-    std::thread([&] {
-        for (void* p : taken)
-            blocks::give(p);
-    }).join();
-    std::set<void*> again;
-    for (int i = 0; i < 100; ++i)
-        again.insert(blocks::take());
-    CHECK(again == std::set<void*>(taken.begin(), taken.end()));
-    for (void* p : again)
-        blocks::give(p);
+    std::thread([&] { give_blocks<blocks>(taken); }).join();
+    auto const again = take_blocks<blocks>(100);
+    CHECK(again == taken);
+    give_blocks<blocks>(again);
 }
 
 TEST_CASE("slot_blocks: a thread that ends gives back the blocks it had taken and not handed out")
 {
     using blocks = sse::detail::slot_blocks<88>;
-    std::vector<void*> taken;
-    for (int i = 0; i < 10; ++i)
-        taken.push_back(blocks::take());
-    for (void* p : taken)
-        blocks::give(p);
+    auto const taken = take_blocks<blocks>(10);
+    REQUIRE(taken.size() == 10);
+    give_blocks<blocks>(taken);
     // This thread takes one block: its cache adopts all ten, and keeps nine when it ends.
     void* used = nullptr;
     std::thread([&] {
         used = blocks::take();
         blocks::give(used);
     }).join();
-    std::set<void*> after;
-    for (int i = 0; i < 10; ++i)
-        after.insert(blocks::take());
-    CHECK(after == std::set<void*>(taken.begin(), taken.end()));
+    auto const after = take_blocks<blocks>(10);
+    CHECK(after == taken);
     CHECK(after.count(used) == 1);
-    for (void* p : after)
-        blocks::give(p);
+    give_blocks<blocks>(after);
 }
 
 TEST_CASE("slot_blocks: threads that take and give at once never share a block")
