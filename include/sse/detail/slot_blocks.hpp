@@ -37,9 +37,12 @@ namespace detail {
 // Any thread gives a block back: onto a shared stack, one compare-and-swap. A
 // thread that allocates takes from a list of its own, and when that is empty
 // takes the whole shared stack at once (no block is popped alone from the
-// shared stack, so no ABA). The blocks are never returned to the system: they
-// number at most the one-slot queues that were ever full at once, 32 bytes each
-// (20,000 subscribers: 640 KB), which glibc would hold in its bins anyway.
+// shared stack, so no ABA). The blocks are never returned to the system: with one
+// publishing thread they number at most the one-slot queues that were ever full
+// at once (each further publishing thread may hold as many in its own list),
+// 32 bytes each (20,000 subscribers: 640 KB), which glibc would hold in its bins
+// anyway. A thread's list is destroyed with the thread; a take() after that (a
+// static object's destructor) falls back to operator new.
 // Size: the blocks' size; their alignment is operator new's.
 template<std::size_t Size>
 class slot_blocks
