@@ -8,11 +8,11 @@
 #
 # Servers: fanout (run-fanout.sh), nchan (run-nchan.sh), floor (run-floor.sh: one write() per
 # delivery), floor-send (the floor with one send() per delivery, the cheaper call), server
-# (run-server.sh: the example server, idle memory only: it cannot take the generator's
-# publishes). Each round runs every load against every server, one after the other, the server
-# order shifted by one each round, so that drift in the machine's load spreads over all servers.
-# The server runs on --server-cpu and the generator on --generator-cpu (taskset; the run scripts
-# pin the server through SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the round, load, server
+# (run-server.sh: the example server, idle memory only: it cannot take the generator's publishes).
+# Each round runs every load against every server, one after the other, the server order shifted by
+# one each round, so that drift in the machine's load spreads over all servers. The server runs on
+# --server-cpu and the generator on --generator-cpu (taskset; the run scripts pin the server through
+# SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the round, load, server
 # and load average. A run that fails (or, for `server`, does not connect every subscriber) stops
 # everything with its output; the lines already written stay. A run whose only fault is events out
 # of order is counted (every event did arrive once) and reported after the table, and compare.sh

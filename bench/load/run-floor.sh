@@ -4,12 +4,12 @@
 #
 #   bench/load/run-floor.sh [sse-loadgen options]      e.g. --subscribers 10000 --events 40 --rate 4
 #
-# --prefix goes to both, --floor-syscall write|send to the server (its --syscall: one write() or
-# one send() per delivery; write by default); everything else to the generator. The programs are
-# build-load/sse-floor and build-load/sse-loadgen unless SSE_FLOOR and SSE_LOADGEN name others. SSE_SERVER_CPU=N pins
-# the server to CPU N (taskset). Exits with the generator's status, or 3 when the server cannot be
-# started. The server is stopped on every exit path, and its stderr (its counters at exit) is
-# printed.
+# --prefix goes to both, --floor-syscall write|send to the server (its --syscall: one write() or one
+# send() per delivery; write by default); everything else to the generator. The programs are
+# build-load/sse-floor and build-load/sse-loadgen unless SSE_FLOOR and SSE_LOADGEN name others.
+# SSE_SERVER_CPU=N pins the server to CPU N (taskset). Exits with the generator's status, or 3 when
+# the server cannot be started. The server is stopped on every exit path, and its stderr (its
+# counters at exit) is printed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

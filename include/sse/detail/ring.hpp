@@ -93,7 +93,7 @@ public:
     }
 
 private:
-    using one_slot_blocks = slot_blocks<(sizeof(T) < sizeof(void*) ? sizeof(void*) : sizeof(T))>;
+    using one_slot_blocks = slot_blocks<sizeof(T)>;
     static constexpr bool pooled_one_slot = alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 
     static T* allocate(std::uint32_t capacity)

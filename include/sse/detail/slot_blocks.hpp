@@ -43,7 +43,7 @@ namespace detail {
 // 32 bytes each (20,000 subscribers: 640 KB), which glibc would hold in its bins
 // anyway. A thread's list is destroyed with the thread; a take() after that (a
 // static object's destructor) falls back to operator new.
-// Size: the blocks' size; their alignment is operator new's.
+// Size: the blocks' size (at least a pointer's); their alignment is operator new's.
 template<std::size_t Size>
 class slot_blocks
 {
@@ -51,16 +51,16 @@ class slot_blocks
     {
         node* next;
     };
-    static_assert(Size >= sizeof(node));
+    static constexpr std::size_t block_size = Size < sizeof(node) ? sizeof(node) : Size;
 
 public:
     static void* take()
     {
         thread_cache& own = cache();
-        if (own.head == nullptr && own.alive)
+        if (own.alive && own.head == nullptr)
             own.head = shared().exchange(nullptr, std::memory_order_acquire);
-        if (own.head == nullptr || !own.alive)
-            return ::operator new(Size);
+        if (!own.alive || own.head == nullptr)
+            return ::operator new(block_size);
         node* n = own.head;
         unpoison(n);
         own.head = n->next;
@@ -132,14 +132,14 @@ private:
     static void poison([[maybe_unused]] node* n) noexcept
     {
 #if defined(SSE_DETAIL_SLOT_BLOCKS_ASAN)
-        __asan_poison_memory_region(reinterpret_cast<char*>(n) + sizeof(node), Size - sizeof(node));
+        __asan_poison_memory_region(reinterpret_cast<char*>(n) + sizeof(node), block_size - sizeof(node));
 #endif
     }
 
     static void unpoison([[maybe_unused]] node* n) noexcept
     {
 #if defined(SSE_DETAIL_SLOT_BLOCKS_ASAN)
-        __asan_unpoison_memory_region(n, Size);
+        __asan_unpoison_memory_region(n, block_size);
 #endif
     }
 };
