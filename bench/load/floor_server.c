@@ -11,10 +11,18 @@
 // server's CPU per delivery. Per subscriber the server holds one descriptor and one table entry.
 //
 //   sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]
+//             [--misdeliver late|split]
 //
 // --syscall send makes each delivery a send(MSG_NOSIGNAL) instead of a write(): the same bytes
 // through the socket layer without the file layer's checks, the cheaper of the two on Linux.
 // write() stays the default, as issue 15 defines the floor.
+//
+// --misdeliver late|split breaks the order on purpose, so that the generator's tests can show it
+// notices (bench/load/CMakeLists.txt). Events are taken in pairs, and the count must be even:
+//   late   each first event of a pair is answered at once but written after the second;
+//   split  the first of a pair is neither written nor answered until the second arrives (on
+//          another connection); then half the subscribers get the pair in one order, half in the
+//          other, and both are answered.
 //
 // Prints `listening on HOST:PORT` first, runs until SIGINT or SIGTERM, then prints its counters on
 // stderr. See bench/load/README.md.
@@ -53,6 +61,11 @@ static size_t msg_cap;
 static unsigned long long served, events, writes, drops;
 static volatile sig_atomic_t stop;
 static int use_send; // --syscall send
+enum misdelivery { in_order, late, split };
+static enum misdelivery misdeliver;
+static char *held;     // the first event of a pair, formatted, while misdelivering
+static size_t held_size;
+static int held_fd = -1; // its publisher, while split holds the answer
 
 static const char sub_head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
@@ -82,7 +95,63 @@ static void answer_and_close(int fd, const char *text)
     drop_conn(fd);
 }
 
-static void publish(const char *body, size_t len)
+// One event to every subscriber from slot `from` on, `step` apart.
+static void write_all(const char *text, size_t size, size_t from, size_t step)
+{
+    for (size_t i = from; i < nsubs;) {
+        int fd = subs[i];
+        ssize_t n = use_send ? send(fd, text, size, MSG_NOSIGNAL) : write(fd, text, size);
+        if (n == (ssize_t)size) {
+            ++writes;
+            i += step;
+        } else {
+            // EAGAIN, a short write or a dead peer: the floor queues nothing. The last subscriber
+            // moves into slot i, so i is not advanced.
+            ++drops;
+            drop_conn(fd);
+        }
+    }
+}
+
+static void answer_publish(int fd)
+{
+    if (write(fd, accepted, sizeof accepted - 1) != (ssize_t)(sizeof accepted - 1))
+        drop_conn(fd);
+}
+
+// --misdeliver: the pair's first event is held; the second writes both, out of order.
+static int misdeliver_pair(int fd, size_t size)
+{
+    if (!held) {
+        held = malloc(size);
+        if (!held) { perror("sse-floor: malloc"); exit(1); }
+        memcpy(held, msg, size);
+        held_size = size;
+        if (misdeliver == split) {
+            held_fd = fd;
+            return 0;
+        }
+        return 1;
+    }
+    if (misdeliver == late) {
+        write_all(msg, size, 0, 1);
+        write_all(held, held_size, 0, 1);
+    } else {
+        write_all(msg, size, 0, 2);
+        write_all(held, held_size, 0, 2);
+        write_all(held, held_size, 1, 2);
+        write_all(msg, size, 1, 2);
+        if (conns[held_fd].state != st_free)
+            answer_publish(held_fd);
+        held_fd = -1;
+    }
+    free(held);
+    held = NULL;
+    return 1;
+}
+
+// Returns whether the publisher is to be answered now.
+static int publish(int fd, const char *body, size_t len)
 {
     if (len && body[len - 1] == '\n')
         --len;
@@ -96,19 +165,10 @@ static void publish(const char *body, size_t len)
     memcpy(msg + 6 + len, "\n\n", 2);
     size_t const size = len + 8;
     ++events;
-    for (size_t i = 0; i < nsubs;) {
-        int fd = subs[i];
-        ssize_t n = use_send ? send(fd, msg, size, MSG_NOSIGNAL) : write(fd, msg, size);
-        if (n == (ssize_t)size) {
-            ++writes;
-            ++i;
-        } else {
-            // EAGAIN, a short write or a dead peer: the floor queues nothing. The last subscriber
-            // moves into slot i, so i is not advanced.
-            ++drops;
-            drop_conn(fd);
-        }
-    }
+    if (misdeliver != in_order)
+        return misdeliver_pair(fd, size);
+    write_all(msg, size, 0, 1);
+    return 1;
 }
 
 static long content_length(const char *head, size_t len)
@@ -175,9 +235,10 @@ static void serve_requests(int fd, const char *sub_path, const char *pub_path)
             }
             return;
         }
-        publish(c->buf + head, (size_t)length);
-        if (write(fd, accepted, sizeof accepted - 1) != (ssize_t)(sizeof accepted - 1))
-            return drop_conn(fd);
+        if (publish(fd, c->buf + head, (size_t)length)) {
+            if (write(fd, accepted, sizeof accepted - 1) != (ssize_t)(sizeof accepted - 1))
+                return drop_conn(fd);
+        }
         memmove(c->buf, c->buf + total, c->len - total); // a pipelined request may follow
         c->len -= (uint32_t)total;
     }
@@ -233,7 +294,8 @@ static void usage(const char *why)
 {
     if (why)
         fprintf(stderr, "sse-floor: %s\n", why);
-    fprintf(why ? stderr : stdout, "usage: sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]\n");
+    fprintf(why ? stderr : stdout, "usage: sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]\n"
+        "                 [--misdeliver late|split]\n");
     exit(why ? 2 : 0);
 }
 
@@ -251,6 +313,12 @@ int main(int argc, char **argv)
             const char *call = argv[++i];
             if (!strcmp(call, "send")) use_send = 1;
             else if (strcmp(call, "write")) usage("--syscall is write or send");
+        }
+        else if (!strcmp(argv[i], "--misdeliver")) {
+            const char *how = argv[++i];
+            if (!strcmp(how, "late")) misdeliver = late;
+            else if (!strcmp(how, "split")) misdeliver = split;
+            else usage("--misdeliver is late or split");
         }
         else usage("unknown option");
     }

@@ -387,6 +387,10 @@ struct setup
     std::string padding;       // " xxx...", empty without --payload
     std::uint32_t events = 0;
     std::size_t seen_words = 0;   // 64-bit words of each subscriber's bitset
+    // Per event, written by the publisher just before it sends the event: how many events from
+    // sequence 0 on had all been answered by then. Those must reach every subscriber before this
+    // one does; publishes still in flight together may reach them in either order (see on_event).
+    std::unique_ptr<std::atomic<std::uint32_t>[]> answered_before;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -410,8 +414,10 @@ struct subscriber
     sse::http::chunked_decoder chunks;
     sse::parser events;
     std::vector<std::uint64_t> seen;   // bit per sequence number received
+    std::uint64_t order_hash = 0;      // of the sequence numbers in the order received
     std::int64_t started_ns = 0;
     std::uint32_t next = 0;            // highest sequence number received, plus one
+    std::uint32_t contiguous = 0;      // sequence numbers 0 to contiguous - 1 are all received
     std::uint32_t slot = 0;            // handshake slot while connecting
     std::uint16_t node = 0;            // which of --sub-ports it subscribes on
     state st = state::idle;
@@ -430,7 +436,8 @@ struct worker_stats
     histogram latency;   // ns, first receipts only
     histogram handshake; // ns, connect + request + response head
     std::uint64_t duplicates = 0;
-    std::uint64_t out_of_order = 0;
+    std::uint64_t out_of_order = 0;  // received before an event that was answered before it was sent
+    std::uint64_t reordered = 0;     // received after a higher sequence number (allowed if concurrent)
     std::uint64_t unexpected = 0;    // events whose data is not `<seq> <ns>` with seq < M
     std::uint64_t disconnects = 0;   // streams the server ended after the handshake
     std::uint64_t stream_errors = 0; // chunked framing or event parser errors
@@ -465,6 +472,14 @@ public:
     asio::io_context& context() noexcept { return ctx_; }
     worker_stats& stats() noexcept { return stats_; }
     std::size_t share() const noexcept { return subs_.size(); }
+
+    /// The order hash of each subscriber that received every event, once the run is over.
+    void complete_orders(std::vector<std::uint64_t>& out) const
+    {
+        for (auto const& s : subs_)
+            if (s.contiguous == setup_.events)
+                out.push_back(s.order_hash);
+    }
 
     /// Starts opening the subscribers. Runs on this worker's thread.
     void start_opening()
@@ -698,10 +713,19 @@ private:
             return;
         }
         word |= bit;
-        if (seq < s.next)
+        // The order a server owes: a publish answered before another was sent comes first. Two
+        // publishes in flight at once, on two connections, have no order between them (HTTP gives
+        // none), so a server may take them in either. With one publisher connection every event
+        // was sent after the previous one was answered, and the order is the sequence numbers'.
+        if (s.contiguous < setup_.answered_before[seq].load(std::memory_order_relaxed))
             ++stats_.out_of_order;
-        else
-            s.next = seq + 1;
+        else if (seq < s.next)
+            ++stats_.reordered;
+        s.next = std::max(s.next, seq + 1);
+        while (s.contiguous < setup_.events && (s.seen[s.contiguous >> 6] >> (s.contiguous & 63) & 1) != 0)
+            ++s.contiguous;
+        // Whatever order the server chose, it is one order: the same for every subscriber.
+        s.order_hash = (s.order_hash ^ (seq + 1)) * 0x100000001b3u;
         stats_.latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, received_ns - sent_ns)));
         stats_.received.fetch_add(1, std::memory_order_relaxed);
         ++stats_.node_received[s.node];
@@ -798,6 +822,7 @@ private:
         std::string body;   // `<seq> <send_ns>`; the padding follows from setup
         std::string out;    // head and body but the padding
         std::array<char, 4096> in{};
+        std::uint32_t seq = 0;   // the event in flight while busy
         int failures_in_a_row = 0;
         state st = state::closed;
     };
@@ -833,6 +858,7 @@ private:
         if (in_flight) {
             ++result_.failed;
             ++answered_;
+            settle(c.seq);
         }
         if (++c.failures_in_a_row > 3) {
             c.st = conn::state::dead;
@@ -886,9 +912,19 @@ private:
         }
     }
 
+    /// Event `seq` is answered (or given up): it may complete the answered prefix.
+    void settle(std::uint32_t seq)
+    {
+        settled_[seq] = true;
+        while (settled_prefix_ < setup_.events && settled_[settled_prefix_])
+            ++settled_prefix_;
+    }
+
     void send(conn& c, std::uint32_t seq)
     {
         c.st = conn::state::busy;
+        c.seq = seq;
+        setup_.answered_before[seq].store(settled_prefix_, std::memory_order_relaxed);
         c.body.clear();
         append_number(c.body, seq);
         c.body += ' ';
@@ -966,6 +1002,7 @@ private:
     {
         auto const& h = c.head.get();
         ++answered_;
+        settle(c.seq);
         if (h.status() >= 200 && h.status() < 300) {
             ++result_.published;
         } else {
@@ -991,6 +1028,8 @@ private:
     std::int64_t start_ns_ = 0;
     std::uint32_t next_ = 0;       // next sequence number to send
     std::uint32_t answered_ = 0;   // events sent and answered, or given up
+    std::vector<bool> settled_ = std::vector<bool>(setup_.events);   // by sequence number: answered
+    std::uint32_t settled_prefix_ = 0;   // events 0 to this - 1 are all answered
     bool timer_armed_ = false;
     bool finished_ = false;
     result result_;
@@ -1053,6 +1092,9 @@ struct report
     std::uint64_t expected = 0;
     std::uint64_t received = 0;
     std::uint64_t duplicates = 0, out_of_order = 0, unexpected = 0, disconnects = 0, stream_errors = 0;
+    std::uint64_t reordered = 0;          // after a higher sequence number: allowed if both were in flight
+    std::size_t complete = 0;             // subscribers that received every event
+    std::size_t other_orders = 0;         // of those, how many in an order other than the first's
     std::int64_t last_delivery_ns = 0;
     server_readings server;
     double generator_cpu = 0;
@@ -1267,6 +1309,10 @@ void print_table(report const& r)
                 ", duplicate %" PRIu64 ", unexpected %" PRIu64 "\n",
         r.received, r.expected, delivery_seconds > 0 ? r.received / delivery_seconds : 0.0, r.expected - r.received,
         r.out_of_order, r.duplicates, r.unexpected);
+    if (r.reordered || r.other_orders)
+        std::printf("order        %" PRIu64 " deliveries after a later-numbered event (allowed if both were in flight);"
+                    " %zu of %zu complete subscribers in another order than the first\n",
+            r.reordered, r.other_orders, r.complete);
     if (o.sub_ports.size() > 1)
         for (std::size_t k = 0; k < o.sub_ports.size(); ++k)
             std::printf("  port %-5u  %zu of %zu connected, %" PRIu64 " deliveries missing\n", o.sub_ports[k],
@@ -1356,10 +1402,11 @@ void print_json(report const& r)
     std::printf("\"publish\":{\"published\":%zu,\"failed\":%zu,\"seconds\":%.3f},", r.pub.published, r.pub.failed,
         pub_seconds);
     std::printf("\"deliveries\":{\"expected\":%" PRIu64 ",\"received\":%" PRIu64 ",\"missing\":%" PRIu64
-                ",\"out_of_order\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"unexpected\":%" PRIu64
-                ",\"stream_errors\":%" PRIu64 ",\"per_second\":%.1f},",
-        r.expected, r.received, r.expected - r.received, r.out_of_order, r.duplicates, r.unexpected, r.stream_errors,
-        delivery_seconds > 0 ? r.received / delivery_seconds : 0.0);
+                ",\"out_of_order\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"other_orders\":%zu"
+                ",\"duplicates\":%" PRIu64 ",\"unexpected\":%" PRIu64 ",\"stream_errors\":%" PRIu64
+                ",\"per_second\":%.1f},",
+        r.expected, r.received, r.expected - r.received, r.out_of_order, r.reordered, r.other_orders, r.duplicates,
+        r.unexpected, r.stream_errors, delivery_seconds > 0 ? r.received / delivery_seconds : 0.0);
     std::printf("\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,\"mean\":%.3f},",
         ms(r.latency.percentile(50)), ms(r.latency.percentile(90)), ms(r.latency.percentile(99)),
         ms(r.latency.percentile(99.9)), ms(r.latency.max()), r.latency.mean() / 1e6);
@@ -1477,6 +1524,7 @@ setup make_setup(options const& o)
         s.padding = " " + std::string(o.payload, 'x');
     s.events = static_cast<std::uint32_t>(o.events);
     s.seen_words = (o.events + 63) / 64;
+    s.answered_before = std::make_unique<std::atomic<std::uint32_t>[]>(o.events);
     return s;
 }
 
@@ -1538,6 +1586,7 @@ int run(options const& o)
         r.received += st.received.load();
         r.duplicates += st.duplicates;
         r.out_of_order += st.out_of_order;
+        r.reordered += st.reordered;
         r.unexpected += st.unexpected;
         r.disconnects += st.disconnects;
         r.stream_errors += st.stream_errors;
@@ -1548,6 +1597,12 @@ int run(options const& o)
     if (r.first_error.empty())
         r.first_error = r.pub.first_error;
     r.expected = std::uint64_t{o.subscribers} * o.events;
+    std::vector<std::uint64_t> orders;
+    for (auto const& w : workers)
+        w->complete_orders(orders);
+    r.complete = orders.size();
+    r.other_orders = static_cast<std::size_t>(
+        std::count_if(orders.begin(), orders.end(), [&](std::uint64_t h) { return h != orders.front(); }));
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     r.generator_max_rss_kib = ru.ru_maxrss;
@@ -1565,6 +1620,8 @@ int run(options const& o)
         std::to_string(o.events - r.pub.published) + " events not published");
     problem(r.received < r.expected, std::to_string(r.expected - r.received) + " deliveries missing");
     problem(r.out_of_order > 0, std::to_string(r.out_of_order) + " out of order");
+    problem(r.other_orders > 0, std::to_string(r.other_orders) + " of " + std::to_string(r.complete) +
+        " subscribers received the events in another order than the first");
     problem(r.duplicates > 0, std::to_string(r.duplicates) + " duplicates");
     problem(r.unexpected > 0, std::to_string(r.unexpected) + " unexpected events");
 
