@@ -186,11 +186,10 @@ private:
         clock::time_point at;
     };
 
-    // The lines a delivery reads (see detail::prefetch).
+    // The lines a delivery reads (see detail::prefetch): the first 88 bytes.
     void prefetch() const noexcept
     {
         detail::prefetch(this);
-        detail::prefetch(&sink_);
         detail::prefetch(&mutex_);
         detail::prefetch(&queued_bytes_);
     }
@@ -205,20 +204,15 @@ private:
     // The filter's verdict on `e`; true without a filter.
     bool accepts(published_event const& e) const { return !extras_ || !extras_->filter || extras_->filter(e); }
 
+    // First, what every delivery reads or writes (a push on the publishing
+    // thread, a pull later): 88 bytes together, two cache lines rather than
+    // three or four. A publish to 20,000 subscribers finds each of them cold.
+
     // Immutable after subscribe().
-    std::uint64_t id_ = 0;
-    std::string user_;
-    std::vector<std::string> topics_;
     std::weak_ptr<delivery_sink> sink_;
-    clock::time_point connected_since_;
     // The hub's default limits, shared by every subscriber that has no limits of its own.
     std::shared_ptr<queue_limits const> limits_;
     std::unique_ptr<extras> extras_;   // null: no filter, no throttling
-
-    // Guarded by the hub's mutex: positions in the hub's indexes.
-    std::unique_ptr<std::uint32_t[]> topic_pos_;
-    std::uint32_t all_pos_ = ~std::uint32_t(0);   // ~0: not registered
-    std::uint32_t user_pos_ = 0;
     bool coalesce_ = false;
     bool has_sink_ = false;
 
@@ -231,6 +225,17 @@ private:
     close_reason reason_ = close_reason::unsubscribed;
     detail::ring<queued> queue_;
     std::size_t queued_bytes_ = 0;
+
+    // Immutable after subscribe().
+    std::uint64_t id_ = 0;
+    std::string user_;
+    std::vector<std::string> topics_;
+    clock::time_point connected_since_;
+
+    // Guarded by the hub's mutex: positions in the hub's indexes.
+    std::unique_ptr<std::uint32_t[]> topic_pos_;
+    std::uint32_t all_pos_ = ~std::uint32_t(0);   // ~0: not registered
+    std::uint32_t user_pos_ = 0;
 };
 
 namespace detail {
@@ -641,7 +646,7 @@ struct hub_companions
     static void prefetch_for_pull(subscriber const& s) noexcept
     {
         detail::prefetch(&s.mutex_);
-        detail::prefetch(&s.extras_);
+        detail::prefetch(&s.queued_bytes_);
     }
 
     // With the lock held: nothing queued, and the next push wakes the sink.

@@ -111,11 +111,11 @@ public:
         if constexpr (stream<Socket>::plain_socket) {
             // With std::make_shared the reference counts that the hub's pointer
             // shares (and releases right after this wake) sit just before the stream.
+            // The stream keeps what a write at once touches at its front (flag,
+            // options, time), next to those counts and before its socket.
             detail::prefetch(reinterpret_cast<char const*>(stream_) - sizeof(void*));
             detail::prefetch(&stream_->writes_lent_);
             detail::prefetch(&stream_->socket_);
-            detail::prefetch(&stream_->options_);
-            detail::prefetch(&stream_->last_activity_);
             hub_companions::prefetch_for_pull(subscriber_of(const_cast<stream_sink&>(*this)));
         }
         else {

@@ -172,9 +172,9 @@ inline event_buffer make_retry_hint(std::chrono::milliseconds retry)
 SSE_DECL subscriber::subscriber(detail::subscriber_access, subscriber_options&& o,
     std::shared_ptr<queue_limits const> const& defaults, std::weak_ptr<delivery_sink> sink, bool has_sink,
     clock::time_point now)
-    : user_(std::move(o.user)), topics_(std::move(o.topics)), sink_(std::move(sink)), connected_since_(now),
-      limits_(o.limits ? std::make_shared<queue_limits const>(*o.limits) : defaults), coalesce_(o.coalesce),
-      has_sink_(has_sink)
+    : sink_(std::move(sink)), limits_(o.limits ? std::make_shared<queue_limits const>(*o.limits) : defaults),
+      coalesce_(o.coalesce), has_sink_(has_sink), user_(std::move(o.user)), topics_(std::move(o.topics)),
+      connected_since_(now)
 {
     std::sort(topics_.begin(), topics_.end());
     topics_.erase(std::unique(topics_.begin(), topics_.end()), topics_.end());

@@ -70,9 +70,9 @@ stream<Socket>::stream(Socket socket, stream_options options)
 
 template<class Socket>
 stream<Socket>::stream(Socket socket, std::shared_ptr<stream_options const> options)
-    : socket_(std::move(socket)),
-      service_(&net::use_service<detail::stream_service>(net::query(socket_.get_executor(), net::execution::context))),
-      options_(std::move(options))
+    : options_(std::move(options)),
+      socket_(std::move(socket)),
+      service_(&net::use_service<detail::stream_service>(net::query(socket_.get_executor(), net::execution::context)))
 {
     SSE_ASSERT(options_ != nullptr);
     // The service keeps the first executor it is given for its timer: a socket's
