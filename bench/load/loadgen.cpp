@@ -7,8 +7,9 @@
 // sse::http::response_parser for the head, sse::http::chunked_decoder when the body is chunked,
 // sse::parser for the events. Each event's data is `<seq> <send_ns>[ <padding>]`, stamped from
 // steady_clock just before the POST is written, so publisher and subscribers share one clock.
-// Exit status: 0 when every subscriber connected and got every event once and in order;
-// 1 when anything was missing, doubled, out of order or failed; 2 on bad usage.
+// Exit status: 0 when every subscriber connected and got every event once, in an order the server
+// owes (see on_event), and all in the same order; 1 when anything was missing, doubled, out of
+// order or failed; 2 on bad usage.
 // See bench/load/README.md.
 
 #include <sse/http/chunked_decoder.hpp>
