@@ -113,10 +113,13 @@ static void write_all(const char *text, size_t size, size_t from, size_t step)
     }
 }
 
-static void answer_publish(int fd)
+// 202 to a publisher; false if that failed and the connection is dropped.
+static int answer_publish(int fd)
 {
-    if (write(fd, accepted, sizeof accepted - 1) != (ssize_t)(sizeof accepted - 1))
-        drop_conn(fd);
+    if (write(fd, accepted, sizeof accepted - 1) == (ssize_t)(sizeof accepted - 1))
+        return 1;
+    drop_conn(fd);
+    return 0;
 }
 
 // --misdeliver: the pair's first event is held; the second writes both, out of order.
@@ -235,10 +238,8 @@ static void serve_requests(int fd, const char *sub_path, const char *pub_path)
             }
             return;
         }
-        if (publish(fd, c->buf + head, (size_t)length)) {
-            if (write(fd, accepted, sizeof accepted - 1) != (ssize_t)(sizeof accepted - 1))
-                return drop_conn(fd);
-        }
+        if (publish(fd, c->buf + head, (size_t)length) && !answer_publish(fd))
+            return;
         memmove(c->buf, c->buf + total, c->len - total); // a pipelined request may follow
         c->len -= (uint32_t)total;
     }
