@@ -121,6 +121,37 @@ expect() {
     fi
 }
 
+# start ARGS...: runs sse-cat in the background and sets pid. Its files are emptied here
+# first: the child truncates them only once it runs, and until then wait_for would find
+# the last run's "open (200)" and signal a process that has not reached sse-cat yet.
+start() {
+    : >"$dir/out"
+    : >"$dir/err"
+    "$sse_cat" "$@" >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    background+=("$pid")
+}
+
+# reap: waits up to 20 s for $pid and sets rc to its status. One still running then is
+# killed and rc says so, with its signal mask for the log: a hang fails the check here
+# rather than stalling the suite until ctest's timeout.
+reap() {
+    rc=0
+    for _ in $(seq 200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "       sse-cat $pid still runs 20 s on; its signals:"
+        grep -E '^Sig(Pnd|Blk|Ign|Cgt)|^ShdPnd' "/proc/$pid/status" | sed 's/^/         /' || true
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        rc="still running after 20 s"
+        return
+    fi
+    wait "$pid" || rc=$?
+}
+
 # publish CHANNEL BODY [TYPE]: prints the id nchan gave the message.
 publish() {
     local extra=()
@@ -165,37 +196,28 @@ expect "--no-reconnect: a stream the server ends cleanly exits 0" 0 - "$line1" "
 
 # The server ends the stream after 1 s; sse-cat reconnects with Last-Event-ID and gets
 # only what is new.
-"$sse_cat" -v --max-events 4 --timeout 15 "$http/brief/main" >"$dir/out" 2>"$dir/err" &
-pid=$!
-background+=("$pid")
+start -v --max-events 4 --timeout 15 "$http/brief/main"
 if wait_for "$dir/err" waiting; then
     id4=$(publish main 'after the reconnect')
 fi
-rc=0
-wait "$pid" || rc=$?
+reap
 expect "a reconnect resumes from the last event id, no duplicate" 0 "waiting: server ended the stream" \
     "$line1" "$line2" "$line3" '{"type":"message","data":"after the reconnect","id":"'"${id4:-}"'"}'
 
 # Each line reaches a reader as it comes, not when sse-cat exits.
-"$sse_cat" -v "$http/sub/live" >"$dir/out" 2>"$dir/err" &
-pid=$!
-background+=("$pid")
+start -v "$http/sub/live"
 live_id=
 wait_for "$dir/err" "open \(200\)" && live_id=$(publish live 'now')
 check "an event is written and flushed while the stream stays open" \
     wait_for "$dir/out" '^\{"type":"message","data":"now","id":"'"$live_id"'"\}$'
 kill -INT "$pid"
-rc=0
-wait "$pid" || rc=$?
+reap
 expect "SIGINT closes the stream and exits 130" 130 "" '{"type":"message","data":"now","id":"'"$live_id"'"}'
 
-"$sse_cat" -v "$http/sub/quiet" >"$dir/out" 2>"$dir/err" &
-pid=$!
-background+=("$pid")
+start -v "$http/sub/quiet"
 wait_for "$dir/err" "open \(200\)" || true
 kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
+reap
 expect "SIGTERM closes the stream and exits 143" 143 ""
 
 # ---- what the server answers ----------------------------------------------------------
