@@ -1,3 +1,97 @@
-// The single definition of doctest's main for every test executable.
+// The single definition of doctest's main for every test executable, and a watchdog.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace {
+
+// A test case that hangs is otherwise killed by ctest's timeout for the whole
+// executable, with nothing to say which case it was: the watchdog names the case
+// and aborts once it has run SSE_TEST_CASE_TIMEOUT seconds (120 unless set; 0 turns
+// the watchdog off). Every case here takes seconds, under sanitizers too.
+class watchdog final : public doctest::IReporter
+{
+public:
+    explicit watchdog(doctest::ContextOptions const&) {}
+
+    void test_run_start() override
+    {
+        char const* env = std::getenv("SSE_TEST_CASE_TIMEOUT");
+        limit_ = std::chrono::seconds(env ? std::atoi(env) : 120);
+        if (limit_.count() > 0)
+            thread_ = std::thread([this] { watch(); });
+    }
+
+    void test_run_end(doctest::TestRunStats const&) override
+    {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ended_ = true;
+        }
+        wake_.notify_one();
+        // doctest's SIGABRT handler ends the run on the watchdog's own thread.
+        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
+            thread_.join();
+    }
+
+    void test_case_start(doctest::TestCaseData const& data) override
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        current_ = std::string(data.m_name) + " (" + data.m_file.c_str() + ":" + std::to_string(data.m_line) + ")";
+        started_ = std::chrono::steady_clock::now();
+        running_ = true;
+    }
+
+    void test_case_end(doctest::CurrentTestCaseStats const&) override
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        running_ = false;
+    }
+
+    void report_query(doctest::QueryData const&) override {}
+    void test_case_reenter(doctest::TestCaseData const&) override {}
+    void test_case_exception(doctest::TestCaseException const&) override {}
+    void subcase_start(doctest::SubcaseSignature const&) override {}
+    void subcase_end() override {}
+    void log_assert(doctest::AssertData const&) override {}
+    void log_message(doctest::MessageData const&) override {}
+    void test_case_skipped(doctest::TestCaseData const&) override {}
+
+private:
+    void watch()
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return ended_; })) {
+            if (running_ && std::chrono::steady_clock::now() - started_ > limit_) {
+                std::string const name = current_;
+                // Unlocked first: doctest's SIGABRT handler reports the case through
+                // test_case_end(), which takes the lock.
+                lock.unlock();
+                std::fprintf(stderr, "\nwatchdog: test case \"%s\" still runs after %d s; aborting\n",
+                             name.c_str(), int(limit_.count()));
+                std::fflush(stderr);
+                std::abort();
+            }
+        }
+    }
+
+    std::chrono::seconds limit_{0};
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::string current_;
+    std::chrono::steady_clock::time_point started_;
+    bool running_ = false;
+    bool ended_ = false;
+};
+
+} // namespace
+
+REGISTER_LISTENER("sse_watchdog", 1, watchdog);
