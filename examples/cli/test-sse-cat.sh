@@ -123,7 +123,8 @@ expect() {
 
 # start ARGS...: runs sse-cat in the background and sets pid. Its files are emptied here
 # first: the child truncates them only once it runs, and until then wait_for would find
-# the last run's "open (200)" and signal a process that has not reached sse-cat yet.
+# the last run's "open (200)" and signal the forked shell before it runs sse-cat, and bash
+# (5.2, with this script's traps) now and then loses a signal that comes then.
 start() {
     : >"$dir/out"
     : >"$dir/err"
