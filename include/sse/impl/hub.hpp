@@ -44,6 +44,29 @@ struct after_unlock
     bool wake_inline = false;   // see hub::fanout_locked()
 };
 
+// A publish whose fan-out goes in steps (hub::publish_stepwise): where it
+// stands. Lives on the publishing thread's stack; guarded by the hub's mutex.
+struct stepwise_fanout
+{
+    stepwise_fanout(std::shared_ptr<published_event const> const& p, std::chrono::steady_clock::time_point t)
+        : event(p.get()), buffer(p, &p->wire), at(t)
+    {
+    }
+
+    published_event const* event;
+    event_buffer buffer;
+    std::chrono::steady_clock::time_point at;
+    std::size_t list = 0;                 // the audience's list being walked (a topic's index)
+    std::size_t left = ~std::size_t(0);   // its subscribers not yet visited: [0, left)
+    publish_result result;                // the counts so far
+    bool done = false;
+};
+
+// Subscribers a stepwise fan-out visits with the hub lock held, between two
+// rounds of writes: few enough that each is still in the cache when its write
+// comes, and that the first writes leave at once.
+inline constexpr std::size_t fanout_step = 64;
+
 // One reusable pair of vectors per thread: a warm publisher allocates nothing here.
 // A publish made from inside a sink callback finds the pool taken and uses fresh ones.
 inline after_unlock& after_unlock_pool() noexcept
@@ -399,6 +422,10 @@ SSE_DECL hub::clock::time_point hub::now() const
 
 SSE_DECL void hub::register_locked(std::shared_ptr<subscriber> const& s)
 {
+    // A fan-out going in steps meanwhile has published its event before this
+    // subscriber came: it gets the event by replay only, if it asks for it.
+    if (stepwise_ != nullptr)
+        s->visited_seq_ = stepwise_->event->seq;
     s->all_pos_ = static_cast<std::uint32_t>(all_.size());
     all_.push_back(s);
     for (std::size_t i = 0; i < s->topics_.size(); ++i) {
@@ -746,39 +773,174 @@ SSE_DECL void hub::fanout_locked(published_event const& p, event_buffer const& b
                 deliver_locked(*s, buffer, p, at, tally, after);
         break;
     }
+}
+
+SSE_DECL double hub::note_fanout_locked(clock::time_point at)
+{
+    // The rate of fan-outs of the last second or so: each adds one, decaying with
+    // a time constant of a second. Returns the time since the previous one.
+    double const since = std::chrono::duration<double>(at - previous_fanout_).count();
+    fanout_rate_ = (previous_fanout_ == clock::time_point{} ? 0 : fanout_rate_ * std::exp(-std::max(since, 0.0))) + 1;
+    previous_fanout_ = at;
+    return since;
+}
+
+SSE_DECL bool hub::inline_wakes_locked(double since, std::size_t deliveries) const
+{
     // The sinks may do their work on this thread (write to idle connections at
     // once) when that is expected to take less than half the time between
     // events, were every one of them to work. Otherwise events come faster than
     // one thread writes them one by one: the connections' own threads take them,
     // and each gathers those that queue up meanwhile into one write.
     // Both the time since the previous event and the rate of the last second or
-    // so must leave that time (the rate: each event adds one, decaying with a
-    // time constant of a second). The gap alone would let a loaded thread that
+    // so must leave that time. The gap alone would let a loaded thread that
     // waited for the core it shares with the connections' threads write inline;
     // the rate alone would take a second to notice that events come fast.
-    double const since = std::chrono::duration<double>(at - previous_fanout_).count();
-    fanout_rate_ = (previous_fanout_ == clock::time_point{} ? 0 : fanout_rate_ * std::exp(-std::max(since, 0.0))) + 1;
-    previous_fanout_ = at;
     double const inline_time =
-        2 * 1e-9 * static_cast<double>(inline_wake_ns_.load(std::memory_order_relaxed)) * static_cast<double>(tally.deliveries);
+        2 * 1e-9 * static_cast<double>(inline_wake_ns_.load(std::memory_order_relaxed)) * static_cast<double>(deliveries);
     switch (options_.inline_wakes) {
     case inline_wake_policy::automatic:
-        after.wake_inline = inline_time < since && inline_time * fanout_rate_ < 1;
-        break;
+        return inline_time < since && inline_time * fanout_rate_ < 1;
     case inline_wake_policy::always:
-        after.wake_inline = true;
-        break;
+        return true;
     case inline_wake_policy::never:
-        after.wake_inline = false;
-        break;
+        return false;
     }
+    return false;
 }
 
-SSE_DECL void hub::settle_locked(detail::after_unlock& after, detail::fanout_tally const& tally, publish_result& r)
+SSE_DECL std::size_t hub::audience_size_locked(audience const& a) const
+{
+    switch (a.kind()) {
+    case audience_kind::all:
+    case audience_kind::matching:
+        return all_.size();
+    case audience_kind::topics: {
+        std::size_t n = 0;
+        for (auto const& t : a.topic_names())
+            if (auto const it = topics_.find(t); it != topics_.end())
+                n += it->second.size();
+        return n;
+    }
+    case audience_kind::user:
+        if (auto const it = users_.find(a.user_id()); it != users_.end())
+            return it->second.size();
+        return 0;
+    }
+    return 0;
+}
+
+SSE_DECL bool hub::step_locked(
+    detail::stepwise_fanout& f, std::size_t budget, detail::fanout_tally& tally, detail::after_unlock& after)
+{
+    published_event const& p = *f.event;
+    audience const& a = p.audience;
+    // Walks a list from its end. Between two steps, an unsubscribe moves the
+    // list's last subscriber into the hole it leaves: from the part already
+    // visited (the end) into either part, never from the part not yet visited
+    // into the visited one, so no one is missed. One moved back into the part not
+    // yet visited has its visited_seq_ at this event already, and is not served
+    // twice; nor is a subscriber of several of the topics. Subscribers added
+    // meanwhile go past `left`, and register_locked() marked them visited anyway.
+    auto const walk = [&](auto const& list) {
+        f.left = std::min(f.left, list.size());
+        for (; f.left != 0 && budget != 0; --budget) {
+            std::size_t const i = --f.left;
+            if (i >= 4)
+                list[i - 4]->prefetch();
+            subscriber& s = *list[i];
+            if (s.visited_seq_ == p.seq)
+                continue;
+            s.visited_seq_ = p.seq;
+            if (a.kind() != audience_kind::matching || (a.matcher() && a.matcher()(s)))
+                deliver_locked(s, f.buffer, p, f.at, tally, after);
+        }
+        return f.left == 0;
+    };
+    switch (a.kind()) {
+    case audience_kind::all:
+    case audience_kind::matching:
+        return walk(all_);
+    case audience_kind::user: {
+        auto const it = users_.find(a.user_id());
+        return it == users_.end() || walk(it->second);
+    }
+    case audience_kind::topics: {
+        auto const& names = a.topic_names();
+        for (; f.list < names.size(); ++f.list, f.left = ~std::size_t(0))
+            if (auto const it = topics_.find(names[f.list]); it != topics_.end() && !walk(it->second))
+                return false;
+        return true;
+    }
+    }
+    return true;
+}
+
+SSE_DECL void hub::finish_stepwise_locked(detail::after_unlock& after)
+{
+    if (stepwise_ == nullptr)
+        return;
+    detail::stepwise_fanout& f = *stepwise_;
+    std::size_t const settled = after.closed.size();
+    detail::fanout_tally tally;
+    step_locked(f, ~std::size_t(0), tally, after);
+    settle_locked(after, tally, f.result, settled);
+    f.done = true;
+    stepwise_ = nullptr;
+}
+
+SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::shared_ptr<published_event const> const& p,
+    clock::time_point at, detail::after_unlock& after, publish_result& r)
+{
+    detail::stepwise_fanout f(p, at);
+    stepwise_ = &f;
+    // A sink or a hook that throws must not leave the hub pointing here.
+    struct forget
+    {
+        hub& h;
+        std::unique_lock<std::mutex>& lock;
+        detail::stepwise_fanout& f;
+        ~forget()
+        {
+            if (!lock.owns_lock())
+                lock.lock();
+            if (h.stepwise_ == &f)
+                h.stepwise_ = nullptr;
+        }
+    } const guard{*this, lock, f};
+    after.wake_inline = true;
+    std::size_t settled = after.closed.size();   // by the caller
+    for (;;) {
+        if (stepwise_ == &f) {   // else a publish or a shutdown made meanwhile finished it
+            detail::fanout_tally tally;
+            bool const done = step_locked(f, detail::fanout_step, tally, after);
+            settle_locked(after, tally, f.result, settled);
+            if (done) {
+                f.done = true;
+                stepwise_ = nullptr;
+            }
+        }
+        bool const done = f.done;
+        lock.unlock();
+        notify(after);
+        after.wakes.clear();
+        after.closed.clear();
+        settled = 0;
+        if (done)
+            break;
+        lock.lock();
+    }
+    r = std::move(f.result);
+    r.id = p->id;
+}
+
+SSE_DECL void hub::settle_locked(
+    detail::after_unlock& after, detail::fanout_tally const& tally, publish_result& r, std::size_t first_closed)
 {
     // Subscribers closed by the fan-out leave the indexes only now: the fan-out
     // walks them. A closed one is skipped by deliver_locked() meanwhile.
-    for (auto const& s : after.closed) {
+    for (std::size_t i = first_closed; i < after.closed.size(); ++i) {
+        auto const& s = after.closed[i];
         unregister_locked(*s);
         ++counters_.disconnects[static_cast<std::size_t>(s->reason_)];
         if (s->reason_ == close_reason::slow_consumer)
@@ -787,8 +949,8 @@ SSE_DECL void hub::settle_locked(detail::after_unlock& after, detail::fanout_tal
     counters_.deliveries += tally.deliveries;
     for (std::size_t i = 0; i < drop_reason_count; ++i)
         counters_.drops[i] += tally.drops_by[i];
-    r.deliveries = tally.deliveries;
-    r.drops = tally.drops;
+    r.deliveries += tally.deliveries;
+    r.drops += tally.drops;
 }
 
 SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key, error_code& ec)
@@ -821,20 +983,29 @@ SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key,
         return r;
     detail::scoped_after_unlock scoped;
     auto& after = scoped.get();
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (shut_down_) {
-            ec = error::hub_shut_down;
-            return r;
-        }
-        auto const at = now();
-        auto const p = replay_.append(std::move(prepared), at);
-        ++counters_.published;
-        detail::fanout_tally tally;
-        fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
-        settle_locked(after, tally, r);
-        r.id = p->id;
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (shut_down_) {
+        ec = error::hub_shut_down;
+        return r;
     }
+    // A fan-out still going in steps comes first: its event came before this one.
+    finish_stepwise_locked(after);
+    std::size_t const settled = after.closed.size();
+    auto const at = now();
+    auto const p = replay_.append(std::move(prepared), at);
+    ++counters_.published;
+    double const since = note_fanout_locked(at);
+    if (std::size_t const reach = audience_size_locked(p->audience);
+        reach > detail::fanout_step && inline_wakes_locked(since, reach)) {
+        publish_stepwise(lock, p, at, after, r);
+        return r;
+    }
+    detail::fanout_tally tally;
+    fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
+    after.wake_inline = inline_wakes_locked(since, tally.deliveries);
+    settle_locked(after, tally, r, settled);
+    r.id = p->id;
+    lock.unlock();
     notify(after);
     return r;
 }
@@ -935,16 +1106,21 @@ SSE_DECL void hub::shutdown()
         if (shut_down_)
             return;
         shut_down_ = true;
-        after.closed = std::move(all_);
+        // A fan-out still going in steps was published before: its event stays pullable too.
+        finish_stepwise_locked(after);
+        std::size_t const first = after.closed.size();
+        after.closed.insert(
+            after.closed.end(), std::make_move_iterator(all_.begin()), std::make_move_iterator(all_.end()));
         all_.clear();
         topics_.clear();
         users_.clear();
-        for (auto const& s : after.closed) {
+        for (std::size_t i = first; i < after.closed.size(); ++i) {
+            auto const& s = after.closed[i];
             s->all_pos_ = ~std::uint32_t(0);
             std::lock_guard<detail::small_mutex> sub_lock(s->mutex_);
             s->close_locked(close_reason::shutdown);
         }
-        counters_.disconnects[static_cast<std::size_t>(close_reason::shutdown)] += after.closed.size();
+        counters_.disconnects[static_cast<std::size_t>(close_reason::shutdown)] += after.closed.size() - first;
         awaiting_sync_.clear();
     }
     notify(after);
@@ -1122,6 +1298,7 @@ SSE_DECL void hub::entries_locked(std::vector<log_entry>& batch, clock::time_poi
         auto const p = replay_.append_at(detail::prepare_log_entry(le), le.seq, at);
         ++counters_.published;
         fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
+        after.wake_inline = inline_wakes_locked(note_fanout_locked(at), tally.deliveries);
         counters_.log_position = le.seq;
     }
 }
@@ -1172,7 +1349,7 @@ SSE_DECL void hub::log_synced(std::string epoch, std::uint64_t head, std::vector
             reset_all_locked(replay_.newest_id(), reason, previous, at, after);
         }
         publish_result ignored;
-        settle_locked(after, tally, ignored);
+        settle_locked(after, tally, ignored, 0);
     }
     notify(after);
     for (auto& read : reads)
@@ -1190,7 +1367,7 @@ SSE_DECL void hub::log_entries(std::vector<log_entry> batch)
         detail::fanout_tally tally;
         entries_locked(batch, now(), tally, after);
         publish_result ignored;
-        settle_locked(after, tally, ignored);
+        settle_locked(after, tally, ignored, 0);
     }
     notify(after);
 }
