@@ -25,7 +25,7 @@ namespace {
 using time_point = sse::hub::clock::time_point;
 time_point const t0 = time_point{} + 1h;
 
-// More than one step takes (64), and not a multiple of it.
+// More than one step takes (16), and not a multiple of it.
 constexpr std::size_t subscriber_count = 200;
 
 sse::event data_event(std::string data)
@@ -131,8 +131,8 @@ TEST_CASE("hub stepwise: the first writes leave before the fan-out reaches every
             reached_at_first_wake += c->sub->queue_size() + c->got.size();
     });
     auto const r = b.hub.publish(data_event("e1"));
-    // One step (64 subscribers) was queued when the first write came.
-    CHECK(reached_at_first_wake == 64);
+    // One step (16 subscribers) was queued when the first write came.
+    CHECK(reached_at_first_wake == 16);
     CHECK(b.inline_wakes == int(subscriber_count));
     CHECK(r.deliveries == subscriber_count);
     CHECK(r.id == "e-1");
@@ -145,8 +145,8 @@ TEST_CASE("hub stepwise: subscribers that leave during the fan-out; the others g
 {
     // The hub's indexes fill a leaver's hole with their last subscriber: one
     // already served, moved where the fan-out has yet to go. Leaving at the 10th
-    // write (the first step served the last 64), and leaving from both parts.
-    for (std::size_t const first_leaver : {std::size_t(0), std::size_t(100), std::size_t(150)}) {
+    // write (the first step served the last 16), and leaving from both parts.
+    for (std::size_t const first_leaver : {std::size_t(0), std::size_t(100), std::size_t(160)}) {
         CAPTURE(first_leaver);
         bench b;
         for (std::size_t i = 0; i < subscriber_count; ++i)

@@ -423,7 +423,7 @@ struct replay_lookup
     lock is released, so a sink may pull inline.
 
     When the sinks are to do their work on the publishing thread (see
-    inline_wake_policy), a fan-out to many subscribers goes in steps of 64: the
+    inline_wake_policy), a fan-out to many subscribers goes in steps of 16: the
     lock is released after each step while that step's sinks write, so that the
     first writes leave at once and each subscriber is still in the cache when its
     write comes. The order holds: a publish made meanwhile first finishes the
