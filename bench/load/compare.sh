@@ -6,7 +6,8 @@
 #                         [--load 'LABEL|sse-loadgen options']... [--fanout-args '...']
 #                         [--server-cpu 0] [--generator-cpu 1] [--out FILE]
 #
-# Servers: fanout (run-fanout.sh), nchan (run-nchan.sh), floor (run-floor.sh: one write() per
+# Servers: fanout (run-fanout.sh), fanout-b (run-fanout.sh with the sse-fanout that SSE_FANOUT_B
+# names: another build, to compare two), nchan (run-nchan.sh), floor (run-floor.sh: one write() per
 # delivery), floor-send (the floor with one send() per delivery, the cheaper call), server
 # (run-server.sh: the example server, idle memory only: it cannot take the generator's publishes).
 # Each round runs every load against every server, one after the other, the server order shifted by
@@ -84,7 +85,9 @@ IFS=, read -r -a server_list <<<"$servers"
 for s in "${server_list[@]}"; do
     case $s in
         fanout|nchan|floor|floor-send|server) ;;
-        *) echo "compare: unknown server '$s' (fanout, nchan, floor, floor-send, server)" >&2; exit 2 ;;
+        fanout-b)
+            [[ -x ${SSE_FANOUT_B:-} ]] || { echo "compare: fanout-b needs SSE_FANOUT_B, an sse-fanout to run" >&2; exit 2; } ;;
+        *) echo "compare: unknown server '$s' (fanout, fanout-b, nchan, floor, floor-send, server)" >&2; exit 2 ;;
     esac
 done
 
@@ -111,6 +114,7 @@ run_one() {
     local -a cmd
     case $s in
         fanout) cmd=("$here/run-fanout.sh") ;;
+        fanout-b) cmd=(env SSE_FANOUT="$SSE_FANOUT_B" "$here/run-fanout.sh") ;;
         nchan) cmd=("$here/run-nchan.sh") ;;
         floor) cmd=("$here/run-floor.sh") ;;
         floor-send) cmd=("$here/run-floor.sh" --floor-syscall send) ;;
@@ -120,7 +124,7 @@ run_one() {
     # shellcheck disable=SC2206
     local -a extra=($args)
     # shellcheck disable=SC2206
-    [[ $s == fanout ]] && extra+=($fanout_args)
+    [[ $s == fanout || $s == fanout-b ]] && extra+=($fanout_args)
     # Later options win in sse-loadgen: one publish, no wait for deliveries that cannot come.
     [[ $s == server ]] && extra+=(--events 1 --rate 0 --drain 0)
     local load_avg
@@ -198,6 +202,7 @@ rule="|---|---|"
 for s in "${server_list[@]}"; do
     case $s in
         fanout) header+=" sse-fanout${fanout_args:+ ($fanout_args)} |" ;;
+        fanout-b) header+=" sse-fanout B${fanout_args:+ ($fanout_args)} |" ;;
         server) header+=" sse-server (idle only) |" ;;
         *) header+=" $s |" ;;
     esac
