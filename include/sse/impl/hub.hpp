@@ -903,14 +903,17 @@ SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::sha
         hub& h;
         std::unique_lock<std::mutex>& lock;
         detail::stepwise_fanout& f;
+        bool finished = false;
         ~forget()
         {
+            if (finished)
+                return;
             if (!lock.owns_lock())
                 lock.lock();
             if (h.stepwise_ == &f)
                 h.stepwise_ = nullptr;
         }
-    } const guard{*this, lock, f};
+    } guard{*this, lock, f, false};
     after.wake_inline = true;
     std::size_t settled = after.closed.size();   // by the caller
     for (;;) {
@@ -933,6 +936,7 @@ SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::sha
             break;
         lock.lock();
     }
+    guard.finished = true;
     r = std::move(f.result);
     r.id = p->id;
 }
