@@ -46,6 +46,7 @@ struct after_unlock
 
 // A publish whose fan-out goes in steps (hub::publish_stepwise): where it
 // stands. Lives on the publishing thread's stack; guarded by the hub's mutex.
+// It is done once the hub no longer points at it (hub::stepwise_).
 struct stepwise_fanout
 {
     stepwise_fanout(std::shared_ptr<published_event const> const& p, std::chrono::steady_clock::time_point t)
@@ -59,7 +60,6 @@ struct stepwise_fanout
     std::size_t list = 0;                 // the audience's list being walked (a topic's index)
     std::size_t left = ~std::size_t(0);   // its subscribers not yet visited: [0, left)
     publish_result result;                // the counts so far
-    bool done = false;
 };
 
 // Subscribers a stepwise fan-out visits with the hub lock held, between two
@@ -888,7 +888,6 @@ SSE_DECL void hub::finish_stepwise_locked(detail::after_unlock& after)
     detail::fanout_tally tally;
     step_locked(f, ~std::size_t(0), tally, after);
     settle_locked(after, tally, f.result, settled);
-    f.done = true;
     stepwise_ = nullptr;
 }
 
@@ -919,14 +918,12 @@ SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::sha
     for (;;) {
         if (stepwise_ == &f) {   // else a publish or a shutdown made meanwhile finished it
             detail::fanout_tally tally;
-            bool const done = step_locked(f, detail::fanout_step, tally, after);
+            bool const last = step_locked(f, detail::fanout_step, tally, after);
             settle_locked(after, tally, f.result, settled);
-            if (done) {
-                f.done = true;
+            if (last)
                 stepwise_ = nullptr;
-            }
         }
-        bool const done = f.done;
+        bool const done = stepwise_ != &f;
         lock.unlock();
         notify(after);
         after.wakes.clear();
@@ -1003,13 +1000,16 @@ SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key,
     ++counters_.published;
     double const since = note_fanout_locked(at);
     // Steps pay off when the sinks write on this thread; sinks that only post
-    // (no inline wake has worked yet) gain nothing from them.
+    // (no inline wake has worked yet) gain nothing from them, and a publish at a
+    // high rate need not count its audience.
     bool const sinks_write = options_.inline_wakes == inline_wake_policy::always ||
                              inline_wake_ns_.load(std::memory_order_relaxed) > 0;
-    if (std::size_t const reach = audience_size_locked(p->audience);
-        sinks_write && reach > detail::fanout_step && inline_wakes_locked(since, reach)) {
-        publish_stepwise(lock, p, at, after, r);
-        return r;
+    if (sinks_write) {
+        std::size_t const reach = audience_size_locked(p->audience);
+        if (reach > detail::fanout_step && inline_wakes_locked(since, reach)) {
+            publish_stepwise(lock, p, at, after, r);
+            return r;
+        }
     }
     detail::fanout_tally tally;
     fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
