@@ -7,6 +7,7 @@
 
 #include <sse/parser.hpp>
 
+#include "support/events.hpp"
 #include "support/net.hpp"
 
 #include <algorithm>
@@ -26,12 +27,7 @@ using state = support::mock_socket::state;
 
 using support::run_until;
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 sse::hub_options hub_options()
 {

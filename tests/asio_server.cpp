@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
 #include "support/sse_client.hpp"
 #include "support/test_server.hpp"
 
@@ -28,12 +29,7 @@ using support::sse_client;
 using support::sse_item;
 using support::wait_until;
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 // `n` clients connected to `target` and subscribed (the hub counts them).
 std::vector<std::unique_ptr<sse_client>> connect_clients(support::test_server& server, std::size_t n,

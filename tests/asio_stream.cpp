@@ -2,14 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
 #include "support/mock_socket.hpp"
+#include "support/net.hpp"
 #include "support/run_until.hpp"
 
 #include <sse/http/request_parser.hpp>
 
 #include <algorithm>
-#include "support/net.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -34,14 +34,7 @@ std::string const default_head = "HTTP/1.1 200 OK\r\n"
 
 using support::run_until;
 
-sse::event data_event(std::string data, std::string id = {})
-{
-    sse::event e;
-    e.data = std::move(data);
-    if (!id.empty())
-        e.id = std::move(id);
-    return e;
-}
+using support::data_event;
 
 sse::stream_options quiet_options()
 {

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
 #include "support/mock_socket.hpp"
 #include "support/run_until.hpp"
 
@@ -37,12 +38,7 @@ static_assert(!std::is_void_v<deferred_close_t<sse::stream<asio::ip::tcp::socket
 
 // A started stream over a mock socket, without heartbeats or a retry: field.
 // A stalled one's peer reads nothing until mock_socket::release().
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 struct mock_stream
 {

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
+
 #include <sse/parser.hpp>
 
 #include <atomic>
@@ -23,12 +25,7 @@ using clock_type = sse::blocking_subscription::clock;
 // once but times out instead fails the check, rather than hanging the suite.
 constexpr auto patience = 20s;
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 sse::subscriber_options topics(std::vector<std::string> t)
 {

@@ -2,18 +2,15 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
+
 #include <system_error>
 
 using namespace std::chrono_literals;
 
 namespace {
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 } // namespace
 

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
+
 #include <set>
 #include <string>
 #include <system_error>
@@ -13,12 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 // The summaries of the events a parser dispatches for `wire`.
 std::vector<std::string> parsed_summaries(std::string_view wire, char const* spec = "{}")

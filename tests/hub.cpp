@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/pulled.hpp"
 #include "support/recording_sink.hpp"
 
 #include <chrono>
@@ -18,12 +19,7 @@ namespace {
 using time_point = sse::hub::clock::time_point;
 time_point const t0 = time_point{} + 1h;
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 using support::recording_sink;
 
@@ -43,25 +39,12 @@ struct fixture
 
 std::vector<std::string> pull_all(sse::subscriber& s, time_point now = t0, sse::pull_result* result = nullptr)
 {
-    std::vector<sse::event_buffer> out;
-    auto const r = s.pull(out, std::size_t(-1), now);
-    if (result != nullptr)
-        *result = r;
-    std::vector<std::string> wires;
-    for (auto const& b : out)
-        wires.push_back(*b);
-    return wires;
+    return support::pull_wires(s, now, result);
 }
 
-// The data of each pulled event, without the other fields.
 std::vector<std::string> pull_data(sse::subscriber& s, time_point now = t0, sse::pull_result* result = nullptr)
 {
-    std::vector<std::string> data;
-    for (auto const& w : pull_all(s, now, result)) {
-        auto const at = w.find("data: ");
-        data.push_back(at == std::string::npos ? w : w.substr(at + 6, w.find('\n', at) - at - 6));
-    }
-    return data;
+    return support::pull_data(s, now, result);
 }
 
 sse::subscriber_options topics(std::vector<std::string> t)

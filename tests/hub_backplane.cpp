@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
 #include "support/recording_sink.hpp"
 #include "support/scripted_log.hpp"
 
@@ -39,12 +40,7 @@ using time_point = sse::hub::clock::time_point;
 time_point const t0 = time_point{} + 1h;
 using scripted_log = support::scripted_log;
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 using support::recording_sink;
 

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/pulled.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -28,26 +30,10 @@ time_point const t0 = time_point{} + 1h;
 // More than one step takes (16), and not a multiple of it.
 constexpr std::size_t subscriber_count = 200;
 
-sse::event data_event(std::string data)
-{
-    sse::event e;
-    e.data = std::move(data);
-    return e;
-}
+using support::data_event;
 
 // The data of what `s` has queued.
-std::vector<std::string> take(sse::subscriber& s)
-{
-    std::vector<sse::event_buffer> out;
-    s.pull(out, std::size_t(-1), t0);
-    std::vector<std::string> data;
-    for (auto const& b : out) {
-        std::string_view const w = *b;
-        auto const at = w.find("data: ");
-        data.emplace_back(at == w.npos ? w : w.substr(at + 6, w.find('\n', at) - at - 6));
-    }
-    return data;
-}
+std::vector<std::string> take(sse::subscriber& s) { return support::pull_data(s, t0); }
 
 // A connection as the hub sees it: each wake, inline or not, pulls what is queued
 // and keeps its data, as sse::attach writes it. An inline wake first runs the

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/events.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,13 +18,7 @@ namespace {
 using time_point = sse::replay_buffer::clock::time_point;
 time_point const t0 = time_point{} + 1h;
 
-sse::event data_event(std::string data, std::optional<std::string> id = std::nullopt)
-{
-    sse::event e;
-    e.data = std::move(data);
-    e.id = std::move(id);
-    return e;
-}
+using support::data_event;
 
 std::vector<std::string> wires(std::vector<sse::event_buffer> const& buffers)
 {
