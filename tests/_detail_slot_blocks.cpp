@@ -65,8 +65,10 @@ TEST_CASE("slot_blocks: a thread that ends gives back the blocks it had taken an
     using blocks = sse::detail::slot_blocks<88>;
     auto const taken = take_blocks<blocks>(10);
     REQUIRE(taken.size() == 10);
-    give_blocks<blocks>(taken);
-    // This thread takes one block: its cache adopts all ten, and keeps nine when it ends.
+    // Given back on a thread that never takes: they go to the shared stack.
+    std::thread([&] { give_blocks<blocks>(taken); }).join();
+    // This thread takes one block: its cache adopts all ten, and keeps nine (and
+    // the one it gives back) when it ends.
     void* used = nullptr;
     std::thread([&] {
         used = blocks::take();
@@ -76,6 +78,54 @@ TEST_CASE("slot_blocks: a thread that ends gives back the blocks it had taken an
     CHECK(after == taken);
     CHECK(after.count(used) == 1);
     give_blocks<blocks>(after);
+}
+
+TEST_CASE("slot_blocks: a thread that takes gets back first the blocks it gave back last")
+{
+    using blocks = sse::detail::slot_blocks<120>;
+    void* const a = blocks::take();
+    void* const b = blocks::take();
+    void* const c = blocks::take();
+    blocks::give(a);
+    blocks::give(b);
+    blocks::give(c);
+    // The warmest first: the next step of a fan-out reuses what the last one freed.
+    CHECK(blocks::take() == c);
+    CHECK(blocks::take() == b);
+    CHECK(blocks::take() == a);
+    blocks::give(a);
+    blocks::give(b);
+    blocks::give(c);
+}
+
+TEST_CASE("slot_blocks: a thread keeps at most 64 of the blocks it gave back last; older ones reach other threads")
+{
+    using blocks = sse::detail::slot_blocks<112>;
+    std::vector<void*> order;
+    for (int i = 0; i < 100; ++i)
+        order.push_back(blocks::take());
+    for (void* p : order)
+        blocks::give(p);
+    // The 65th give found 64 kept: those went to the shared stack, and this
+    // thread kept the 36 given from then on.
+    std::set<void*> const older(order.begin(), order.begin() + 64);
+    std::set<void*> const kept(order.begin() + 64, order.end());
+    std::set<void*> elsewhere;
+    std::thread([&] {
+        for (int i = 0; i < 64; ++i)
+            elsewhere.insert(blocks::take());
+        for (void* p : elsewhere)
+            blocks::give(p);
+    }).join();
+    CHECK(elsewhere == older);
+    std::vector<void*> mine;
+    for (int i = 0; i < 36; ++i)
+        mine.push_back(blocks::take());
+    // The warmest first.
+    CHECK(std::vector<void*>(order.rbegin(), order.rbegin() + 36) == mine);
+    CHECK(std::set<void*>(mine.begin(), mine.end()) == kept);
+    for (void* p : mine)
+        blocks::give(p);
 }
 
 TEST_CASE("slot_blocks: threads that take and give at once never share a block")

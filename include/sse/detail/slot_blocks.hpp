@@ -34,15 +34,23 @@ namespace detail {
 // allocation takes the slow path (2 % of a low-rate delivery's CPU, in
 // bench/load). Here a block costs a pointer swap on the allocating thread.
 //
-// Any thread gives a block back: onto a shared stack, one compare-and-swap. A
-// thread that allocates takes from a list of its own, and when that is empty
-// takes the whole shared stack at once (no block is popped alone from the
-// shared stack, so no ABA). The blocks are never returned to the system: with one
-// publishing thread they number at most the one-slot queues that were ever full
-// at once (each further publishing thread may hold as many in its own list),
-// 32 bytes each (20,000 subscribers: 640 KB), which glibc would hold in its bins
-// anyway. A thread's list is destroyed with the thread; a take() after that (a
-// static object's destructor) falls back to operator new.
+// A thread that allocates keeps the last blocks it gave back itself (up to
+// `recent_limit`; older ones go to the others) in a list of its own, and takes
+// from it first: when the publishing thread also writes (a fan-out in steps,
+// hub.hpp), the blocks a step's writes free are the ones the next step's pushes
+// take, still in the cache, not blocks the previous event freed, long cold. Any
+// other block goes back onto a shared stack, one compare-and-swap. A thread that
+// has no recent block takes from a second list of its own, and when that is empty
+// takes the whole shared stack at once (no block is popped alone from the shared
+// stack, so no ABA). A thread that only gives (a stream's thread draining queues
+// that the publishing thread filled) gives everything to the shared stack, so
+// that blocks flow back to the thread that allocates. The blocks are never
+// returned to the system: with one publishing thread they number at most the
+// one-slot queues that were ever full at once (each further publishing thread may
+// hold as many in its own lists), 32 bytes each (20,000 subscribers: 640 KB),
+// which glibc would hold in its bins anyway. A thread's lists are destroyed with
+// the thread, onto the shared stack; a take() after that (a static object's
+// destructor) falls back to operator new, and a give() goes to the shared stack.
 // Size: the blocks' size (at least a pointer's); their alignment is operator new's.
 template<std::size_t Size>
 class slot_blocks
@@ -57,46 +65,91 @@ public:
     static void* take()
     {
         thread_cache& own = cache();
-        if (own.alive && own.head == nullptr)
-            own.head = shared().exchange(nullptr, std::memory_order_acquire);
-        if (!own.alive || own.head == nullptr)
+        if (!own.alive)
             return ::operator new(block_size);
-        node* n = own.head;
-        unpoison(n);
-        own.head = n->next;
-        return n;
+        own.takes = true;
+        if (own.recent != nullptr) {
+            --own.recent_count;
+            return pop(own.recent);
+        }
+        if (own.head == nullptr)
+            own.head = shared().exchange(nullptr, std::memory_order_acquire);
+        if (own.head == nullptr)
+            return ::operator new(block_size);
+        return pop(own.head);
     }
 
     static void give(void* block) noexcept
     {
         auto* n = static_cast<node*>(block);
-        push(n, n);
+        thread_cache& own = cache();
+        if (!own.alive || !own.takes) {
+            push(n, n);
+            return;
+        }
+        if (own.recent_count == recent_limit) {
+            // Full: the older ones go to the others, this one starts the list anew.
+            push(own.recent, own.recent_tail);
+            own.recent = nullptr;
+            own.recent_count = 0;
+        }
+        poison(n);
+        n->next = own.recent;
+        if (own.recent == nullptr)
+            own.recent_tail = n;
+        own.recent = n;
+        ++own.recent_count;
     }
 
 private:
-    // The blocks this thread took and has not handed out. At thread exit they
-    // go back to the shared stack, for the other threads.
+    // Enough for the blocks of a few steps of a fan-out (16 subscribers each);
+    // what a thread keeps back from the others is bounded by it.
+    static constexpr unsigned recent_limit = 64;
+
+    // The blocks this thread holds and has not handed out: those it gave back
+    // itself last (recent), and those it took from the shared stack (head). At
+    // thread exit they go back to the shared stack, for the other threads.
     struct thread_cache
     {
+        node* recent = nullptr;
+        node* recent_tail = nullptr;   // the oldest of recent, valid while recent is not empty
         node* head = nullptr;
+        unsigned recent_count = 0;
+        bool takes = false;   // this thread allocates: it keeps what it gives back
         bool alive = true;
 
         ~thread_cache()
         {
             alive = false;
-            if (head == nullptr)
-                return;
-            node* tail = head;
-            for (;;) {
-                unpoison(tail);
-                if (tail->next == nullptr)
-                    break;
-                tail = tail->next;
-            }
-            push(head, tail);
-            head = nullptr;
+            push_all(recent);
+            push_all(head);
+            recent = head = nullptr;
         }
     };
+
+    static node* pop(node*& list) noexcept
+    {
+        node* n = list;
+        unpoison(n);
+        list = n->next;
+        return n;
+    }
+
+    // Links a whole list of this thread's (poisoned but for the links) onto the
+    // shared stack.
+    static void push_all(node* first) noexcept
+    {
+        if (first == nullptr)
+            return;
+        node* last = first;
+        for (;;) {
+            unpoison(last);
+            if (last->next == nullptr)
+                break;
+            last = last->next;
+        }
+        push(first, last);
+    }
 
     static thread_cache& cache() noexcept
     {
