@@ -83,19 +83,27 @@ TEST_CASE("slot_blocks: a thread that ends gives back the blocks it had taken an
 TEST_CASE("slot_blocks: a thread that takes gets back first the blocks it gave back last")
 {
     using blocks = sse::detail::slot_blocks<120>;
+    // Three blocks freed long ago, on a stream's thread: on the shared stack.
+    auto const old = take_blocks<blocks>(3);
+    std::thread([&] { give_blocks<blocks>(old); }).join();
+    // This thread adopts them with its next take, then takes a second; the third
+    // stays in its list.
     void* const a = blocks::take();
+    CHECK(old.count(a) == 1);
     void* const b = blocks::take();
-    void* const c = blocks::take();
     blocks::give(a);
     blocks::give(b);
-    blocks::give(c);
-    // The warmest first: the next step of a fan-out reuses what the last one freed.
-    CHECK(blocks::take() == c);
+    // What it gave back last comes first, not the one it still held: the next
+    // step of a fan-out reuses what the last one freed, still in the cache.
     CHECK(blocks::take() == b);
     CHECK(blocks::take() == a);
+    void* const held = blocks::take();
+    CHECK(old.count(held) == 1);
+    CHECK(held != a);
+    CHECK(held != b);
+    blocks::give(held);
     blocks::give(a);
     blocks::give(b);
-    blocks::give(c);
 }
 
 TEST_CASE("slot_blocks: a thread keeps at most 64 of the blocks it gave back last; older ones reach other threads")
