@@ -426,9 +426,10 @@ struct replay_lookup
     inline_wake_policy) and have done so before, a fan-out to many subscribers
     goes in steps of 16: the lock is released after each step while that step's
     sinks write, so that the first writes leave at once and each subscriber is
-    still in the cache when its write comes. The order holds: a publish made meanwhile first finishes the
-    fan-out under way, and a subscriber that subscribes meanwhile gets that event
-    by replay only, as if it had subscribed after the publish.
+    still in the cache when its write comes. The order holds: a publish made
+    meanwhile first finishes the fan-out under way, and a subscriber that
+    subscribes meanwhile gets that event by replay only, as if it had subscribed
+    after the publish.
 
     @par Thread safety
     Safe: every member may be called from any thread.

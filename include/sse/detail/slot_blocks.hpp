@@ -123,7 +123,6 @@ private:
             alive = false;
             push_all(recent);
             push_all(head);
-            recent = head = nullptr;
         }
     };
 
