@@ -10,12 +10,19 @@
 #include <string>
 #include <thread>
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#include <unistd.h>
+#endif
+
 namespace {
 
 // A test case that hangs is otherwise killed by ctest's timeout for the whole
 // executable, with nothing to say which case it was: the watchdog names the case
 // and aborts once it has run SSE_TEST_CASE_TIMEOUT seconds (120 unless set; 0 turns
 // the watchdog off). Every case here takes seconds, under sanitizers too.
+// Before it aborts, it has gdb (when installed) print every thread's stack: a
+// hang seen once in CI must say where each thread waited, as a rerun may not hang.
 class watchdog final : public doctest::IReporter
 {
 public:
@@ -77,9 +84,30 @@ private:
                 std::fprintf(stderr, "\nwatchdog: test case \"%s\" still runs after %d s; aborting\n",
                              name.c_str(), int(limit_.count()));
                 std::fflush(stderr);
+                print_stacks();
                 std::abort();
             }
         }
+    }
+
+    // Every thread's stack, by gdb attached to this process, on stderr.
+    static void print_stacks()
+    {
+#if defined(__linux__)
+        if (std::system("command -v gdb >/dev/null 2>&1") != 0) {
+            std::fprintf(stderr, "watchdog: no gdb to print the threads' stacks\n");
+            return;
+        }
+        // Under Yama's ptrace scope 1, only a process's ancestors may trace it;
+        // gdb here is its child.
+        ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+        std::string const command = "timeout 120 gdb -nx -batch -p " + std::to_string(::getpid()) +
+                                    " -ex 'set pagination off' -ex 'thread apply all bt' </dev/null 1>&2 2>/dev/null";
+        std::fprintf(stderr, "watchdog: the threads' stacks:\n");
+        std::fflush(stderr);
+        int const status = std::system(command.c_str());
+        std::fprintf(stderr, "watchdog: gdb ended with status %d\n", status);
+#endif
     }
 
     std::chrono::seconds limit_{0};

@@ -98,6 +98,7 @@ struct options
     std::vector<long> server_pids;           // read and summed
     long redis_pid = 0;                      // read and reported on its own
     bool json = false;
+    bool per_event = false;                  // report each event's latencies too
 };
 
 char const usage_text[] =
@@ -129,6 +130,8 @@ char const usage_text[] =
     "                           several processes (nodes) are summed and listed\n"
     "  --redis-pid PID          also read this process's CPU time (Redis), reported on its own\n"
     "  --json                   print one JSON object instead of a table\n"
+    "  --per-event              also report each event's latency (p50, p99, max): one slow event\n"
+    "                           among many moves the run's p99, not its p50\n"
     "  --help                   print this text\n";
 
 [[noreturn]] void usage_error(std::string const& message)
@@ -190,6 +193,10 @@ options parse_options(int argc, char** argv)
         }
         if (arg == "--json") {
             o.json = true;
+            continue;
+        }
+        if (arg == "--per-event") {
+            o.per_event = true;
             continue;
         }
         std::string_view value;
@@ -435,6 +442,7 @@ struct worker_stats
     std::atomic<bool> done_opening{false};
 
     histogram latency;   // ns, first receipts only
+    std::vector<histogram> event_latency;   // the same, by sequence number, with --per-event
     histogram handshake; // ns, connect + request + response head
     std::uint64_t duplicates = 0;
     std::uint64_t out_of_order = 0;  // received before an event that was answered before it was sent
@@ -465,6 +473,8 @@ public:
         }
         stats_.node_connected.assign(nodes, 0);
         stats_.node_received.assign(nodes, 0);
+        if (s.opt.per_event)
+            stats_.event_latency.resize(s.events);
         slots_.resize(concurrency_, nullptr);
         for (std::size_t i = concurrency_; i-- > 0;)
             free_slots_.push_back(static_cast<std::uint32_t>(i));
@@ -727,7 +737,10 @@ private:
             ++s.contiguous;
         // Whatever order the server chose, it is one order: the same for every subscriber.
         s.order_hash = (s.order_hash ^ (seq + 1)) * 0x100000001b3u;
-        stats_.latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, received_ns - sent_ns)));
+        auto const latency = static_cast<std::uint64_t>(std::max<std::int64_t>(0, received_ns - sent_ns));
+        stats_.latency.record(latency);
+        if (!stats_.event_latency.empty())
+            stats_.event_latency[seq].record(latency);
         stats_.received.fetch_add(1, std::memory_order_relaxed);
         ++stats_.node_received[s.node];
         stats_.last_delivery_ns.store(received_ns, std::memory_order_relaxed);
@@ -1089,6 +1102,7 @@ struct report
     double connect_seconds = 0;
     histogram handshake;
     histogram latency;
+    std::vector<histogram> event_latency;   // with --per-event
     publisher::result pub;
     std::uint64_t expected = 0;
     std::uint64_t received = 0;
@@ -1321,6 +1335,10 @@ void print_table(report const& r)
     std::printf("latency      p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms  mean %.2f ms\n",
         ms(r.latency.percentile(50)), ms(r.latency.percentile(90)), ms(r.latency.percentile(99)),
         ms(r.latency.percentile(99.9)), ms(r.latency.max()), r.latency.mean() / 1e6);
+    for (std::size_t i = 0; i < r.event_latency.size(); ++i)
+        std::printf("  event %-5zu %" PRIu64 " received, p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", i,
+            r.event_latency[i].count(), ms(r.event_latency[i].percentile(50)), ms(r.event_latency[i].percentile(99)),
+            ms(r.event_latency[i].max()));
     if (!o.server_pids.empty()) {
         auto kib = [](std::optional<std::uint64_t> v) { return v ? static_cast<double>(*v) / 1024.0 : -1.0; };
         bool const several = o.server_pids.size() > 1;
@@ -1411,6 +1429,15 @@ void print_json(report const& r)
     std::printf("\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,\"mean\":%.3f},",
         ms(r.latency.percentile(50)), ms(r.latency.percentile(90)), ms(r.latency.percentile(99)),
         ms(r.latency.percentile(99.9)), ms(r.latency.max()), r.latency.mean() / 1e6);
+    if (o.per_event) {
+        // Per sequence number: receipts, p50, p99 and max in ms.
+        std::printf("\"per_event\":[");
+        for (std::size_t i = 0; i < r.event_latency.size(); ++i)
+            std::printf("%s[%" PRIu64 ",%.3f,%.3f,%.3f]", i ? "," : "", r.event_latency[i].count(),
+                ms(r.event_latency[i].percentile(50)), ms(r.event_latency[i].percentile(99)),
+                ms(r.event_latency[i].max()));
+        std::printf("],");
+    }
     if (!o.server_pids.empty()) {
         std::string per_conn = "null", cpu = "null", per_delivery = "null";
         if (r.server.rss_before_kib && r.server.rss_idle_kib && r.connected)
@@ -1584,6 +1611,9 @@ int run(options const& o)
             r.failure_kinds[i] += st.failures[i];
         r.handshake.merge(st.handshake);
         r.latency.merge(st.latency);
+        r.event_latency.resize(st.event_latency.size());
+        for (std::size_t i = 0; i < st.event_latency.size(); ++i)
+            r.event_latency[i].merge(st.event_latency[i]);
         r.received += st.received.load();
         r.duplicates += st.duplicates;
         r.out_of_order += st.out_of_order;
