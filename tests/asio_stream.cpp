@@ -251,6 +251,24 @@ TEST_CASE("stream: streams that went quiet together owe their heartbeats at one 
     }
 }
 
+TEST_CASE("stream: the coarse clock of writes at once is steady_clock's, at most a tick behind it")
+{
+    // A write at once stamps the stream's last activity with it, and heartbeats and
+    // write timeouts count from that against steady_clock: another clock (the
+    // wall clock, the boot clock after a suspend) would make them fire at once or
+    // never. Linux's tick is 1 to 10 ms; a loaded machine may take longer between
+    // two readings, never less.
+    using std::chrono::steady_clock;
+    for (int i = 0; i < 1000; ++i) {
+        auto const before = steady_clock::now();
+        auto const coarse = sse::detail::coarse_now();
+        auto const after = steady_clock::now();
+        CAPTURE(i);
+        CHECK(coarse <= after);
+        CHECK(coarse >= before - 20ms);
+    }
+}
+
 TEST_CASE("stream: a heartbeat can be a named event carrying the server time")
 {
     sse::stream_options o = quiet_options();

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -194,6 +195,20 @@ private:
         detail::prefetch(&mutex_);
         detail::prefetch(&queued_bytes_);
         detail::prefetch(&visited_seq_);
+    }
+
+    // What a delivery's sink_.lock() reads: the reference counts the sink
+    // pointer shares (with sse::attach, those of the stream, cold after the
+    // previous event). The subscriber's own line must be at hand already: call
+    // this a little after prefetch(). Only a hint: the weak pointer's second word
+    // is its control block in libstdc++, libc++ and Microsoft's library alike,
+    // and a prefetch of any other address does nothing.
+    void prefetch_sink() const noexcept
+    {
+        static_assert(sizeof(sink_) == 2 * sizeof(void const*), "a weak pointer is two words");
+        void const* words[2];
+        std::memcpy(words, static_cast<void const*>(&sink_), sizeof words);
+        detail::prefetch(words[1]);
     }
 
     // Queue operations, with mutex_ held. push_locked returns true if it closed.

@@ -845,8 +845,17 @@ SSE_DECL bool hub::step_locked(
     // yet visited has its visited_seq_ at this event already, and is not served
     // twice; nor is a subscriber of several of the topics. Subscribers added
     // meanwhile go past `left`, and register_locked() marked them visited anyway.
+    //
+    // Each delivery reads the subscriber and the reference counts of its sink,
+    // all cold since the previous event, and a walk is too quick for a prefetch
+    // a few subscribers ahead to arrive in time: a step asks for the subscribers
+    // of the next step as it ends, while their wakes (one send each, microseconds)
+    // go on, and for their sinks' counts as it starts.
     auto const walk = [&](auto const& list) {
         f.left = std::min(f.left, list.size());
+        if (budget != ~std::size_t(0))
+            for (std::size_t j = f.left - std::min(f.left, budget); j < f.left; ++j)
+                list[j]->prefetch_sink();
         for (; f.left != 0 && budget != 0; --budget) {
             std::size_t const i = --f.left;
             if (i >= 4)
@@ -858,6 +867,8 @@ SSE_DECL bool hub::step_locked(
             if (a.kind() != audience_kind::matching || (a.matcher() && a.matcher()(s)))
                 deliver_locked(s, f.buffer, p, f.at, tally, after);
         }
+        for (std::size_t j = f.left - std::min(f.left, detail::fanout_step); j < f.left; ++j)
+            list[j]->prefetch();
         return f.left == 0;
     };
     switch (a.kind()) {

@@ -181,7 +181,8 @@ void stream<Socket>::lend_writes() noexcept
 // With the writes lent and the lender's lock held, on a publishing thread:
 // writes what `pull(out, max_bytes, now)` gives, one send each. False once the
 // stream must take over: what was not written is then at the front of its queue,
-// for its next wake.
+// for its next wake. `now` is the coarse clock's (attach lends only for
+// subscribers that are not throttled, whose pull does not read it).
 template<class Socket>
 template<class Pull>
 bool stream<Socket>::write_lent(Pull&& pull) noexcept
@@ -189,7 +190,7 @@ bool stream<Socket>::write_lent(Pull&& pull) noexcept
     // Per thread, so that a write at once allocates nothing.
     static thread_local std::vector<event_buffer> pulled;
     pulled.clear();
-    auto const now = clock_type::now();
+    auto const now = detail::coarse_now();
     pull_result r;
 #if SSE_HAS_EXCEPTIONS
     try {
@@ -208,7 +209,9 @@ bool stream<Socket>::write_lent(Pull&& pull) noexcept
         std::size_t const n = detail::send_now(socket_, b->data() + offset, b->size() - offset, ec);
         if (ec)
             break;   // it would block, or failed: the stream's own write finds out which
-        last_activity_ = now;
+        // The coarse clock may lag the stream's own last reading by a tick.
+        if (now > last_activity_)
+            last_activity_ = now;
         if (n < b->size() - offset) {
             offset += n;
             break;
