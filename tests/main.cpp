@@ -12,6 +12,7 @@
 
 #if defined(__linux__)
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -94,10 +95,6 @@ private:
     static void print_stacks()
     {
 #if defined(__linux__)
-        if (std::system("command -v gdb >/dev/null 2>&1") != 0) {
-            std::fprintf(stderr, "watchdog: no gdb to print the threads' stacks\n");
-            return;
-        }
         // Under Yama's ptrace scope 1, only a process's ancestors may trace it;
         // gdb here is its child.
         ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
@@ -106,7 +103,11 @@ private:
         std::fprintf(stderr, "watchdog: the threads' stacks:\n");
         std::fflush(stderr);
         int const status = std::system(command.c_str());
-        std::fprintf(stderr, "watchdog: gdb ended with status %d\n", status);
+        // timeout(1) exits with 127 when it cannot find the program it is to run.
+        if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+            std::fprintf(stderr, "watchdog: no gdb to print the threads' stacks\n");
+        else
+            std::fprintf(stderr, "watchdog: gdb ended with status %d\n", status);
 #endif
     }
 
