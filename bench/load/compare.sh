@@ -11,9 +11,11 @@
 # delivery), floor-send (the floor with one send() per delivery, the cheaper call), server
 # (run-server.sh: the example server, idle memory only: it cannot take the generator's publishes).
 # Each round runs every load against every server, one after the other, the server order shifted by
-# one each round, so that drift in the machine's load spreads over all servers. The server runs on
-# --server-cpu and the generator on --generator-cpu (taskset; the run scripts pin the server through
-# SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the round, load, server
+# one each round, so that drift in the machine's load spreads over all servers; after n rounds (n
+# servers) the reversed order is shifted the same way, so that in 2n rounds each server runs as
+# often right after each of the others (use a multiple of 2n rounds with three servers or more).
+# The server runs on --server-cpu and the generator on --generator-cpu (taskset; the run scripts pin
+# the server through SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the round, load, server
 # and load average. A run that fails (or, for `server`, does not connect every subscriber) stops
 # everything with its output; the lines already written stay. A run whose only fault is events out
 # of order is counted (every event did arrive once) and reported after the table, and compare.sh
@@ -172,10 +174,17 @@ run_one() {
 
 started=$(date -u +%FT%TZ)
 n=${#server_list[@]}
+reversed=()
+for ((k = n - 1; k >= 0; --k)); do reversed+=("${server_list[k]}"); done
 for ((r = 1; r <= rounds; ++r)); do
+    # Rounds 1 to n shift the list by one each, rounds n+1 to 2n the reversed list, and so on: a
+    # rotation of one order alone would always run each server right after the same other one,
+    # and what a run leaves behind (the kernel's sockets in TIME_WAIT, for one) would then weigh
+    # on one server only.
+    if ((((r - 1) / n) % 2 == 0)); then order=("${server_list[@]}"); else order=("${reversed[@]}"); fi
     for li in "${!loads[@]}"; do
         for ((k = 0; k < n; ++k)); do
-            run_one "$r" "$li" "${server_list[(k + r - 1) % n]}"
+            run_one "$r" "$li" "${order[(k + r - 1) % n]}"
         done
     done
 done

@@ -11,7 +11,7 @@
 // server's CPU per delivery. Per subscriber the server holds one descriptor and one table entry.
 //
 //   sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]
-//             [--misdeliver late|split]
+//             [--misdeliver late|split] [--time-out N]
 //
 // --syscall send makes each delivery a send(MSG_NOSIGNAL) instead of a write(): the same bytes
 // through the socket layer without the file layer's checks, the cheaper of the two on Linux.
@@ -23,6 +23,11 @@
 //   split  the first of a pair is neither written nor answered until the second arrives (on
 //          another connection); then half the subscribers get the pair in one order, half in the
 //          other, and both are answered.
+//
+// --time-out N answers every Nth publish request with 408 Request Timeout and closes the
+// connection, publishing nothing: what a server sends when its wait for a request ran out just as
+// one came in (sse::listener's head_timeout), which a client may repeat on a new connection (RFC
+// 9110, 15.5.9). The generator's test shows that it does.
 //
 // Prints `listening on HOST:PORT` first, runs until SIGINT or SIGTERM, then prints its counters on
 // stderr. See bench/load/README.md.
@@ -66,6 +71,7 @@ static enum misdelivery misdeliver;
 static char *held;     // the first event of a pair, formatted, while misdelivering
 static size_t held_size;
 static int held_fd = -1; // its publisher, while split holds the answer
+static unsigned long time_out_every, publish_requests; // --time-out
 
 static const char sub_head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
@@ -238,6 +244,8 @@ static void serve_requests(int fd, const char *sub_path, const char *pub_path)
             }
             return;
         }
+        if (time_out_every && ++publish_requests % time_out_every == 0)
+            return answer_and_close(fd, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         if (publish(fd, c->buf + head, (size_t)length) && !answer_publish(fd))
             return;
         memmove(c->buf, c->buf + total, c->len - total); // a pipelined request may follow
@@ -296,7 +304,7 @@ static void usage(const char *why)
     if (why)
         fprintf(stderr, "sse-floor: %s\n", why);
     fprintf(why ? stderr : stdout, "usage: sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]\n"
-        "                 [--misdeliver late|split]\n");
+        "                 [--misdeliver late|split] [--time-out N]\n");
     exit(why ? 2 : 0);
 }
 
@@ -320,6 +328,12 @@ int main(int argc, char **argv)
             if (!strcmp(how, "late")) misdeliver = late;
             else if (!strcmp(how, "split")) misdeliver = split;
             else usage("--misdeliver is late or split");
+        }
+        else if (!strcmp(argv[i], "--time-out")) {
+            char *end;
+            const char *n = argv[++i];
+            time_out_every = strtoul(n, &end, 10);
+            if (end == n || *end || time_out_every == 0 || n[0] == '-') usage("--time-out is a positive number");
         }
         else usage("unknown option");
     }

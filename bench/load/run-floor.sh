@@ -6,8 +6,9 @@
 #
 # --prefix goes to both, --floor-syscall write|send to the server (its --syscall: one write() or one
 # send() per delivery; write by default), --floor-misdeliver late|split to the server too (its
-# --misdeliver: wrong orders on purpose, for the generator's tests); everything else to the
-# generator. The programs are
+# --misdeliver: wrong orders on purpose, for the generator's tests), --floor-time-out N to the
+# server too (its --time-out: every Nth publish answered 408, for the generator's tests);
+# everything else to the generator. The programs are
 # build-load/sse-floor and build-load/sse-loadgen unless SSE_FLOOR and SSE_LOADGEN name others.
 # SSE_SERVER_CPU=N pins the server to CPU N (taskset). Exits with the generator's status, or 3 when
 # the server cannot be started. The server is stopped on every exit path, and its stderr (its
@@ -29,6 +30,7 @@ while (($#)); do
         --prefix) server_args+=(--prefix "${2:?--prefix needs a value}"); loadgen_args+=(--prefix "$2"); shift 2 ;;
         --floor-syscall) server_args+=(--syscall "${2:?--floor-syscall needs a value}"); shift 2 ;;
         --floor-misdeliver) server_args+=(--misdeliver "${2:?--floor-misdeliver needs a value}"); shift 2 ;;
+        --floor-time-out) server_args+=(--time-out "${2:?--floor-time-out needs a value}"); shift 2 ;;
         *) loadgen_args+=("$1"); shift ;;
     esac
 done
