@@ -15,11 +15,11 @@
 # servers) the reversed order is shifted the same way, so that in 2n rounds each server runs as
 # often right after each of the others (use a multiple of 2n rounds with three servers or more).
 # The server runs on --server-cpu and the generator on --generator-cpu (taskset; the run scripts pin
-# the server through SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the round, load, server
-# and load average. A run that fails (or, for `server`, does not connect every subscriber) stops
-# everything with its output; the lines already written stay. A run whose only fault is events out
-# of order is counted (every event did arrive once) and reported after the table, and compare.sh
-# then exits 1.
+# the server through SSE_SERVER_CPU). Each run's JSON report goes to --out as one line, with the
+# round, load, server and load average. A run that fails (or, for `server`, does not connect every
+# subscriber) stops everything with its output; the lines already written stay. A run whose only
+# fault is events out of order is counted (every event did arrive once) and reported after the
+# table, and compare.sh then exits 1.
 #
 # Per load and server, the table gives the median over the rounds (and the range) of: server CPU
 # per delivery, p99 latency, deliveries/s, and RSS per idle subscriber.
