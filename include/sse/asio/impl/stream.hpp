@@ -203,14 +203,12 @@ bool stream<Socket>::write_lent(Pull&& pull) noexcept
 #endif
     std::size_t done = 0;
     std::size_t offset = 0;
-    bool sent = false;
     while (done < pulled.size()) {
         event_buffer const& b = pulled[done];
         detail::net_error_code ec;
         std::size_t const n = detail::send_now(socket_, b->data() + offset, b->size() - offset, ec);
         if (ec)
             break;   // it would block, or failed: the stream's own write finds out which
-        sent = true;
         if (n < b->size() - offset) {
             offset += n;
             break;
@@ -218,8 +216,8 @@ bool stream<Socket>::write_lent(Pull&& pull) noexcept
         offset = 0;
         ++done;
     }
-    // The coarse clock may lag the stream's own last reading by a tick.
-    if (sent && now > last_activity_)
+    // Something went out. The coarse clock may lag the stream's own last reading by a tick.
+    if ((done != 0 || offset != 0) && now > last_activity_)
         last_activity_ = now;
     if (done == pulled.size() && r.drained && !r.closed && !r.next_due) {
         pulled.clear();
