@@ -5,6 +5,7 @@
 #   bench/load/compare.sh [--rounds 3] [--servers fanout,nchan,floor] [--loads all|low|high]
 #                         [--load 'LABEL|sse-loadgen options']... [--fanout-args '...']
 #                         [--server-cpu 0] [--generator-cpu 1] [--out FILE]
+#                         [--paired [--margin S]]
 #
 # Servers: fanout (run-fanout.sh), fanout-b (run-fanout.sh with the sse-fanout that SSE_FANOUT_B
 # names: another build, to compare two), nchan (run-nchan.sh), floor (run-floor.sh: one write() per
@@ -21,8 +22,18 @@
 # fault is events out of order is counted (every event did arrive once) and reported after the
 # table, and compare.sh then exits 1.
 #
+# --paired runs the servers of a round at once instead, each with a generator of its own: the
+# generators connect together, then publish at the load's rate with their events interleaved
+# (sse-loadgen --start-at, the n servers 1/(n*rate) apart, the order turned each round), so that
+# each event of one server is swept right after one of the other's, in the same state of the
+# machine. Drift between runs, which spreads one server's p99 against itself from 0.74 to 1.46
+# run after run, then weighs on both alike. For the low rates only, where a sweep takes less than
+# 1/(n*rate); the connections of every server must fit one generator CPU (--margin S: seconds
+# from the servers' start to the first event, by default 5 + 0.6 ms per connection).
+#
 # Per load and server, the table gives the median over the rounds (and the range) of: server CPU
-# per delivery, p99 latency, deliveries/s, and RSS per idle subscriber.
+# per delivery, p99 latency, deliveries/s, and RSS per idle subscriber; and, for each server but
+# the last, the median (and range) of its per-round ratio to the last one's CPU and p99.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,6 +63,8 @@ fanout_args=
 server_cpu=0
 generator_cpu=1
 out=compare-$(date -u +%Y%m%dT%H%M%SZ).jsonl
+paired=0
+margin=
 while (($#)); do
     case $1 in
         --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
@@ -62,6 +75,8 @@ while (($#)); do
         --server-cpu) server_cpu=${2:?--server-cpu needs a value}; shift 2 ;;
         --generator-cpu) generator_cpu=${2:?--generator-cpu needs a value}; shift 2 ;;
         --out) out=${2:?--out needs a value}; shift 2 ;;
+        --paired) paired=1; shift ;;
+        --margin) margin=${2:?--margin needs a value}; shift 2 ;;
         -h|--help) usage ;;
         *) echo "compare: unknown option $1" >&2; usage ;;
     esac
@@ -81,9 +96,19 @@ else
 fi
 for l in "${loads[@]}"; do
     [[ $l == *'|'* ]] || { echo "compare: a --load is 'LABEL|sse-loadgen options': $l" >&2; exit 2; }
+    if ((paired)) && ! [[ ${l#*|} =~ --rate[[:space:]]+[0-9.]*[1-9] ]]; then
+        echo "compare: --paired needs a rate above 0 in every load: $l" >&2; exit 2
+    fi
 done
+[[ -z $margin || $margin =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "compare: --margin is seconds" >&2; exit 2; }
 
 IFS=, read -r -a server_list <<<"$servers"
+if ((paired)); then
+    ((${#server_list[@]} >= 2)) || { echo "compare: --paired needs two servers or more" >&2; exit 2; }
+    for s in "${server_list[@]}"; do
+        [[ $s != server ]] || { echo "compare: --paired: 'server' takes no publishes" >&2; exit 2; }
+    done
+fi
 for s in "${server_list[@]}"; do
     case $s in
         fanout|nchan|floor|floor-send|server) ;;
@@ -106,13 +131,22 @@ field() { if [[ $1 =~ $2 ]]; then echo "${BASH_REMATCH[1]}"; else echo null; fi;
 
 disordered=()
 declare -A values   # "<load index>/<server>/<metric>" -> space-separated values, one per round
+declare -A pids   # server -> the pid of its run in progress (launch_one)
 tmp=$(mktemp -d /tmp/sse-compare.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# A failed paired run stops the other one too (its script stops its server on the signal).
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 : >"$out"
 
-run_one() {
-    local round=$1 li=$2 s=$3
-    local label=${loads[li]%%|*} args=${loads[li]#*|}
+# Starts one run in the background (its output in $tmp/<server>.out and .err, its pid in
+# pids[<server>]), with --start-at when a fourth argument gives one.
+launch_one() {
+    local round=$1 li=$2 s=$3 start_at=${4:-}
+    local args=${loads[li]#*|}
     local -a cmd
     case $s in
         fanout) cmd=("$here/run-fanout.sh") ;;
@@ -129,13 +163,22 @@ run_one() {
     [[ $s == fanout || $s == fanout-b ]] && extra+=($fanout_args)
     # Later options win in sse-loadgen: one publish, no wait for deliveries that cannot come.
     [[ $s == server ]] && extra+=(--events 1 --rate 0 --drain 0)
-    local load_avg
-    load_avg=$(cut -d' ' -f1 /proc/loadavg)
-    local status=0
+    [[ -n $start_at ]] && extra+=(--start-at "$start_at")
     SSE_SERVER_CPU=$server_cpu taskset -c "$generator_cpu" "${cmd[@]}" "${extra[@]}" --json --timeout 600 \
-        >"$tmp/out" 2>"$tmp/err" || status=$?
+        >"$tmp/$s.out" 2>"$tmp/$s.err" &
+    pids[$s]=$!
+}
+
+# Waits for the run of launch_one and records it (load_avg: /proc/loadavg's first figure when
+# it started).
+collect_one() {
+    local round=$1 li=$2 s=$3 load_avg=$4
+    local label=${loads[li]%%|*}
+    local status=0
+    wait "${pids[$s]}" || status=$?
+    unset "pids[$s]"
     local json
-    json=$(grep -m1 '^{' "$tmp/out" || true)
+    json=$(grep -m1 '^{' "$tmp/$s.out" || true)
     local ok=1
     if [[ $s == server ]]; then
         [[ -n $json && $(field "$json" "$re_connected") == "$(field "$json" "$re_wanted")" ]] || ok=0
@@ -149,7 +192,7 @@ run_one() {
     fi
     if ((!ok)); then
         echo "compare: round $round, '$label', $s: FAILED (exit status $status):" >&2
-        cat "$tmp/out" "$tmp/err" >&2
+        cat "$tmp/$s.out" "$tmp/$s.err" >&2
         exit 1
     fi
     local label_json=${label//\\/\\\\}
@@ -172,6 +215,35 @@ run_one() {
     return 0
 }
 
+run_one() {
+    local load_avg
+    load_avg=$(cut -d' ' -f1 /proc/loadavg)
+    launch_one "$1" "$2" "$3"
+    collect_one "$1" "$2" "$3" "$load_avg"
+}
+
+# The servers of `order` at once, their events interleaved (see --paired).
+run_paired() {
+    local round=$1 li=$2; shift 2
+    local -a order=("$@")
+    local args=${loads[li]#*|}
+    local rate subscribers=100
+    [[ $args =~ --rate[[:space:]]+([0-9.]+) ]] && rate=${BASH_REMATCH[1]}
+    [[ $args =~ --subscribers[[:space:]]+([0-9]+) ]] && subscribers=${BASH_REMATCH[1]}
+    local n=${#order[@]} lead=$margin
+    [[ -n $lead ]] || lead=$(awk -v s="$subscribers" -v n="$n" 'BEGIN { printf "%.1f", 5 + 0.0006 * s * n }')
+    local start load_avg
+    start=$(awk -v now="$(date +%s.%N)" -v lead="$lead" 'BEGIN { printf "%.3f", now + lead }')
+    load_avg=$(cut -d' ' -f1 /proc/loadavg)
+    for ((k = 0; k < n; ++k)); do
+        launch_one "$round" "$li" "${order[k]}" \
+            "$(awk -v t="$start" -v k="$k" -v n="$n" -v r="$rate" 'BEGIN { printf "%.4f", t + k / (n * r) }')"
+    done
+    for ((k = 0; k < n; ++k)); do
+        collect_one "$round" "$li" "${order[k]}" "$load_avg"
+    done
+}
+
 started=$(date -u +%FT%TZ)
 n=${#server_list[@]}
 reversed=()
@@ -183,6 +255,12 @@ for ((r = 1; r <= rounds; ++r)); do
     # on one server only.
     if ((((r - 1) / n) % 2 == 0)); then order=("${server_list[@]}"); else order=("${reversed[@]}"); fi
     for li in "${!loads[@]}"; do
+        if ((paired)); then
+            shifted=()
+            for ((k = 0; k < n; ++k)); do shifted+=("${order[(k + r - 1) % n]}"); done
+            run_paired "$r" "$li" "${shifted[@]}"
+            continue
+        fi
         for ((k = 0; k < n; ++k)); do
             run_one "$r" "$li" "${order[(k + r - 1) % n]}"
         done
@@ -204,7 +282,7 @@ summary() {
 }
 
 echo
-echo "Medians of $rounds round(s), $started to $(date -u +%FT%TZ); server on CPU $server_cpu, generator on CPU $generator_cpu; raw reports in $out."
+echo "Medians of $rounds round(s)$( ((paired)) && echo ", the servers of a round at once (--paired)"), $started to $(date -u +%FT%TZ); server on CPU $server_cpu, generator on CPU $generator_cpu; raw reports in $out."
 echo
 header="| load | metric |"
 rule="|---|---|"
@@ -232,6 +310,28 @@ for li in "${!loads[@]}"; do
         for s in "${server_list[@]}"; do
             # shellcheck disable=SC2086
             row+=" $(summary "$fmt" "$scale" ${values[$li/$s/$m]:-}) |"
+        done
+        echo "$row"
+    done
+    # Per round, each server against the last: a ratio cancels what a round shares.
+    last=${server_list[n - 1]}
+    for m in cpu p99; do
+        [[ $m == cpu ]] && name="CPU per delivery / $last" || name="p99 / $last"
+        row="| $label | $name, per round |"
+        for s in "${server_list[@]}"; do
+            if [[ $s == "$last" || $s == server ]]; then row+=" |"; continue; fi
+            # shellcheck disable=SC2086
+            read -r -a mine <<<"${values[$li/$s/$m]:-}"
+            # shellcheck disable=SC2086
+            read -r -a theirs <<<"${values[$li/$last/$m]:-}"
+            ratios=()
+            if ((${#mine[@]} == ${#theirs[@]})); then
+                for i in "${!mine[@]}"; do
+                    ratios+=("$(awk -v a="${mine[i]}" -v b="${theirs[i]}" 'BEGIN { if (b > 0) printf "%.4f", a / b }')")
+                done
+            fi
+            # shellcheck disable=SC2068
+            row+=" $(summary "%.2f" 1 ${ratios[@]}) |"
         done
         echo "$row"
     done

@@ -93,6 +93,7 @@ struct options
     double settle = 1;                 // seconds between the last handshake and the idle reading
     double drain = 5;                  // seconds to wait for deliveries after the last publish
     double timeout = 120;              // seconds for the whole run
+    double start_at = 0;               // Unix time of the first publish; 0: once settled
     int threads = 1;
     std::vector<unsigned short> sub_ports;   // empty: subscribe on --port
     std::vector<long> server_pids;           // read and summed
@@ -125,6 +126,8 @@ char const usage_text[] =
     "  --settle S               idle time before the idle RSS reading (default 1)\n"
     "  --drain S                wait for late deliveries after the last publish (default 5)\n"
     "  --timeout S              bound on the whole run (default 120)\n"
+    "  --start-at T             publish the first event at Unix time T (fractions allowed), not\n"
+    "                           before settling, so that generators' events interleave\n"
     "report\n"
     "  --server-pid PID[,PID]   read the server's RSS and CPU time from /proc/PID; repeatable,\n"
     "                           several processes (nodes) are summed and listed\n"
@@ -230,6 +233,10 @@ options parse_options(int argc, char** argv)
         else if (arg == "--settle") o.settle = parse_number<double>(arg, value);
         else if (arg == "--drain") o.drain = parse_number<double>(arg, value);
         else if (arg == "--timeout") o.timeout = parse_number<double>(arg, value);
+        else if (arg == "--start-at") {
+            o.start_at = parse_number<double>(arg, value);
+            if (!(o.start_at > 0)) usage_error("--start-at: a Unix time in seconds, more than 0");
+        }
         else if (arg == "--server-pid") {
             for (auto item : split_list(arg, value)) {
                 auto const pid = parse_number<long>(arg, item);
@@ -1127,6 +1134,7 @@ struct report
     histogram latency;
     std::vector<histogram> event_latency;   // with --per-event
     publisher::result pub;
+    std::optional<double> after_start_at;   // with --start-at: seconds from it to the first publish
     std::uint64_t expected = 0;
     std::uint64_t received = 0;
     std::uint64_t duplicates = 0, out_of_order = 0, unexpected = 0, disconnects = 0, stream_errors = 0;
@@ -1194,6 +1202,8 @@ public:
     server_readings const& server() const noexcept { return server_; }
     publisher::result const& published() const noexcept { return pub_.get(); }
     double generator_cpu() const noexcept { return gen_cpu_after_ - gen_cpu_before_; }
+    /// How long after --start-at publishing began; none without --start-at.
+    std::optional<double> after_start_at() const noexcept { return after_start_at_; }
 
 private:
     enum class phase { connecting, settling, publishing, draining, finished };
@@ -1216,6 +1226,7 @@ private:
             timed_out_ = true;
             return finish();
         }
+        std::int64_t next_tick_ns = 10'000'000;
         switch (phase_) {
         case phase::connecting:
             if (std::all_of(workers_.begin(), workers_.end(),
@@ -1228,6 +1239,15 @@ private:
             break;
         case phase::settling:
             if (now >= settle_end_ns_) {
+                // With --start-at, the last wait is timed to the moment (the timer's own
+                // precision, tens of microseconds), so that two generators interleave.
+                std::int64_t const wait = until_start_ns();
+                if (wait > 0) {
+                    next_tick_ns = std::min(next_tick_ns, wait);
+                    break;
+                }
+                if (setup_.opt.start_at > 0)
+                    after_start_at_ = static_cast<double>(-wait) * 1e-9;
                 read_cpu_before();
                 if (!setup_.opt.server_pids.empty())
                     server_.rss_idle_kib = read_rss_kib(setup_.opt.server_pids);
@@ -1246,11 +1266,22 @@ private:
         case phase::finished:
             return;
         }
-        tick_.expires_after(std::chrono::milliseconds(10));
+        tick_.expires_after(std::chrono::nanoseconds(next_tick_ns));
         tick_.async_wait([this](error_code ec) {
             if (!ec)
                 tick();
         });
+    }
+
+    // Until --start-at, on the system clock (shared by processes, unlike the steady clock);
+    // 0 without it.
+    std::int64_t until_start_ns() const
+    {
+        if (setup_.opt.start_at <= 0)
+            return 0;
+        auto const since_epoch = std::chrono::system_clock::now().time_since_epoch();
+        return static_cast<std::int64_t>(setup_.opt.start_at * 1e9) -
+            duration_cast<std::chrono::nanoseconds>(since_epoch).count();
     }
 
     void read_cpu_before()
@@ -1309,6 +1340,7 @@ private:
     double gen_cpu_before_ = 0, gen_cpu_after_ = 0;
     bool timed_out_ = false;
     bool interrupted_ = false;
+    std::optional<double> after_start_at_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1343,6 +1375,8 @@ void print_table(report const& r)
                 "padding\n",
         r.pub.published, o.events, pub_seconds, pub_seconds > 0 ? r.pub.published / pub_seconds : 0.0, asked.c_str(),
         r.pub.failed, r.pub.repeated, o.payload);
+    if (r.after_start_at)
+        std::printf("start        first event %.3f s after --start-at\n", *r.after_start_at);
     double const delivery_seconds = r.last_delivery_ns ? seconds_between(r.pub.first_ns, r.last_delivery_ns) : 0;
     std::printf("deliveries   %" PRIu64 " of %" PRIu64 " (%.0f/s): missing %" PRIu64 ", out of order %" PRIu64
                 ", duplicate %" PRIu64 ", unexpected %" PRIu64 "\n",
@@ -1442,8 +1476,12 @@ void print_json(report const& r)
                 "\"max\":%.3f}},",
         r.disconnects, r.connect_seconds, ms(r.handshake.percentile(50)), ms(r.handshake.percentile(99)),
         ms(r.handshake.max()));
-    std::printf("\"publish\":{\"published\":%zu,\"failed\":%zu,\"repeated\":%zu,\"seconds\":%.3f},",
+    std::printf("\"publish\":{\"published\":%zu,\"failed\":%zu,\"repeated\":%zu,\"seconds\":%.3f,",
         r.pub.published, r.pub.failed, r.pub.repeated, pub_seconds);
+    if (r.after_start_at)
+        std::printf("\"after_start_at\":%.4f},", *r.after_start_at);
+    else
+        std::printf("\"after_start_at\":null},");
     std::printf("\"deliveries\":{\"expected\":%" PRIu64 ",\"received\":%" PRIu64 ",\"missing\":%" PRIu64
                 ",\"out_of_order\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"other_orders\":%zu"
                 ",\"duplicates\":%" PRIu64 ",\"unexpected\":%" PRIu64 ",\"stream_errors\":%" PRIu64
@@ -1621,6 +1659,7 @@ int run(options const& o)
     r.timed_out = ctl->timed_out();
     r.interrupted = ctl->interrupted();
     r.generator_cpu = ctl->generator_cpu();
+    r.after_start_at = ctl->after_start_at();
     r.node_connected.assign(o.sub_ports.size(), 0);
     r.node_received.assign(o.sub_ports.size(), 0);
     for (auto& w : workers) {
@@ -1669,6 +1708,13 @@ int run(options const& o)
     std::size_t const not_connected = o.subscribers - r.connected;
     problem(r.interrupted, "interrupted");
     problem(r.timed_out, "timed out after " + std::to_string(static_cast<long>(o.timeout)) + " s");
+    // Later than this, the events of generators started together no longer interleave as asked.
+    constexpr double start_tolerance = 0.02;
+    if (r.after_start_at && *r.after_start_at > start_tolerance) {
+        char text[96];
+        std::snprintf(text, sizeof text, "started %.3f s after --start-at (connecting took longer)", *r.after_start_at);
+        problem(true, text);
+    }
     problem(not_connected > 0, std::to_string(not_connected) + " subscribers not connected");
     problem(r.disconnects > 0, std::to_string(r.disconnects) + " streams dropped");
     problem(r.pub.failed > 0 || r.pub.published < o.events,
