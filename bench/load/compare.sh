@@ -320,9 +320,7 @@ for li in "${!loads[@]}"; do
         row="| $label | $name, per round |"
         for s in "${server_list[@]}"; do
             if [[ $s == "$last" || $s == server ]]; then row+=" |"; continue; fi
-            # shellcheck disable=SC2086
             read -r -a mine <<<"${values[$li/$s/$m]:-}"
-            # shellcheck disable=SC2086
             read -r -a theirs <<<"${values[$li/$last/$m]:-}"
             ratios=()
             if ((${#mine[@]} == ${#theirs[@]})); then
@@ -330,6 +328,7 @@ for li in "${!loads[@]}"; do
                     ratios+=("$(awk -v a="${mine[i]}" -v b="${theirs[i]}" 'BEGIN { if (b > 0) printf "%.4f", a / b }')")
                 done
             fi
+            # Unquoted: a round without a ratio (the last server's figure 0) drops out.
             # shellcheck disable=SC2068
             row+=" $(summary "%.2f" 1 ${ratios[@]}) |"
         done
