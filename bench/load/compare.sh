@@ -29,7 +29,9 @@
 # machine. Drift between runs, which spreads one server's p99 against itself from 0.74 to 1.46
 # run after run, then weighs on both alike. For the low rates only, where a sweep takes less than
 # 1/(n*rate); the connections of every server must fit one generator CPU (--margin S: seconds
-# from the servers' start to the first event, by default 5 + 0.6 ms per connection).
+# from the servers' start to the first event, by default 5 + 0.6 ms per connection). Every
+# generator keeps its subscribers until 3 s after the last event of all (sse-loadgen
+# --hold-until), so that none closes its connections during another's sweep.
 #
 # Per load and server, the table gives the median over the rounds (and the range) of: server CPU
 # per delivery, p99 latency, deliveries/s, and RSS per idle subscriber; and, for each server but
@@ -143,9 +145,10 @@ trap cleanup EXIT
 : >"$out"
 
 # Starts one run in the background (its output in $tmp/<server>.out and .err, its pid in
-# pids[<server>]), with --start-at when a fourth argument gives one.
+# pids[<server>]); arguments after the third go to the generator.
 launch_one() {
-    local round=$1 li=$2 s=$3 start_at=${4:-}
+    local round=$1 li=$2 s=$3
+    shift 3
     local args=${loads[li]#*|}
     local -a cmd
     case $s in
@@ -163,7 +166,7 @@ launch_one() {
     [[ $s == fanout || $s == fanout-b ]] && extra+=($fanout_args)
     # Later options win in sse-loadgen: one publish, no wait for deliveries that cannot come.
     [[ $s == server ]] && extra+=(--events 1 --rate 0 --drain 0)
-    [[ -n $start_at ]] && extra+=(--start-at "$start_at")
+    extra+=("$@")
     SSE_SERVER_CPU=$server_cpu taskset -c "$generator_cpu" "${cmd[@]}" "${extra[@]}" --json --timeout 600 \
         >"$tmp/$s.out" 2>"$tmp/$s.err" &
     pids[$s]=$!
@@ -227,17 +230,23 @@ run_paired() {
     local round=$1 li=$2; shift 2
     local -a order=("$@")
     local args=${loads[li]#*|}
-    local rate subscribers=100
+    local rate subscribers=100 events=20
     [[ $args =~ --rate[[:space:]]+([0-9.]+) ]] && rate=${BASH_REMATCH[1]}
     [[ $args =~ --subscribers[[:space:]]+([0-9]+) ]] && subscribers=${BASH_REMATCH[1]}
+    [[ $args =~ --events[[:space:]]+([0-9]+) ]] && events=${BASH_REMATCH[1]}
     local n=${#order[@]} lead=$margin
     [[ -n $lead ]] || lead=$(awk -v s="$subscribers" -v n="$n" 'BEGIN { printf "%.1f", 5 + 0.0006 * s * n }')
     local start load_avg
     start=$(awk -v now="$(date +%s.%N)" -v lead="$lead" 'BEGIN { printf "%.3f", now + lead }')
+    # Every generator keeps its subscribers until 3 s after the last event of all: one that
+    # finished first would otherwise close its thousands of connections, on the servers' CPU,
+    # during the other's last sweep.
+    local hold
+    hold=$(awk -v t="$start" -v e="$events" -v r="$rate" 'BEGIN { printf "%.3f", t + e / r + 3 }')
     load_avg=$(cut -d' ' -f1 /proc/loadavg)
     for ((k = 0; k < n; ++k)); do
-        launch_one "$round" "$li" "${order[k]}" \
-            "$(awk -v t="$start" -v k="$k" -v n="$n" -v r="$rate" 'BEGIN { printf "%.4f", t + k / (n * r) }')"
+        launch_one "$round" "$li" "${order[k]}" --hold-until "$hold" \
+            --start-at "$(awk -v t="$start" -v k="$k" -v n="$n" -v r="$rate" 'BEGIN { printf "%.4f", t + k / (n * r) }')"
     done
     for ((k = 0; k < n; ++k)); do
         collect_one "$round" "$li" "${order[k]}" "$load_avg"

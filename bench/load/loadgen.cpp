@@ -94,6 +94,7 @@ struct options
     double drain = 5;                  // seconds to wait for deliveries after the last publish
     double timeout = 120;              // seconds for the whole run
     double start_at = 0;               // Unix time of the first publish; 0: once settled
+    double hold_until = 0;             // Unix time before which the subscribers are not closed
     int threads = 1;
     std::vector<unsigned short> sub_ports;   // empty: subscribe on --port
     std::vector<long> server_pids;           // read and summed
@@ -128,6 +129,9 @@ char const usage_text[] =
     "  --timeout S              bound on the whole run (default 120)\n"
     "  --start-at T             publish the first event at Unix time T (fractions allowed), not\n"
     "                           before settling, so that generators' events interleave\n"
+    "  --hold-until T           after the drain (where the figures end), keep the subscribers\n"
+    "                           connected until Unix time T, so that closing them falls in no\n"
+    "                           other generator's run\n"
     "report\n"
     "  --server-pid PID[,PID]   read the server's RSS and CPU time from /proc/PID; repeatable,\n"
     "                           several processes (nodes) are summed and listed\n"
@@ -236,6 +240,10 @@ options parse_options(int argc, char** argv)
         else if (arg == "--start-at") {
             o.start_at = parse_number<double>(arg, value);
             if (!(o.start_at > 0)) usage_error("--start-at: a Unix time in seconds, more than 0");
+        }
+        else if (arg == "--hold-until") {
+            o.hold_until = parse_number<double>(arg, value);
+            if (!(o.hold_until > 0)) usage_error("--hold-until: a Unix time in seconds, more than 0");
         }
         else if (arg == "--server-pid") {
             for (auto item : split_list(arg, value)) {
@@ -1135,6 +1143,7 @@ struct report
     std::vector<histogram> event_latency;   // with --per-event
     publisher::result pub;
     std::optional<double> after_start_at;   // with --start-at: seconds from it to the first publish
+    std::optional<double> held;             // with --hold-until: seconds from the drain to closing
     std::uint64_t expected = 0;
     std::uint64_t received = 0;
     std::uint64_t duplicates = 0, out_of_order = 0, unexpected = 0, disconnects = 0, stream_errors = 0;
@@ -1204,9 +1213,11 @@ public:
     double generator_cpu() const noexcept { return gen_cpu_after_ - gen_cpu_before_; }
     /// How long after --start-at publishing began; none without --start-at.
     std::optional<double> after_start_at() const noexcept { return after_start_at_; }
+    /// With --hold-until: how long the subscribers were kept after the drain.
+    std::optional<double> held() const noexcept { return held_; }
 
 private:
-    enum class phase { connecting, settling, publishing, draining, finished };
+    enum class phase { connecting, settling, publishing, draining, holding, finished };
 
     template<class F>
     std::uint64_t sum(F f) const
@@ -1241,7 +1252,7 @@ private:
             if (now >= settle_end_ns_) {
                 // With --start-at, the last wait is timed to the moment (the timer's own
                 // precision, tens of microseconds), so that two generators interleave.
-                std::int64_t const wait = until_start_ns();
+                std::int64_t const wait = until_unix_ns(setup_.opt.start_at);
                 if (wait > 0) {
                     next_tick_ns = std::min(next_tick_ns, wait);
                     break;
@@ -1260,7 +1271,18 @@ private:
             break;   // on_published() moves on
         case phase::draining:
             if (now >= drain_end_ns_ || sum([](worker_stats& s) { return s.received.load(); }) >=
-                                            std::uint64_t{connected_} * setup_.events)
+                                            std::uint64_t{connected_} * setup_.events) {
+                // The run's figures end here; --hold-until only delays the closing.
+                take_end_readings();
+                if (until_unix_ns(setup_.opt.hold_until) <= 0)
+                    return finish();
+                phase_ = phase::holding;
+            }
+            break;
+        case phase::holding:
+            if (std::int64_t const wait = until_unix_ns(setup_.opt.hold_until); wait > 0)
+                next_tick_ns = std::min(next_tick_ns, wait);
+            else
                 return finish();
             break;
         case phase::finished:
@@ -1273,15 +1295,14 @@ private:
         });
     }
 
-    // Until --start-at, on the system clock (shared by processes, unlike the steady clock);
-    // 0 without it.
-    std::int64_t until_start_ns() const
+    // Until Unix time `at` (--start-at, --hold-until), on the system clock, which processes
+    // share (unlike the steady clock); 0 for a time not given (0).
+    static std::int64_t until_unix_ns(double at)
     {
-        if (setup_.opt.start_at <= 0)
+        if (at <= 0)
             return 0;
         auto const since_epoch = std::chrono::system_clock::now().time_since_epoch();
-        return static_cast<std::int64_t>(setup_.opt.start_at * 1e9) -
-            duration_cast<std::chrono::nanoseconds>(since_epoch).count();
+        return static_cast<std::int64_t>(at * 1e9) - duration_cast<std::chrono::nanoseconds>(since_epoch).count();
     }
 
     void read_cpu_before()
@@ -1300,11 +1321,12 @@ private:
         drain_end_ns_ = now_ns() + static_cast<std::int64_t>(setup_.opt.drain * 1e9);
     }
 
-    void finish()
+    // The end of the run's figures: its length, and the server's and the generator's CPU time
+    // and memory. Once: at the end of the drain, or at finish() for a run cut short.
+    void take_end_readings()
     {
-        if (phase_ == phase::finished)
+        if (end_ns_ != 0)
             return;
-        phase_ = phase::finished;
         end_ns_ = now_ns();
         if (!connected_ns_)
             connected_ = sum([](worker_stats& s) { return s.connected.load(); });
@@ -1319,6 +1341,17 @@ private:
         if (gen_cpu_before_ == 0)
             gen_cpu_before_ = self_cpu_seconds();
         gen_cpu_after_ = self_cpu_seconds();
+    }
+
+    void finish()
+    {
+        if (phase_ == phase::finished)
+            return;
+        bool const holding = phase_ == phase::holding;
+        phase_ = phase::finished;
+        take_end_readings();
+        if (setup_.opt.hold_until > 0)
+            held_ = holding ? seconds_between(end_ns_, now_ns()) : 0.0;
         tick_.cancel();
         error_code ignored;
         signals_.cancel(ignored);
@@ -1341,6 +1374,7 @@ private:
     bool timed_out_ = false;
     bool interrupted_ = false;
     std::optional<double> after_start_at_;
+    std::optional<double> held_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1377,6 +1411,8 @@ void print_table(report const& r)
         r.pub.failed, r.pub.repeated, o.payload);
     if (r.after_start_at)
         std::printf("start        first event %.3f s after --start-at\n", *r.after_start_at);
+    if (r.held)
+        std::printf("hold         subscribers closed %.3f s after the drain (--hold-until)\n", *r.held);
     double const delivery_seconds = r.last_delivery_ns ? seconds_between(r.pub.first_ns, r.last_delivery_ns) : 0;
     std::printf("deliveries   %" PRIu64 " of %" PRIu64 " (%.0f/s): missing %" PRIu64 ", out of order %" PRIu64
                 ", duplicate %" PRIu64 ", unexpected %" PRIu64 "\n",
@@ -1660,6 +1696,7 @@ int run(options const& o)
     r.interrupted = ctl->interrupted();
     r.generator_cpu = ctl->generator_cpu();
     r.after_start_at = ctl->after_start_at();
+    r.held = ctl->held();
     r.node_connected.assign(o.sub_ports.size(), 0);
     r.node_received.assign(o.sub_ports.size(), 0);
     for (auto& w : workers) {
