@@ -5,11 +5,13 @@
 #   bench/load/compare.sh [--rounds 3] [--servers fanout,nchan,floor] [--loads all|low|high]
 #                         [--load 'LABEL|sse-loadgen options']... [--fanout-args '...']
 #                         [--server-cpu 0] [--generator-cpu 1] [--out FILE]
-#                         [--paired [--margin S]]
+#                         [--paired [--margin S]] [--cold-lines N]
 #
 # Servers: fanout (run-fanout.sh), fanout-b (run-fanout.sh with the sse-fanout that SSE_FANOUT_B
 # names: another build, to compare two), nchan (run-nchan.sh), floor (run-floor.sh: one write() per
-# delivery), floor-send (the floor with one send() per delivery, the cheaper call), server
+# delivery), floor-send (the floor with one send() per delivery, the cheaper call), floor-cold (the
+# floor touching --cold-lines N cache lines of each subscriber's own per delivery, 4 by default:
+# the price of a library's cold lines, with nothing else of a library), server
 # (run-server.sh: the example server, idle memory only: it cannot take the generator's publishes).
 # Each round runs every load against every server, one after the other, the server order shifted by
 # one each round, so that drift in the machine's load spreads over all servers; after n rounds (n
@@ -67,6 +69,7 @@ generator_cpu=1
 out=compare-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 paired=0
 margin=
+cold_lines=4
 while (($#)); do
     case $1 in
         --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
@@ -79,6 +82,7 @@ while (($#)); do
         --out) out=${2:?--out needs a value}; shift 2 ;;
         --paired) paired=1; shift ;;
         --margin) margin=${2:?--margin needs a value}; shift 2 ;;
+        --cold-lines) cold_lines=${2:?--cold-lines needs a value}; shift 2 ;;
         -h|--help) usage ;;
         *) echo "compare: unknown option $1" >&2; usage ;;
     esac
@@ -102,6 +106,7 @@ for l in "${loads[@]}"; do
         echo "compare: --paired needs a rate above 0 in every load: $l" >&2; exit 2
     fi
 done
+[[ $cold_lines =~ ^[1-8]$ ]] || { echo "compare: --cold-lines is 1 to 8" >&2; exit 2; }
 [[ -z $margin || $margin =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "compare: --margin is seconds" >&2; exit 2; }
 
 IFS=, read -r -a server_list <<<"$servers"
@@ -113,10 +118,10 @@ if ((paired)); then
 fi
 for s in "${server_list[@]}"; do
     case $s in
-        fanout|nchan|floor|floor-send|server) ;;
+        fanout|nchan|floor|floor-send|floor-cold|server) ;;
         fanout-b)
             [[ -x ${SSE_FANOUT_B:-} ]] || { echo "compare: fanout-b needs SSE_FANOUT_B, an sse-fanout to run" >&2; exit 2; } ;;
-        *) echo "compare: unknown server '$s' (fanout, fanout-b, nchan, floor, floor-send, server)" >&2; exit 2 ;;
+        *) echo "compare: unknown server '$s' (fanout, fanout-b, nchan, floor, floor-send, floor-cold, server)" >&2; exit 2 ;;
     esac
 done
 
@@ -157,6 +162,7 @@ launch_one() {
         nchan) cmd=("$here/run-nchan.sh") ;;
         floor) cmd=("$here/run-floor.sh") ;;
         floor-send) cmd=("$here/run-floor.sh" --floor-syscall send) ;;
+        floor-cold) cmd=("$here/run-floor.sh" --floor-cold-lines "$cold_lines") ;;
         server) cmd=("$here/run-server.sh") ;;
     esac
     # Word splitting is wanted: the loads and --fanout-args are option lists.
@@ -299,6 +305,7 @@ for s in "${server_list[@]}"; do
     case $s in
         fanout) header+=" sse-fanout${fanout_args:+ ($fanout_args)} |" ;;
         fanout-b) header+=" sse-fanout B${fanout_args:+ ($fanout_args)} |" ;;
+        floor-cold) header+=" floor, $cold_lines cold lines |" ;;
         server) header+=" sse-server (idle only) |" ;;
         *) header+=" $s |" ;;
     esac

@@ -11,7 +11,7 @@
 // server's CPU per delivery. Per subscriber the server holds one descriptor and one table entry.
 //
 //   sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]
-//             [--misdeliver late|split] [--time-out N]
+//             [--misdeliver late|split] [--time-out N] [--cold-lines N]
 //
 // --syscall send makes each delivery a send(MSG_NOSIGNAL) instead of a write(): the same bytes
 // through the socket layer without the file layer's checks, the cheaper of the two on Linux.
@@ -28,6 +28,12 @@
 // connection, publishing nothing: what a server sends when its wait for a request ran out just as
 // one came in (sse::listener's head_timeout), which a client may repeat on a new connection (RFC
 // 9110, 15.5.9). The generator's test shows that it does.
+//
+// --cold-lines N (1 to 8) gives each subscriber a block of N cache lines of its own, allocated
+// when it subscribes, and each delivery one locked increment on each of its lines, asked for four
+// subscribers ahead: what a library's per-subscriber objects and reference counts add to the
+// floor's writes, with nothing else of a library. It prices a cold line per delivery (issue 15,
+// benchmarks.md); the floor proper has none.
 //
 // Prints `listening on HOST:PORT` first, runs until SIGINT or SIGTERM, then prints its counters on
 // stderr. See bench/load/README.md.
@@ -72,6 +78,8 @@ static char *held;     // the first event of a pair, formatted, while misdeliver
 static size_t held_size;
 static int held_fd = -1; // its publisher, while split holds the answer
 static unsigned long time_out_every, publish_requests; // --time-out
+static unsigned cold_lines; // --cold-lines
+static unsigned long **cold; // indexed by descriptor: its lines, with --cold-lines
 
 static const char sub_head[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n";
@@ -90,6 +98,10 @@ static void drop_conn(int fd)
     }
     free(c->buf);
     memset(c, 0, sizeof *c);
+    if (cold) {
+        free(cold[fd]);
+        cold[fd] = NULL;
+    }
     close(fd); // also leaves the epoll set: the descriptor is not shared
 }
 
@@ -106,6 +118,13 @@ static void write_all(const char *text, size_t size, size_t from, size_t step)
 {
     for (size_t i = from; i < nsubs;) {
         int fd = subs[i];
+        if (cold_lines) {
+            if (i + 4 * step < nsubs)
+                for (unsigned l = 0; l < cold_lines; ++l)
+                    __builtin_prefetch(cold[subs[i + 4 * step]] + l * 8, 1);
+            for (unsigned l = 0; l < cold_lines; ++l)
+                __atomic_fetch_add(cold[fd] + l * 8, 1, __ATOMIC_ACQ_REL);
+        }
         ssize_t n = use_send ? send(fd, text, size, MSG_NOSIGNAL) : write(fd, text, size);
         if (n == (ssize_t)size) {
             ++writes;
@@ -220,6 +239,10 @@ static void serve_requests(int fd, const char *sub_path, const char *pub_path)
             free(c->buf);
             c->buf = NULL;
             c->len = c->cap = 0;
+            if (cold_lines && !(cold[fd] = aligned_alloc(64, 64 * (size_t)cold_lines)))
+                return drop_conn(fd);
+            if (cold_lines)
+                memset(cold[fd], 0, 64 * (size_t)cold_lines);
             c->state = st_subscriber;
             c->slot = (int32_t)nsubs;
             subs[nsubs++] = fd;
@@ -304,7 +327,7 @@ static void usage(const char *why)
     if (why)
         fprintf(stderr, "sse-floor: %s\n", why);
     fprintf(why ? stderr : stdout, "usage: sse-floor [--host 127.0.0.1] [--port 0] [--prefix /] [--syscall write|send]\n"
-        "                 [--misdeliver late|split] [--time-out N]\n");
+        "                 [--misdeliver late|split] [--time-out N] [--cold-lines N]\n");
     exit(why ? 2 : 0);
 }
 
@@ -335,6 +358,13 @@ int main(int argc, char **argv)
             time_out_every = strtoul(n, &end, 10);
             if (end == n || *end || time_out_every == 0 || n[0] == '-') usage("--time-out is a positive number");
         }
+        else if (!strcmp(argv[i], "--cold-lines")) {
+            char *end;
+            const char *n = argv[++i];
+            unsigned long lines = strtoul(n, &end, 10);
+            if (end == n || *end || lines < 1 || lines > 8 || n[0] == '-') usage("--cold-lines is 1 to 8");
+            cold_lines = (unsigned)lines;
+        }
         else usage("unknown option");
     }
     if (port < 0 || port > 65535) usage("--port: out of range");
@@ -354,7 +384,9 @@ int main(int argc, char **argv)
     // calloc of this size maps zero pages lazily: RSS grows only with the descriptors in use.
     conns = calloc(max_fds, sizeof *conns);
     subs = calloc(max_fds, sizeof *subs);
-    if (!conns || !subs) { perror("sse-floor: calloc"); return 1; }
+    if (cold_lines)
+        cold = calloc(max_fds, sizeof *cold);
+    if (!conns || !subs || (cold_lines && !cold)) { perror("sse-floor: calloc"); return 1; }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -7,7 +7,8 @@
 # --prefix goes to both, --floor-syscall write|send to the server (its --syscall: one write() or one
 # send() per delivery; write by default), --floor-misdeliver late|split to the server too (its
 # --misdeliver: wrong orders on purpose, for the generator's tests), --floor-time-out N to the
-# server too (its --time-out: every Nth publish answered 408, for the generator's tests);
+# server too (its --time-out: every Nth publish answered 408, for the generator's tests),
+# --floor-cold-lines N to the server too (its --cold-lines: N cold cache lines touched per delivery);
 # everything else to the generator. The programs are
 # build-load/sse-floor and build-load/sse-loadgen unless SSE_FLOOR and SSE_LOADGEN name others.
 # SSE_SERVER_CPU=N pins the server to CPU N (taskset). Exits with the generator's status, or 3 when
@@ -31,6 +32,7 @@ while (($#)); do
         --floor-syscall) server_args+=(--syscall "${2:?--floor-syscall needs a value}"); shift 2 ;;
         --floor-misdeliver) server_args+=(--misdeliver "${2:?--floor-misdeliver needs a value}"); shift 2 ;;
         --floor-time-out) server_args+=(--time-out "${2:?--floor-time-out needs a value}"); shift 2 ;;
+        --floor-cold-lines) server_args+=(--cold-lines "${2:?--floor-cold-lines needs a value}"); shift 2 ;;
         *) loadgen_args+=("$1"); shift ;;
     esac
 done
