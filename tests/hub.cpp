@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -809,6 +810,101 @@ TEST_CASE("hub: a publish wakes its sinks inline when the publishing thread has 
     CHECK(hub.kick(sub->id()));
     CHECK(sink->inline_wakes == 2);
     CHECK(sink->closes == std::vector<sse::close_reason>{sse::close_reason::kicked});
+}
+
+TEST_CASE("hub: one fan-out that waited for the core does not hand the next ones to the sinks' threads")
+{
+    // A publishing thread preempted once, as it is where a server shares its
+    // core: one wake of one fan-out waits 100 ms. Events come 80 ms apart and
+    // their inline wakes are otherwise quick. What the hub expects an inline
+    // fan-out to take is a moving average over fan-outs, in which one slow
+    // fan-out does not decide alone, whichever of its steps was slow.
+    struct stalling_sink : recording_sink
+    {
+        bool stall = false;
+        bool wake_inline() noexcept override
+        {
+            if (std::exchange(stall, false))
+                std::this_thread::sleep_for(100ms);
+            return recording_sink::wake_inline();
+        }
+    };
+    fixture f;
+    sse::hub hub(f.options());
+    std::vector<std::shared_ptr<stalling_sink>> sinks;
+    std::vector<std::shared_ptr<sse::subscriber>> subs;
+    for (int i = 0; i < 64; ++i) {   // several steps of a fan-out (detail::fanout_step)
+        sinks.push_back(std::make_shared<stalling_sink>());
+        subs.push_back(hub.subscribe({}, sinks.back()));
+        pull_all(*subs.back());
+    }
+    // Publishes one event 80 ms after the previous; returns how many sinks it woke inline.
+    auto const publish = [&](int i) {
+        int before = 0;
+        for (auto const& k : sinks)
+            before += k->inline_wakes;
+        *f.now += 80ms;
+        hub.publish(data_event(std::to_string(i)));
+        int after = 0;
+        for (auto const& k : sinks)
+            after += k->inline_wakes;
+        for (auto const& s : subs)
+            pull_all(*s);
+        return after - before;
+    };
+    for (int i = 0; i < 4; ++i)
+        CHECK(publish(i) == 64);
+    // The first subscriber's wake comes last, in a fan-out's last step.
+    sinks.front()->stall = true;
+    CHECK(publish(4) == 64);
+    CHECK_FALSE(sinks.front()->stall);
+    for (int i = 5; i < 8; ++i) {
+        CAPTURE(i);
+        CHECK(publish(i) == 64);
+    }
+    CHECK(hub.stats().inline_fanouts == 8);
+}
+
+TEST_CASE("hub: what an inline wake takes is measured again while events go to the sinks' threads")
+{
+    // An inline wake that took 380 ms once (a machine slow for a moment), then
+    // quick ones, events 950 ms apart. At that measure the gap leaves the time
+    // (2 x 380 ms < 950 ms) but the rate of the last second or so does not:
+    // events go to the sinks' threads. The measure would then never change; the
+    // hub takes it again once it is a second old, on one event, and from the new
+    // measure the rate lets events back on the publishing thread.
+    struct slow_once_sink : recording_sink
+    {
+        bool slow = true;
+        bool wake_inline() noexcept override
+        {
+            if (std::exchange(slow, false))
+                std::this_thread::sleep_for(380ms);
+            return recording_sink::wake_inline();
+        }
+    };
+    fixture f;
+    sse::hub hub(f.options());
+    auto sink = std::make_shared<slow_once_sink>();
+    auto sub = hub.subscribe({}, sink);
+    pull_all(*sub);
+    std::string went;   // per event: 'i' written inline, '-' handed to the sink's thread
+    for (int i = 0; i < 12; ++i) {
+        int const before = sink->inline_wakes;
+        hub.publish(data_event(std::to_string(i)));
+        went += sink->inline_wakes > before ? 'i' : '-';
+        CHECK(sink->wakes == i + 1);
+        pull_all(*sub);
+        *f.now += 950ms;
+    }
+    CAPTURE(went);
+    CHECK(went[0] == 'i');   // nothing measured yet
+    CHECK(went[1] == '-');   // 380 ms, at a rate of 1.39 a second
+    CHECK(went[2] == 'i');   // measured again: 1.9 s since the last
+    CHECK(went[3] == '-');   // the average is still high, and the last measure 0.95 s old
+    CHECK(went.substr(9) == "iii");   // the average came down
+    // Never two in a row off the thread: the second comes 1.9 s after the last measure.
+    CHECK(went.find("--") == std::string::npos);
 }
 
 TEST_CASE("hub: hub_options::inline_wakes forces inline wakes, or forbids them")

@@ -647,11 +647,12 @@ void server::stop()
     auto const st = hub_->stats();
     std::fprintf(stderr,
         "sse-fanout: %llu streams opened, %llu open; %llu published, %llu refused; %llu deliveries, "
-        "%llu slow-consumer disconnects\n",
+        "%llu slow-consumer disconnects; %llu events written at once by the publishing thread\n",
         static_cast<unsigned long long>(streams_opened.load()), static_cast<unsigned long long>(streams_open.load()),
         static_cast<unsigned long long>(published.load()), static_cast<unsigned long long>(refused.load()),
         static_cast<unsigned long long>(st.deliveries),
-        static_cast<unsigned long long>(st.disconnected(sse::close_reason::slow_consumer)));
+        static_cast<unsigned long long>(st.disconnected(sse::close_reason::slow_consumer)),
+        static_cast<unsigned long long>(st.inline_fanouts));
 #if SSE_FANOUT_REDIS
     if (backplane_) {
         auto const b = backplane_->stats();

@@ -180,6 +180,9 @@ std::string prometheus_text(service_snapshot const& s)
     m.single("sse_events_published_total", "counter", "Events published.", static_cast<double>(s.hub.published));
     m.single("sse_events_delivered_total", "counter", "Events queued to streams, replay excluded.",
              static_cast<double>(s.hub.deliveries));
+    m.single("sse_events_written_inline_total", "counter",
+             "Events published whose idle streams were written by the publishing thread.",
+             static_cast<double>(s.hub.inline_fanouts));
     m.single("sse_events_replayed_total", "counter", "Events queued to streams by Last-Event-ID replay.",
              static_cast<double>(s.hub.replayed));
     m.single("sse_replay_resets_total", "counter", "Reset events sent to streams for ids the replay buffer could not place.",

@@ -114,6 +114,7 @@ class subscriber_access
 struct fanout_tally;
 struct after_unlock;
 struct stepwise_fanout;
+struct inline_cost;
 struct history_read;
 struct hub_companions;
 } // namespace detail
@@ -316,7 +317,8 @@ enum class inline_wake_policy
 {
     /** When the hub expects every delivery of the event done inline to take
         less than half the time between events: since the previous one, and at
-        the rate of the last second or so. It measures what inline wakes take.
+        the rate of the last second or so. It measures what inline wakes take,
+        and measures again on one event a second while events go elsewhere.
         Then one write per connection is the cheapest, and the quickest. Events
         that come faster go to the connections' own threads, which gather the
         events queued meanwhile into one write each.
@@ -384,6 +386,9 @@ struct hub_stats
     std::uint64_t deliveries = 0;    ///< events queued to subscribers, replay excluded
     std::uint64_t replayed = 0;      ///< events queued by replay
     std::uint64_t resets = 0;        ///< reset events sent instead of a replay
+    /// Published events whose sinks were woken to write on the publishing
+    /// thread (hub_options::inline_wakes); the others were handed to the sinks' own threads.
+    std::uint64_t inline_fanouts = 0;
     std::array<std::uint64_t, drop_reason_count> drops{};          ///< by drop_reason
     std::array<std::uint64_t, close_reason_count> disconnects{};   ///< by close_reason
     std::size_t queued_events = 0;   ///< over all subscribers
@@ -589,11 +594,12 @@ private:
     SSE_DECL std::shared_ptr<subscriber> unregister_locked(subscriber& s);
     SSE_DECL void deliver_locked(subscriber& s, event_buffer const& b, published_event const& e,
         clock::time_point now, detail::fanout_tally& tally, detail::after_unlock& after);
-    SSE_DECL void notify(detail::after_unlock& after);
+    SSE_DECL void notify(detail::after_unlock& after, detail::inline_cost* fanout = nullptr);
+    SSE_DECL void note_inline_cost(detail::inline_cost const& c);
     SSE_DECL void fanout_locked(published_event const& p, event_buffer const& b, clock::time_point at,
         detail::fanout_tally& tally, detail::after_unlock& after);
     SSE_DECL double note_fanout_locked(clock::time_point at);
-    SSE_DECL bool inline_wakes_locked(double since, std::size_t deliveries) const;
+    SSE_DECL bool inline_wakes_locked(clock::time_point at, double since, std::size_t deliveries);
     SSE_DECL std::size_t audience_size_locked(audience const& a) const;
     SSE_DECL bool step_locked(detail::stepwise_fanout& f, std::size_t budget, detail::fanout_tally& tally,
         detail::after_unlock& after);
@@ -633,11 +639,13 @@ private:
     bool shut_down_ = false;
     hub_stats counters_;   // only the counters are kept up to date
     // Whether a publish's sinks may do their work on the publishing thread
-    // (delivery_sink::wake_inline): the previous fan-out's time and the recent
-    // rate of fan-outs per second (guarded by mutex_), and what one inline wake
-    // that worked took lately, in nanoseconds (0: not yet measured).
+    // (delivery_sink::wake_inline): the previous fan-out's time, the recent
+    // rate of fan-outs per second and the time of the last fan-out done inline
+    // (guarded by mutex_), and what one inline wake that worked took lately, in
+    // nanoseconds (0: not yet measured).
     clock::time_point previous_fanout_{};
     double fanout_rate_ = 0;
+    clock::time_point last_inline_fanout_{};
     std::atomic<std::int64_t> inline_wake_ns_{0};
     // The publish whose fan-out goes in steps (see publish_stepwise), if one is
     // under way: another publish, or a shutdown, finishes it first.

@@ -1027,6 +1027,8 @@ TEST_CASE("server: metrics in the Prometheus text format")
              "# TYPE sse_connections_total counter\nsse_connections_total 1\n",
              "# TYPE sse_events_published_total counter\nsse_events_published_total 1\n",
              "sse_events_delivered_total 1\n",
+             // One event, the first: nothing measured yet, so its stream is written at once.
+             "# TYPE sse_events_written_inline_total counter\nsse_events_written_inline_total 1\n",
              "sse_events_dropped_total{reason=\"queue_bytes\"} 0\n",
              "sse_events_dropped_total{reason=\"coalesced\"} 0\n",
              "# TYPE sse_uptime_seconds gauge\nsse_uptime_seconds ",

@@ -44,6 +44,20 @@ struct after_unlock
     bool wake_inline = false;   // see hub::fanout_locked()
 };
 
+// What inline wakes that worked took: one pass of hub::notify(), or the sum of
+// a fan-out's steps.
+struct inline_cost
+{
+    std::chrono::steady_clock::duration took{};
+    std::size_t worked = 0;
+
+    void add(inline_cost const& pass) noexcept
+    {
+        took += pass.took;
+        worked += pass.worked;
+    }
+};
+
 // A publish whose fan-out goes in steps (hub::publish_stepwise): where it
 // stands. Lives on the publishing thread's stack; guarded by the hub's mutex.
 // It is done once the hub no longer points at it (hub::stepwise_).
@@ -690,7 +704,7 @@ SSE_DECL void hub::deliver_locked(subscriber& s, event_buffer const& b, publishe
         after.wakes.push_back({std::move(sink), queued});
 }
 
-SSE_DECL void hub::notify(detail::after_unlock& after)
+SSE_DECL void hub::notify(detail::after_unlock& after, detail::inline_cost* fanout)
 {
     // The sinks of many connections are cold in the cache: ask for each a little
     // ahead (its own line and, for an inline wake, the queued event's slot two
@@ -716,13 +730,11 @@ SSE_DECL void hub::notify(detail::after_unlock& after)
             ++worked;
     }
     if (worked != 0) {
-        // What one inline wake that works costs (the others are a small part of
-        // the pass). A moving average, so that one slow pass (a preempted thread)
-        // does not decide alone.
-        auto const took = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count();
-        std::int64_t const per_wake = took / static_cast<std::int64_t>(worked);
-        std::int64_t const old = inline_wake_ns_.load(std::memory_order_relaxed);
-        inline_wake_ns_.store(old == 0 ? per_wake : old + (per_wake - old) / 8, std::memory_order_relaxed);
+        detail::inline_cost const pass{clock::now() - start, worked};
+        if (fanout == nullptr)
+            note_inline_cost(pass);
+        else
+            fanout->add(pass);
     }
     for (auto& s : after.closed) {
         close_reason const why = s->reason_;   // written once, before the hub lock was released
@@ -732,6 +744,19 @@ SSE_DECL void hub::notify(detail::after_unlock& after)
         if (options_.on_unsubscribe)
             options_.on_unsubscribe(*s, why);
     }
+}
+
+SSE_DECL void hub::note_inline_cost(detail::inline_cost const& c)
+{
+    // What one inline wake that works costs (the others are a small part of the
+    // pass), over a whole fan-out: a fan-out in steps adds its steps up first,
+    // so that a step that waited for the core (a preempted thread) weighs as a
+    // part of the fan-out, not as a fan-out of its own. A moving average, so that
+    // one slow fan-out does not decide alone either.
+    auto const took = std::chrono::duration_cast<std::chrono::nanoseconds>(c.took).count();
+    std::int64_t const per_wake = took / static_cast<std::int64_t>(c.worked);
+    std::int64_t const old = inline_wake_ns_.load(std::memory_order_relaxed);
+    inline_wake_ns_.store(old == 0 ? per_wake : old + (per_wake - old) / 8, std::memory_order_relaxed);
 }
 
 SSE_DECL void hub::fanout_locked(published_event const& p, event_buffer const& buffer, clock::time_point at,
@@ -788,7 +813,7 @@ SSE_DECL double hub::note_fanout_locked(clock::time_point at)
     return since;
 }
 
-SSE_DECL bool hub::inline_wakes_locked(double since, std::size_t deliveries) const
+SSE_DECL bool hub::inline_wakes_locked(clock::time_point at, double since, std::size_t deliveries)
 {
     // The sinks may do their work on this thread (write to idle connections at
     // once) when that is expected to take less than half the time between
@@ -799,17 +824,31 @@ SSE_DECL bool hub::inline_wakes_locked(double since, std::size_t deliveries) con
     // so must leave that time. The gap alone would let a loaded thread that
     // waited for the core it shares with the connections' threads write inline;
     // the rate alone would take a second to notice that events come fast.
+    //
+    // What an inline wake takes is measured only inline. Once the rate rules
+    // inline wakes out, that measure would stand for good, and one taken while
+    // the machine was slow would keep the events of a quiet hub off this thread
+    // after the machine recovered. So a measure over a second old is taken again,
+    // when the gap leaves the time even at that measure: at most one fan-out a
+    // second that the rate alone would have handed to the sinks' threads.
     double const inline_time =
         2 * 1e-9 * static_cast<double>(inline_wake_ns_.load(std::memory_order_relaxed)) * static_cast<double>(deliveries);
+    bool go = false;
     switch (options_.inline_wakes) {
     case inline_wake_policy::automatic:
-        return inline_time < since && inline_time * fanout_rate_ < 1;
+        go = inline_time < since &&
+             (inline_time * fanout_rate_ < 1 || at - last_inline_fanout_ >= std::chrono::seconds(1));
+        break;
     case inline_wake_policy::always:
-        return true;
+        go = true;
+        break;
     case inline_wake_policy::never:
-        return false;
+        go = false;
+        break;
     }
-    return false;
+    if (go && deliveries != 0)
+        last_inline_fanout_ = at;
+    return go;
 }
 
 SSE_DECL std::size_t hub::audience_size_locked(audience const& a) const
@@ -926,6 +965,7 @@ SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::sha
     } guard{*this, lock, f, false};
     after.wake_inline = true;
     std::size_t settled = after.closed.size();   // by the caller
+    detail::inline_cost cost;                    // of this fan-out's steps
     for (;;) {
         if (stepwise_ == &f) {   // else a publish or a shutdown made meanwhile finished it
             detail::fanout_tally tally;
@@ -936,7 +976,7 @@ SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::sha
         }
         bool const done = stepwise_ != &f;
         lock.unlock();
-        notify(after);
+        notify(after, &cost);
         after.wakes.clear();
         after.closed.clear();
         settled = 0;
@@ -945,6 +985,8 @@ SSE_DECL void hub::publish_stepwise(std::unique_lock<std::mutex>& lock, std::sha
         lock.lock();
     }
     guard.finished = true;
+    if (cost.worked != 0)
+        note_inline_cost(cost);
     r = std::move(f.result);
     r.id = p->id;
 }
@@ -1017,14 +1059,16 @@ SSE_DECL publish_result hub::publish(event e, audience to, std::string_view key,
                              inline_wake_ns_.load(std::memory_order_relaxed) > 0;
     if (sinks_write) {
         std::size_t const reach = audience_size_locked(p->audience);
-        if (reach > detail::fanout_step && inline_wakes_locked(since, reach)) {
+        if (reach > detail::fanout_step && inline_wakes_locked(at, since, reach)) {
+            ++counters_.inline_fanouts;
             publish_stepwise(lock, p, at, after, r);
             return r;
         }
     }
     detail::fanout_tally tally;
     fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
-    after.wake_inline = inline_wakes_locked(since, tally.deliveries);
+    after.wake_inline = inline_wakes_locked(at, since, tally.deliveries);
+    counters_.inline_fanouts += after.wake_inline && tally.deliveries != 0;
     settle_locked(after, tally, r, settled);
     r.id = p->id;
     lock.unlock();
@@ -1320,7 +1364,8 @@ SSE_DECL void hub::entries_locked(std::vector<log_entry>& batch, clock::time_poi
         auto const p = replay_.append_at(detail::prepare_log_entry(le), le.seq, at);
         ++counters_.published;
         fanout_locked(*p, event_buffer(p, &p->wire), at, tally, after);
-        after.wake_inline = inline_wakes_locked(note_fanout_locked(at), tally.deliveries);
+        after.wake_inline = inline_wakes_locked(at, note_fanout_locked(at), tally.deliveries);
+        counters_.inline_fanouts += after.wake_inline && tally.deliveries != 0;
         counters_.log_position = le.seq;
     }
 }
