@@ -812,6 +812,19 @@ TEST_CASE("hub: a publish wakes its sinks inline when the publishing thread has 
     CHECK(sink->closes == std::vector<sse::close_reason>{sse::close_reason::kicked});
 }
 
+// A sink whose next inline wake, once, takes `stall` longer: a publishing
+// thread preempted, or a machine slow for a moment.
+struct stalling_sink : recording_sink
+{
+    std::chrono::milliseconds stall{};
+    bool wake_inline() noexcept override
+    {
+        if (auto const d = std::exchange(stall, std::chrono::milliseconds::zero()); d.count() > 0)
+            std::this_thread::sleep_for(d);
+        return recording_sink::wake_inline();
+    }
+};
+
 TEST_CASE("hub: one fan-out that waited for the core does not hand the next ones to the sinks' threads")
 {
     // A publishing thread preempted once, as it is where a server shares its
@@ -819,16 +832,6 @@ TEST_CASE("hub: one fan-out that waited for the core does not hand the next ones
     // their inline wakes are otherwise quick. What the hub expects an inline
     // fan-out to take is a moving average over fan-outs, in which one slow
     // fan-out does not decide alone, whichever of its steps was slow.
-    struct stalling_sink : recording_sink
-    {
-        bool stall = false;
-        bool wake_inline() noexcept override
-        {
-            if (std::exchange(stall, false))
-                std::this_thread::sleep_for(100ms);
-            return recording_sink::wake_inline();
-        }
-    };
     fixture f;
     sse::hub hub(f.options());
     std::vector<std::shared_ptr<stalling_sink>> sinks;
@@ -855,9 +858,9 @@ TEST_CASE("hub: one fan-out that waited for the core does not hand the next ones
     for (int i = 0; i < 4; ++i)
         CHECK(publish(i) == 64);
     // The first subscriber's wake comes last, in a fan-out's last step.
-    sinks.front()->stall = true;
+    sinks.front()->stall = 100ms;
     CHECK(publish(4) == 64);
-    CHECK_FALSE(sinks.front()->stall);
+    CHECK(sinks.front()->stall == 0ms);   // it did stall
     for (int i = 5; i < 8; ++i) {
         CAPTURE(i);
         CHECK(publish(i) == 64);
@@ -873,19 +876,10 @@ TEST_CASE("hub: what an inline wake takes is measured again while events go to t
     // events go to the sinks' threads. The measure would then never change; the
     // hub takes it again once it is a second old, on one event, and from the new
     // measure the rate lets events back on the publishing thread.
-    struct slow_once_sink : recording_sink
-    {
-        bool slow = true;
-        bool wake_inline() noexcept override
-        {
-            if (std::exchange(slow, false))
-                std::this_thread::sleep_for(380ms);
-            return recording_sink::wake_inline();
-        }
-    };
     fixture f;
     sse::hub hub(f.options());
-    auto sink = std::make_shared<slow_once_sink>();
+    auto sink = std::make_shared<stalling_sink>();
+    sink->stall = 380ms;
     auto sub = hub.subscribe({}, sink);
     pull_all(*sub);
     std::string went;   // per event: 'i' written inline, '-' handed to the sink's thread
